@@ -1,0 +1,1 @@
+"""Pure domain: statuses, records, options, the timeline schema and errors. No I/O, no frameworks."""

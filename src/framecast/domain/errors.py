@@ -1,0 +1,95 @@
+"""The exception tree. The web layer maps each class to one HTTP status in one table.
+
+    FramecastError                 any error Framecast raises on purpose
+    ├── InvalidInput               a request body, parameter or file is wrong (422)
+    │   ├── PayloadTooLarge        a body or upload is over the limit (413)
+    │   └── UnsupportedMedia       an upload's content is not an accepted type (415)
+    ├── NotFound                   no such project, asset or task for this owner (404)
+    ├── Conflict                   the request clashes with the current state (409)
+    │   ├── IdempotencyConflict    an Idempotency-Key was reused with another body
+    │   └── AlreadyExists          a concurrent writer inserted the same unique key first (internal)
+    ├── Unavailable                a dependency (database, broker, storage, espeak-ng) is down (503)
+    ├── TaskFailed                 a task could not produce its output (recorded on the task)
+    └── Cancelled                  the project was cancelled while a task ran (internal)
+"""
+
+from __future__ import annotations
+
+
+class FramecastError(Exception):
+    """Raised for every error Framecast means to raise; carries a stable ``code`` and a human message."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.field = field
+
+    def as_dict(self) -> dict[str, str]:
+        out = {"code": self.code, "message": self.message}
+        if self.field:
+            out["field"] = self.field
+        return out
+
+
+class InvalidInput(FramecastError):
+    """Raised when a request body, parameter or uploaded file is not acceptable."""
+
+    code = "invalid_input"
+
+
+class PayloadTooLarge(InvalidInput):
+    """Raised when a body or an upload is bigger than its limit."""
+
+    code = "payload_too_large"
+
+
+class UnsupportedMedia(InvalidInput):
+    """Raised when an uploaded file's content is not an accepted image or audio type."""
+
+    code = "unsupported_media_type"
+
+
+class NotFound(FramecastError):
+    """Raised when a project, asset or task does not exist (or belongs to someone else)."""
+
+    code = "not_found"
+
+
+class Conflict(FramecastError):
+    """Raised when a request is valid but the current state does not allow it (retry a completed project)."""
+
+    code = "conflict"
+
+
+class IdempotencyConflict(Conflict):
+    """Raised when an Idempotency-Key is reused with a different request body."""
+
+    code = "idempotency_key_reused"
+
+
+class AlreadyExists(Conflict):
+    """Raised by the ledger when an insert loses a race on a unique key; the caller re-reads the winner."""
+
+    code = "already_exists"
+
+
+class Unavailable(FramecastError):
+    """Raised when a dependency (database, broker, storage, espeak-ng) cannot be reached or is missing."""
+
+    code = "unavailable"
+
+
+class TaskFailed(FramecastError):
+    """Raised by a task handler when it cannot produce its output; the message is shown to the person."""
+
+    code = "task_failed"
+
+
+class Cancelled(FramecastError):
+    """Raised inside a running task when its project was cancelled; the task stops without output."""
+
+    code = "cancelled"

@@ -1,0 +1,40 @@
+"""Event types of the protocol and the payloads of the ones that are not persisted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from framecast.domain.models import JSON
+
+
+class EventType:
+    TASK_STATUS = "task_status"
+    RENDER_PROGRESS = "render_progress"
+    FILE = "file"
+    RENDER_RESULT = "render_result"
+    PROJECT_STATUS = "project_status"
+    # Stream-only messages: never persisted, carry no seq.
+    HELLO = "hello"
+    PING = "ping"
+    RESYNC = "resync"
+
+
+PERSISTED = frozenset(
+    {EventType.TASK_STATUS, EventType.RENDER_PROGRESS, EventType.FILE, EventType.RENDER_RESULT, EventType.PROJECT_STATUS}
+)
+
+
+@dataclass(frozen=True)
+class StreamMessage:
+    """A message on a stream that is not part of the log (``hello``, ``ping``, ``resync``)."""
+
+    type: str
+    project_id: str
+    data: JSON
+
+    def envelope(self) -> JSON:
+        return {"type": self.type, "project_id": self.project_id, "data": self.data}
+
+
+def is_terminal_project_event(type_: str, data: JSON) -> bool:
+    return type_ == EventType.PROJECT_STATUS and bool(data.get("terminal"))

@@ -1,0 +1,147 @@
+"""Records of the ledger as plain dataclasses: what a project, a task, an asset and an event hold."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from framecast.domain.status import Status
+
+JSON = dict[str, Any]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id(prefix: str) -> str:
+    """A sortable-enough random id with a type prefix, such as ``prj_3f9a…``."""
+    return f"{prefix}_{secrets.token_hex(10)}"
+
+
+def iso(ts: datetime | None) -> str | None:
+    if ts is None:
+        return None
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=UTC)
+    return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class TaskKind:
+    """Task kinds; each has its own Dramatiq actor."""
+
+    PLAN = "plan"
+    NARRATION = "narration"
+    RENDER = "render"
+    RENDER_CHUNK = "render_chunk"
+    COMPOSE = "compose"
+    POSTER = "poster"
+    SPRITESHEET = "spritesheet"
+
+
+class AssetKind:
+    VIDEO = "video"
+    POSTER = "poster"
+    SPRITESHEET = "spritesheet"
+    AUDIO = "audio"
+    CHUNK = "chunk"
+    IMAGE = "image"
+
+
+@dataclass
+class Task:
+    id: str
+    project_id: str
+    kind: str
+    status: Status = Status.QUEUED
+    progress: float = 0.0
+    attempt: int = 1
+    error: JSON | None = None
+    depends_on: list[str] = field(default_factory=list)
+    params: JSON = field(default_factory=dict)
+    position: int = 0
+    enqueued_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    def public(self) -> JSON:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "status": self.status.value,
+            "terminal": self.status.terminal,
+            "progress": round(self.progress, 4),
+            "attempt": self.attempt,
+            "error": self.error,
+            "depends_on": list(self.depends_on),
+            "started_at": iso(self.started_at),
+            "finished_at": iso(self.finished_at),
+        }
+
+
+@dataclass
+class Asset:
+    id: str
+    kind: str
+    filename: str
+    key: str
+    mime: str
+    size: int
+    owner: str = "local"
+    project_id: str | None = None
+    task_id: str | None = None
+    meta: JSON = field(default_factory=dict)
+    created_at: datetime = field(default_factory=utcnow)
+
+    @property
+    def url(self) -> str:
+        return f"/media/{self.id}/{self.filename}"
+
+    def public(self) -> JSON:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "url": self.url,
+            "filename": self.filename,
+            "mime": self.mime,
+            "size": self.size,
+            "task_id": self.task_id,
+            "meta": dict(self.meta),
+            "created_at": iso(self.created_at),
+        }
+
+
+@dataclass
+class Project:
+    id: str
+    owner: str
+    prompt: str | None
+    options: JSON
+    status: Status = Status.QUEUED
+    timeline: JSON | None = None
+    error: JSON | None = None
+    result: JSON | None = None
+    last_seq: int = 0
+    idempotency_key: str | None = None
+    request_hash: str | None = None
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+    completed_at: datetime | None = None
+    delivered_at: datetime | None = None
+    delivered_seq: int | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """One persisted record of a project's log; ``seq`` is 1, 2, 3… per project with no gaps."""
+
+    project_id: str
+    seq: int
+    type: str
+    data: JSON
+    ts: datetime
+
+    def envelope(self) -> JSON:
+        return {"seq": self.seq, "type": self.type, "project_id": self.project_id, "ts": iso(self.ts), "data": self.data}

@@ -1,0 +1,72 @@
+"""What a person may ask for: the video options and the create request.
+
+The same models validate the HTTP body, the CLI flags and the SDK call, so a bad value gets the same
+message everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Aspect = Literal["16:9", "9:16", "1:1"]
+Resolution = Literal["360p", "480p", "720p", "1080p"]
+Fps = Literal[24, 25, 30, 60]
+Style = Literal["cinematic", "minimal", "neon", "retro", "documentary"]
+
+MAX_PROMPT_CHARS = 2000
+MAX_DURATION_S = 600
+
+_SHORT_SIDE = {"360p": 360, "480p": 480, "720p": 720, "1080p": 1080}
+
+
+def frame_size(aspect: str, resolution: str) -> tuple[int, int]:
+    """Width and height in pixels (both even, as yuv420p needs) for an aspect and a resolution.
+
+    >>> frame_size("16:9", "720p")
+    (1280, 720)
+    >>> frame_size("9:16", "360p")
+    (360, 640)
+    """
+    short = _SHORT_SIDE[resolution]
+    if aspect == "1:1":
+        return short, short
+    long = int(round(short * 16 / 9 / 2)) * 2
+    return (long, short) if aspect == "16:9" else (short, long)
+
+
+class VideoOptions(BaseModel):
+    """Options of a video; every field has a default so ``VideoOptions()`` is a valid 8 s 720p30 clip."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    duration_s: float = Field(8, ge=1, le=MAX_DURATION_S, description="Length of the video in seconds (1..600).")
+    aspect: Aspect = "16:9"
+    resolution: Resolution = "720p"
+    fps: Fps = 30
+    seed: int | None = Field(None, ge=0, le=2**53, description="Same seed and input give the same frames.")
+    style: Style | None = None
+    voiceover: bool = False
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return frame_size(self.aspect, self.resolution)
+
+
+class ProjectRequest(VideoOptions):
+    """The body of ``POST /api/projects``: a ``prompt`` or a ``timeline``, plus the video options."""
+
+    prompt: str | None = Field(None, min_length=1, max_length=MAX_PROMPT_CHARS)
+    timeline: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _prompt_or_timeline(self) -> ProjectRequest:
+        if self.prompt is not None and not self.prompt.strip():
+            raise ValueError("prompt must contain some text, not only spaces")
+        if (self.prompt is None) == (self.timeline is None):
+            raise ValueError("send either a prompt (text, 1 to 2000 characters) or a timeline (JSON), not both")
+        return self
+
+    def options(self) -> VideoOptions:
+        return VideoOptions(**self.model_dump(exclude={"prompt", "timeline"}))

@@ -1,0 +1,343 @@
+"""The SQL ledger: write transactions with per-project event sequence numbers, and snapshot reads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, RowMapping, and_, delete, func, insert, or_, select, text, update
+
+from framecast.domain.errors import AlreadyExists, NotFound, Unavailable
+from framecast.domain.models import JSON, Asset, Event, Project, Task, utcnow
+from framecast.domain.status import Status
+from framecast.ledger.engine import is_sqlite
+from framecast.ledger.tables import assets, events, projects, tasks
+
+CommitHook = Callable[[list[Event]], None]
+
+
+def _utc(ts: datetime | None) -> datetime | None:
+    if ts is None:
+        return None
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts
+
+
+def _project(row: RowMapping) -> Project:
+    return Project(
+        id=row["id"],
+        owner=row["owner"],
+        prompt=row["prompt"],
+        options=dict(row["options"] or {}),
+        status=Status(row["status"]),
+        timeline=row["timeline"],
+        error=row["error"],
+        result=row["result"],
+        last_seq=row["last_seq"],
+        idempotency_key=row["idempotency_key"],
+        request_hash=row["request_hash"],
+        created_at=_utc(row["created_at"]) or utcnow(),
+        updated_at=_utc(row["updated_at"]) or utcnow(),
+        completed_at=_utc(row["completed_at"]),
+        delivered_at=_utc(row["delivered_at"]),
+        delivered_seq=row["delivered_seq"],
+    )
+
+
+def _task(row: RowMapping) -> Task:
+    return Task(
+        id=row["id"],
+        project_id=row["project_id"],
+        kind=row["kind"],
+        status=Status(row["status"]),
+        progress=row["progress"],
+        attempt=row["attempt"],
+        error=row["error"],
+        depends_on=list(row["depends_on"] or []),
+        params=dict(row["params"] or {}),
+        position=row["position"],
+        enqueued_at=_utc(row["enqueued_at"]),
+        started_at=_utc(row["started_at"]),
+        finished_at=_utc(row["finished_at"]),
+    )
+
+
+def _asset(row: RowMapping) -> Asset:
+    return Asset(
+        id=row["id"],
+        owner=row["owner"],
+        project_id=row["project_id"],
+        task_id=row["task_id"],
+        kind=row["kind"],
+        filename=row["filename"],
+        key=row["key"],
+        mime=row["mime"],
+        size=row["size"],
+        meta=dict(row["meta"] or {}),
+        created_at=_utc(row["created_at"]) or utcnow(),
+    )
+
+
+def _event(row: RowMapping) -> Event:
+    return Event(
+        project_id=row["project_id"], seq=row["seq"], type=row["type"], data=row["data"], ts=_utc(row["ts"]) or utcnow()
+    )
+
+
+class SqlSession:
+    """Operations inside one transaction (see ``services.ports.LedgerSession``)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._lock_rows = not is_sqlite(conn.engine)
+        self.appended: list[Event] = []
+
+    def project(self, project_id: str, *, owner: str | None = None, lock: bool = False) -> Project:
+        query = select(projects).where(projects.c.id == project_id)
+        if owner is not None:
+            query = query.where(projects.c.owner == owner)
+        if lock and self._lock_rows:
+            query = query.with_for_update()
+        row = self._conn.execute(query).mappings().first()
+        if row is None:
+            raise NotFound(f"No project with id {project_id!r}.", code="project_not_found")
+        return _project(row)
+
+    def project_by_idempotency_key(self, owner: str, key: str) -> Project | None:
+        row = (
+            self._conn.execute(
+                select(projects).where(projects.c.owner == owner, projects.c.idempotency_key == key)
+            )
+            .mappings()
+            .first()
+        )
+        return _project(row) if row else None
+
+    def tasks(self, project_id: str) -> list[Task]:
+        rows = self._conn.execute(
+            select(tasks).where(tasks.c.project_id == project_id).order_by(tasks.c.position, tasks.c.id)
+        ).mappings()
+        return [_task(r) for r in rows]
+
+    def task(self, task_id: str) -> Task:
+        row = self._conn.execute(select(tasks).where(tasks.c.id == task_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"No task with id {task_id!r}.", code="task_not_found")
+        return _task(row)
+
+    def assets(self, project_id: str) -> list[Asset]:
+        rows = self._conn.execute(
+            select(assets).where(assets.c.project_id == project_id).order_by(assets.c.created_at, assets.c.id)
+        ).mappings()
+        return [_asset(r) for r in rows]
+
+    def asset(self, asset_id: str) -> Asset | None:
+        row = self._conn.execute(select(assets).where(assets.c.id == asset_id)).mappings().first()
+        return _asset(row) if row else None
+
+    def add_project(self, project: Project) -> None:
+        try:
+            self._insert_project(project)
+        except IntegrityError as exc:
+            raise AlreadyExists("A project with this Idempotency-Key was created concurrently.") from exc
+
+    def _insert_project(self, project: Project) -> None:
+        self._conn.execute(
+            insert(projects).values(
+                id=project.id,
+                owner=project.owner,
+                status=project.status.value,
+                prompt=project.prompt,
+                options=project.options,
+                timeline=project.timeline,
+                error=project.error,
+                result=project.result,
+                last_seq=0,
+                idempotency_key=project.idempotency_key,
+                request_hash=project.request_hash,
+                created_at=project.created_at,
+                updated_at=project.updated_at,
+            )
+        )
+
+    def add_task(self, task: Task) -> None:
+        self._conn.execute(
+            insert(tasks).values(
+                id=task.id,
+                project_id=task.project_id,
+                kind=task.kind,
+                status=task.status.value,
+                progress=task.progress,
+                attempt=task.attempt,
+                error=task.error,
+                depends_on=task.depends_on,
+                params=task.params,
+                position=task.position,
+                enqueued_at=task.enqueued_at,
+            )
+        )
+
+    def add_asset(self, asset: Asset) -> bool:
+        """Insert an asset; False when one with the same id exists (a re-delivered task wrote it already)."""
+        if self.asset(asset.id) is not None:
+            return False
+        self._conn.execute(
+            insert(assets).values(
+                id=asset.id,
+                owner=asset.owner,
+                project_id=asset.project_id,
+                task_id=asset.task_id,
+                kind=asset.kind,
+                filename=asset.filename,
+                key=asset.key,
+                mime=asset.mime,
+                size=asset.size,
+                meta=asset.meta,
+                created_at=asset.created_at,
+            )
+        )
+        return True
+
+    def update_project(self, project_id: str, **fields: Any) -> None:
+        if "status" in fields and isinstance(fields["status"], Status):
+            fields["status"] = fields["status"].value
+        fields.setdefault("updated_at", utcnow())
+        self._conn.execute(update(projects).where(projects.c.id == project_id).values(**fields))
+
+    def update_task(self, task_id: str, **fields: Any) -> None:
+        if "status" in fields and isinstance(fields["status"], Status):
+            fields["status"] = fields["status"].value
+        self._conn.execute(update(tasks).where(tasks.c.id == task_id).values(**fields))
+
+    def delete_project(self, project_id: str) -> None:
+        # Explicit deletes: SQLite only cascades with foreign_keys=ON, and Postgres needs no help but no harm.
+        self._conn.execute(delete(events).where(events.c.project_id == project_id))
+        self._conn.execute(delete(assets).where(assets.c.project_id == project_id))
+        self._conn.execute(delete(tasks).where(tasks.c.project_id == project_id))
+        self._conn.execute(delete(projects).where(projects.c.id == project_id))
+
+    def append_event(self, project_id: str, type_: str, data: JSON) -> Event:
+        """Append to the log. The seq comes from the project row, bumped in this transaction: the row lock
+        (Postgres) or the database write lock (SQLite) makes it gap-free and ordered under any number of writers."""
+        seq = self._conn.execute(
+            update(projects)
+            .where(projects.c.id == project_id)
+            .values(last_seq=projects.c.last_seq + 1, updated_at=utcnow())
+            .returning(projects.c.last_seq)
+        ).scalar_one_or_none()
+        if seq is None:
+            raise NotFound(f"No project with id {project_id!r}.", code="project_not_found")
+        ev = Event(project_id=project_id, seq=seq, type=type_, data=data, ts=utcnow())
+        self._conn.execute(insert(events).values(project_id=project_id, seq=seq, type=type_, data=data, ts=ev.ts))
+        self.appended.append(ev)
+        return ev
+
+    def active_projects(self) -> list[Project]:
+        rows = self._conn.execute(
+            select(projects).where(projects.c.status.in_([Status.QUEUED.value, Status.RUNNING.value]))
+        ).mappings()
+        return [_project(r) for r in rows]
+
+    def queue_position(self, project_id: str) -> int | None:
+        """How many queued or running projects were created before this one (0: it is next or running)."""
+        me = self._conn.execute(
+            select(projects.c.created_at, projects.c.status).where(projects.c.id == project_id)
+        ).first()
+        if me is None or me.status != Status.QUEUED.value:
+            return None
+        ahead = self._conn.execute(
+            select(func.count())
+            .select_from(projects)
+            .where(
+                projects.c.status.in_([Status.QUEUED.value, Status.RUNNING.value]),
+                or_(
+                    projects.c.created_at < me.created_at,
+                    and_(projects.c.created_at == me.created_at, projects.c.id < project_id),
+                ),
+            )
+        ).scalar_one()
+        return int(ahead)
+
+
+class SqlLedger:
+    """The ledger over a SQLAlchemy engine.
+
+    >>> ledger = SqlLedger(make_engine("sqlite:///data/framecast.db"))   # doctest: +SKIP
+    >>> with ledger.transaction() as tx:                                    # doctest: +SKIP
+    ...     tx.append_event("prj_1", "task_status", {...})
+    """
+
+    def __init__(self, engine: Engine, *, on_commit: CommitHook | None = None) -> None:
+        self.engine = engine
+        self._on_commit = on_commit
+
+    def set_commit_hook(self, hook: CommitHook | None) -> None:
+        self._on_commit = hook
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlSession]:
+        """A write transaction; on commit, the events it appended go to the commit hook (the event hub)."""
+        with self.engine.begin() as conn:
+            session = SqlSession(conn)
+            yield session
+        if self._on_commit and session.appended:
+            self._on_commit(session.appended)
+
+    @contextmanager
+    def read(self) -> Iterator[SqlSession]:
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(sqlite_begin="DEFERRED")
+            with conn.begin():
+                yield SqlSession(conn)
+
+    def events_after(self, project_id: str, after: int, limit: int = 1000) -> list[Event]:
+        with self.read() as tx:
+            rows = tx._conn.execute(
+                select(events)
+                .where(events.c.project_id == project_id, events.c.seq > after)
+                .order_by(events.c.seq)
+                .limit(limit)
+            ).mappings()
+            return [_event(r) for r in rows]
+
+    def events_since_id(self, last_id: int, limit: int = 5000) -> tuple[int, list[Event]]:
+        """Events of every project with a global id above ``last_id`` (for the embedded hub)."""
+        with self.read() as tx:
+            rows = list(
+                tx._conn.execute(select(events).where(events.c.id > last_id).order_by(events.c.id).limit(limit))
+                .mappings()
+            )
+        if not rows:
+            return last_id, []
+        return int(rows[-1]["id"]), [_event(r) for r in rows]
+
+    def max_event_id(self) -> int:
+        with self.read() as tx:
+            return int(tx._conn.execute(select(func.coalesce(func.max(events.c.id), 0))).scalar_one())
+
+    def list_completed(self, owner: str, limit: int, before: tuple[datetime, str] | None) -> list[Project]:
+        query = select(projects).where(projects.c.owner == owner, projects.c.status == Status.COMPLETED.value)
+        if before is not None:
+            ts, pid = before
+            query = query.where(
+                or_(projects.c.completed_at < ts, and_(projects.c.completed_at == ts, projects.c.id < pid))
+            )
+        query = query.order_by(projects.c.completed_at.desc(), projects.c.id.desc()).limit(limit)
+        with self.read() as tx:
+            return [_project(r) for r in tx._conn.execute(query).mappings()]
+
+    def completed_at(self, project_id: str) -> datetime | None:
+        with self.read() as tx:
+            return _utc(
+                tx._conn.execute(select(projects.c.completed_at).where(projects.c.id == project_id)).scalar()
+            )
+
+    def ping(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001
+            raise Unavailable(f"The database is not reachable: {exc.__class__.__name__}", code="database_down") from exc
+

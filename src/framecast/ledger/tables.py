@@ -1,0 +1,94 @@
+"""Table definitions (SQLAlchemy Core). Types that work on SQLite and Postgres alike."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; Postgres wants BIGINT identity.
+EventId = BigInteger().with_variant(Integer(), "sqlite")
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("owner", String(120), nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("prompt", Text, nullable=True),
+    Column("options", JSON, nullable=False),
+    Column("timeline", JSON, nullable=True),
+    Column("error", JSON, nullable=True),
+    Column("result", JSON, nullable=True),
+    Column("last_seq", Integer, nullable=False, default=0),
+    Column("idempotency_key", String(200), nullable=True),
+    Column("request_hash", String(64), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True), nullable=True),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Column("delivered_seq", Integer, nullable=True),
+    UniqueConstraint("owner", "idempotency_key", name="uq_projects_owner_idempotency_key"),
+)
+Index("ix_projects_status_created", projects.c.status, projects.c.created_at)
+Index("ix_projects_owner_completed", projects.c.owner, projects.c.completed_at, projects.c.id)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("project_id", String(40), ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("progress", Float, nullable=False, default=0.0),
+    Column("attempt", Integer, nullable=False, default=1),
+    Column("error", JSON, nullable=True),
+    Column("depends_on", JSON, nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("position", Integer, nullable=False, default=0),
+    Column("enqueued_at", DateTime(timezone=True), nullable=True),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
+)
+
+assets = Table(
+    "assets",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("owner", String(120), nullable=False),
+    Column("project_id", String(40), ForeignKey("projects.id", ondelete="CASCADE"), nullable=True, index=True),
+    Column("task_id", String(40), nullable=True),
+    Column("kind", String(32), nullable=False),
+    Column("filename", String(200), nullable=False),
+    Column("key", String(400), nullable=False),
+    Column("mime", String(100), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("meta", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", EventId, primary_key=True, autoincrement=True),
+    Column("project_id", String(40), ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("ts", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("project_id", "seq", name="uq_events_project_seq"),
+)

@@ -1,0 +1,1 @@
+"""Stored files: a local directory (embedded and shared-disk deployments)."""

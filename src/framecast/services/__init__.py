@@ -1,0 +1,1 @@
+"""Use cases over ports: submit, snapshot, the event stream, cancel, retry, deliver, and the task pipeline."""

@@ -1,0 +1,236 @@
+"""The task pipeline's rules, applied inside one ledger transaction each.
+
+A project is a small DAG of tasks. A task runs when every task it depends on is completed; the transaction
+that completes the last dependency marks the dependent as sent (``enqueued_at``) with a conditional check,
+so fan-in fires exactly once however many deliveries race. Each message names a task and an attempt; a
+message whose attempt is not the task's current one, or whose task is already finished, does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from framecast.domain.events import EventType
+from framecast.domain.models import JSON, Asset, AssetKind, Project, Task, utcnow
+from framecast.domain.status import Status
+from framecast.services.ports import LedgerSession
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TaskOutcome:
+    """What a finished task hands back: stored assets, a timeline (from ``plan``), tasks to add."""
+
+    assets: list[Asset] = field(default_factory=list)
+    timeline: JSON | None = None
+    new_tasks: list[Task] = field(default_factory=list)
+
+
+def task_event(tx: LedgerSession, task: Task) -> None:
+    data: JSON = {
+        "task_id": task.id,
+        "kind": task.kind,
+        "status": task.status.value,
+        "terminal": task.status.terminal,
+        "attempt": task.attempt,
+    }
+    if task.error:
+        data["error"] = task.error
+    tx.append_event(task.project_id, EventType.TASK_STATUS, data)
+
+
+def project_event(tx: LedgerSession, project_id: str, status: Status, error: JSON | None = None) -> None:
+    data: JSON = {"status": status.value, "terminal": status.terminal}
+    if error:
+        data["error"] = error
+    tx.append_event(project_id, EventType.PROJECT_STATUS, data)
+
+
+def _set_task(tx: LedgerSession, task: Task, status: Status, **fields: object) -> Task:
+    task.status = status
+    for key, value in fields.items():
+        setattr(task, key, value)
+    tx.update_task(task.id, status=status, **fields)
+    task_event(tx, task)
+    return task
+
+
+def ready_to_send(tx: LedgerSession, project_id: str) -> list[Task]:
+    """Queued tasks whose dependencies are all completed and that were not sent yet; marks them sent."""
+    all_tasks = tx.tasks(project_id)
+    done = {t.id for t in all_tasks if t.status is Status.COMPLETED}
+    ready = []
+    now = utcnow()
+    for task in all_tasks:
+        if task.status is Status.QUEUED and task.enqueued_at is None and all(d in done for d in task.depends_on):
+            tx.update_task(task.id, enqueued_at=now)
+            task.enqueued_at = now
+            ready.append(task)
+    return ready
+
+
+def create_project(tx: LedgerSession, project: Project, first_tasks: list[Task]) -> list[Task]:
+    tx.add_project(project)
+    project_event(tx, project.id, Status.QUEUED)
+    for task in first_tasks:
+        tx.add_task(task)
+        task_event(tx, task)
+    return ready_to_send(tx, project.id)
+
+
+def start_task(tx: LedgerSession, task_id: str, attempt: int) -> tuple[Project, Task] | None:
+    """Mark a delivered task running; None when the message is stale (old attempt, finished, cancelled)."""
+    task = tx.task(task_id)
+    project = tx.project(task.project_id, lock=True)
+    task = tx.task(task_id)  # re-read under the lock
+    if task.attempt != attempt or task.status.terminal or project.status.terminal:
+        log.info("skip stale delivery of %s attempt %s (task %s attempt %s)", task_id, attempt, task.status, task.attempt)
+        return None
+    if task.status is Status.QUEUED:
+        _set_task(tx, task, Status.RUNNING, started_at=utcnow(), progress=0.0)
+    if project.status is Status.QUEUED:
+        tx.update_project(project.id, status=Status.RUNNING)
+        project.status = Status.RUNNING
+        project_event(tx, project.id, Status.RUNNING)
+    return project, task
+
+
+def report_progress(
+    tx: LedgerSession, task_id: str, attempt: int, *, frame: int, frames: int, eta_s: float | None
+) -> bool:
+    """Record progress; False when the task is no longer this attempt's to run (cancelled, stale)."""
+    task = tx.task(task_id)
+    project = tx.project(task.project_id, lock=True)
+    if task.attempt != attempt or task.status is not Status.RUNNING or project.status.terminal:
+        return False
+    progress = 0.0 if frames <= 0 else min(1.0, frame / frames)
+    tx.update_task(task_id, progress=progress)
+    tx.append_event(
+        task.project_id,
+        EventType.RENDER_PROGRESS,
+        {
+            "task_id": task_id,
+            "kind": task.kind,
+            "progress": round(progress, 4),
+            "frame": frame,
+            "frames": frames,
+            "eta_s": None if eta_s is None else round(eta_s, 2),
+        },
+    )
+    return True
+
+
+def complete_task(tx: LedgerSession, task_id: str, attempt: int, outcome: TaskOutcome) -> list[Task] | None:
+    """Finish a task: store its outputs, announce files, send what became ready, and finish the project
+    when nothing is left. Returns the tasks to send, or None when this delivery was stale."""
+    task = tx.task(task_id)
+    project = tx.project(task.project_id, lock=True)
+    task = tx.task(task_id)
+    if task.attempt != attempt or task.status is not Status.RUNNING or project.status.terminal:
+        return None
+    for asset in outcome.assets:
+        if tx.add_asset(asset):
+            tx.append_event(project.id, EventType.FILE, {"asset": asset.public()})
+    if outcome.timeline is not None:
+        tx.update_project(project.id, timeline=outcome.timeline)
+    position = max((t.position for t in tx.tasks(project.id)), default=0)
+    for offset, new in enumerate(outcome.new_tasks, start=1):
+        new.position = position + offset
+        tx.add_task(new)
+        task_event(tx, new)
+    _set_task(tx, task, Status.COMPLETED, progress=1.0, finished_at=utcnow())
+    to_send = ready_to_send(tx, project.id)
+    remaining = [t for t in tx.tasks(project.id) if t.status is not Status.COMPLETED]
+    if not remaining:
+        _finish_project(tx, project)
+    return to_send
+
+
+def _finish_project(tx: LedgerSession, project: Project) -> None:
+    assets = tx.assets(project.id)
+    video = next((a for a in reversed(assets) if a.kind == AssetKind.VIDEO), None)
+    poster = next((a for a in reversed(assets) if a.kind == AssetKind.POSTER), None)
+    if video is None:
+        error = {"code": "no_video", "message": "Every step finished but no video was produced."}
+        tx.update_project(project.id, status=Status.FAILED, error=error)
+        project_event(tx, project.id, Status.FAILED, error)
+        return
+    result: JSON = {
+        "url": video.url,
+        "poster_url": poster.url if poster else None,
+        "duration_s": video.meta.get("duration_s"),
+        "width": video.meta.get("width"),
+        "height": video.meta.get("height"),
+        "asset_id": video.id,
+    }
+    tx.append_event(project.id, EventType.RENDER_RESULT, {"object": result})
+    tx.update_project(project.id, status=Status.COMPLETED, result=result, error=None, completed_at=utcnow())
+    project_event(tx, project.id, Status.COMPLETED)
+
+
+def fail_task(tx: LedgerSession, task_id: str, attempt: int, error: JSON) -> bool:
+    """Record a task's failure and fail the project; other unfinished tasks are cancelled."""
+    task = tx.task(task_id)
+    project = tx.project(task.project_id, lock=True)
+    task = tx.task(task_id)
+    if task.attempt != attempt or task.status.terminal or project.status.terminal:
+        return False
+    _set_task(tx, task, Status.FAILED, error=error, finished_at=utcnow())
+    for other in tx.tasks(project.id):
+        if not other.status.terminal:
+            _set_task(tx, other, Status.CANCELLED, finished_at=utcnow())
+    tx.update_project(project.id, status=Status.FAILED, error=error)
+    project_event(tx, project.id, Status.FAILED, error)
+    return True
+
+
+def cancel_project(tx: LedgerSession, project: Project) -> bool:
+    """Cancel unfinished work; False when the project had already ended."""
+    if project.status.terminal:
+        return False
+    for task in tx.tasks(project.id):
+        if not task.status.terminal:
+            _set_task(tx, task, Status.CANCELLED, finished_at=utcnow())
+    error = {"code": "cancelled", "message": "The project was cancelled."}
+    tx.update_project(project.id, status=Status.CANCELLED, error=error)
+    project_event(tx, project.id, Status.CANCELLED, error)
+    return True
+
+
+def retry_project(tx: LedgerSession, project: Project) -> list[Task]:
+    """Re-run a failed or cancelled project from the steps that did not complete."""
+    for task in tx.tasks(project.id):
+        if task.status in (Status.FAILED, Status.CANCELLED):
+            _set_task(
+                tx,
+                task,
+                Status.QUEUED,
+                attempt=task.attempt + 1,
+                error=None,
+                progress=0.0,
+                enqueued_at=None,
+                started_at=None,
+                finished_at=None,
+            )
+    tx.update_project(project.id, status=Status.QUEUED, error=None)
+    project_event(tx, project.id, Status.QUEUED)
+    return ready_to_send(tx, project.id)
+
+
+def reconcile_project(tx: LedgerSession, project: Project) -> list[Task]:
+    """Give every unfinished, runnable task a fresh attempt and send it again (at start-up, after a crash).
+
+    Old messages of the previous attempt may still be in the broker; they are stale and do nothing.
+    """
+    done = {t.id for t in tx.tasks(project.id) if t.status is Status.COMPLETED}
+    to_send = []
+    for task in tx.tasks(project.id):
+        if task.status.terminal or not all(d in done for d in task.depends_on):
+            continue
+        if task.status is Status.QUEUED and task.enqueued_at is None:
+            continue  # ready_to_send picks it up below
+        _set_task(tx, task, Status.QUEUED, attempt=task.attempt + 1, progress=0.0, enqueued_at=None, started_at=None)
+    to_send.extend(ready_to_send(tx, project.id))
+    return to_send

@@ -1,0 +1,254 @@
+"""Project use cases: submit, snapshot, cancel, retry, delete, deliver, and the gallery."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+
+from framecast.domain.errors import AlreadyExists, Conflict, IdempotencyConflict, InvalidInput, NotFound
+from framecast.domain.models import JSON, Asset, Project, Task, TaskKind, iso, new_id, utcnow
+from framecast.domain.options import ProjectRequest
+from framecast.domain.status import Status
+from framecast.domain.timeline import parse_timeline
+from framecast.services import pipeline
+from framecast.services.ports import JobQueue, Ledger, LedgerSession, MediaStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PollingPolicy:
+    """How often clients should poll: ``next_poll_ms`` by project status."""
+
+    running_ms: int = 1000
+    queued_ms: int = 2000
+
+    def next_poll_ms(self, status: Status) -> int | None:
+        if status.terminal:
+            return None
+        return self.queued_ms if status is Status.QUEUED else self.running_ms
+
+
+def request_hash(request: ProjectRequest) -> str:
+    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class ProjectService:
+    """The project use cases over the ledger, the job queue and the media store.
+
+    >>> service = ProjectService(ledger, queue, media)            # doctest: +SKIP
+    >>> project, created = service.submit(ProjectRequest(prompt="Sunset over the ocean"), owner="local")
+    """
+
+    def __init__(
+        self, ledger: Ledger, queue: JobQueue, media: MediaStore, *, polling: PollingPolicy | None = None
+    ) -> None:
+        self.ledger = ledger
+        self.queue = queue
+        self.media = media
+        self.polling = polling or PollingPolicy()
+
+    # -- commands -------------------------------------------------------------------------------------
+
+    def submit(self, request: ProjectRequest, *, owner: str, idempotency_key: str | None = None) -> tuple[Project, bool]:
+        """Create a project (or return the one this Idempotency-Key made); True when it is new."""
+        options = request.options()
+        timeline: JSON | None = None
+        if request.timeline is not None:
+            timeline = parse_timeline(request.timeline, options).model_dump(mode="json")
+        if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
+            raise InvalidInput("Idempotency-Key must be 1 to 200 characters.", code="invalid_idempotency_key")
+        digest = request_hash(request)
+        project = Project(
+            id=new_id("prj"),
+            owner=owner,
+            prompt=request.prompt,
+            options=options.model_dump(mode="json"),
+            timeline=timeline,
+            idempotency_key=idempotency_key,
+            request_hash=digest,
+        )
+        plan = Task(id=new_id("tsk"), project_id=project.id, kind=TaskKind.PLAN, position=0)
+        for _ in range(3):
+            try:
+                with self.ledger.transaction() as tx:
+                    if idempotency_key is not None:
+                        existing = tx.project_by_idempotency_key(owner, idempotency_key)
+                        if existing is not None:
+                            if existing.request_hash != digest:
+                                raise IdempotencyConflict(
+                                    "This Idempotency-Key was already used with a different request; "
+                                    "use a new key for a new video."
+                                )
+                            return existing, False
+                    to_send = pipeline.create_project(tx, project, [plan])
+                break
+            except AlreadyExists:
+                continue  # a concurrent request with the same key won; the next loop returns its project
+        self._send(to_send)
+        return project, True
+
+    def cancel(self, project_id: str, *, owner: str) -> JSON:
+        with self.ledger.transaction() as tx:
+            project = tx.project(project_id, owner=owner, lock=True)
+            if project.status is Status.COMPLETED:
+                raise Conflict("The project already completed; there is nothing to cancel.", code="already_completed")
+            pipeline.cancel_project(tx, project)
+        return self.snapshot(project_id, owner=owner)
+
+    def retry(self, project_id: str, *, owner: str) -> JSON:
+        with self.ledger.transaction() as tx:
+            project = tx.project(project_id, owner=owner, lock=True)
+            if project.status not in (Status.FAILED, Status.CANCELLED):
+                raise Conflict(
+                    f"Only a failed or cancelled project can be retried; this one is {project.status.value}.",
+                    code="not_retryable",
+                )
+            to_send = pipeline.retry_project(tx, project)
+        self._send(to_send)
+        return self.snapshot(project_id, owner=owner)
+
+    def delete(self, project_id: str, *, owner: str) -> None:
+        with self.ledger.transaction() as tx:
+            project = tx.project(project_id, owner=owner, lock=True)
+            pipeline.cancel_project(tx, project)
+            tx.delete_project(project_id)
+        self.media.delete_prefix(project_id)
+
+    def deliver(self, project_id: str, *, owner: str, seq: int | None) -> JSON:
+        with self.ledger.transaction() as tx:
+            project = tx.project(project_id, owner=owner, lock=True)
+            if seq is not None and not (0 <= seq <= project.last_seq):
+                raise InvalidInput(
+                    f"seq must be between 0 and the project's last_seq ({project.last_seq}).", field="seq"
+                )
+            if project.delivered_at is None:
+                tx.update_project(project_id, delivered_at=utcnow(), delivered_seq=seq)
+        return self.snapshot(project_id, owner=owner)
+
+    def reconcile(self) -> int:
+        """Re-send the unfinished tasks of every active project with a fresh attempt; returns how many."""
+        sent = 0
+        with self.ledger.read() as tx:
+            active = [p.id for p in tx.active_projects()]
+        for project_id in active:
+            with self.ledger.transaction() as tx:
+                project = tx.project(project_id, lock=True)
+                if project.status.terminal:
+                    continue
+                to_send = pipeline.reconcile_project(tx, project)
+            self._send(to_send)
+            sent += len(to_send)
+        if sent:
+            log.info("reconciled %d task(s) of %d active project(s)", sent, len(active))
+        return sent
+
+    def _send(self, tasks: list[Task]) -> None:
+        for task in tasks:
+            self.queue.enqueue(task)
+
+    # -- queries --------------------------------------------------------------------------------------
+
+    def project(self, project_id: str, *, owner: str) -> Project:
+        with self.ledger.read() as tx:
+            return tx.project(project_id, owner=owner)
+
+    def snapshot(self, project_id: str, *, owner: str) -> JSON:
+        with self.ledger.read() as tx:
+            project = tx.project(project_id, owner=owner)
+            return self._snapshot(tx, project)
+
+    def _snapshot(self, tx: LedgerSession, project: Project) -> JSON:
+        tasks = tx.tasks(project.id)
+        assets = tx.assets(project.id)
+        return {
+            "id": project.id,
+            "status": project.status.value,
+            "terminal": project.status.terminal,
+            "prompt": project.prompt,
+            "options": project.options,
+            "progress": _overall_progress(tasks),
+            "tasks": [t.public() for t in tasks],
+            "assets": [a.public() for a in assets],
+            "result": project.result,
+            "error": project.error,
+            "created_at": iso(project.created_at),
+            "updated_at": iso(project.updated_at),
+            "delivered_at": iso(project.delivered_at),
+            "last_seq": project.last_seq,
+            "queue_position": tx.queue_position(project.id),
+            "next_poll_ms": self.polling.next_poll_ms(project.status),
+            "timeline": project.timeline,
+        }
+
+    def poll(self, project_id: str, *, owner: str, after: int, limit: int = 500) -> JSON:
+        """The JSON polling view of the log: events after ``after``."""
+        project = self.project(project_id, owner=owner)
+        events = self.ledger.events_after(project_id, after, limit)
+        seen = events[-1].seq if events else after
+        return {
+            "events": [e.envelope() for e in events],
+            "last_seq": project.last_seq,
+            "terminal": project.status.terminal and seen >= project.last_seq,
+            "next_poll_ms": self.polling.next_poll_ms(project.status),
+        }
+
+    def asset(self, asset_id: str) -> Asset:
+        with self.ledger.read() as tx:
+            asset = tx.asset(asset_id)
+        if asset is None:
+            raise NotFound(f"No file with id {asset_id!r}.", code="asset_not_found")
+        return asset
+
+    def list_videos(self, *, owner: str, limit: int = 20, cursor: str | None = None) -> JSON:
+        before = _decode_cursor(cursor) if cursor else None
+        projects = self.ledger.list_completed(owner, limit + 1, before)
+        items = []
+        for project in projects[:limit]:
+            items.append(
+                {
+                    "project_id": project.id,
+                    "prompt": project.prompt,
+                    "options": project.options,
+                    "result": project.result,
+                    "created_at": iso(project.created_at),
+                    "completed_at": iso(project.completed_at),
+                    "delivered_at": iso(project.delivered_at),
+                }
+            )
+        next_cursor = None
+        if len(projects) > limit:
+            last = projects[limit - 1]
+            next_cursor = _encode_cursor(last.completed_at or last.created_at, last.id)
+        return {"items": items, "next_cursor": next_cursor}
+
+
+def _overall_progress(tasks: list[Task]) -> float:
+    if not tasks:
+        return 0.0
+    weights = {TaskKind.RENDER: 8.0, TaskKind.RENDER_CHUNK: 8.0, TaskKind.COMPOSE: 1.0}
+    total = sum(weights.get(t.kind, 0.5) for t in tasks)
+    done = sum(weights.get(t.kind, 0.5) * (1.0 if t.status is Status.COMPLETED else t.progress) for t in tasks)
+    return round(done / total, 4)
+
+
+def _encode_cursor(ts: datetime, project_id: str) -> str:
+    raw = json.dumps([ts.isoformat(), project_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        ts, project_id = json.loads(raw)
+        return datetime.fromisoformat(ts), str(project_id)
+    except (ValueError, TypeError) as exc:
+        raise InvalidInput("cursor is not one this server gave out; start again without it.", field="cursor") from exc
+
+

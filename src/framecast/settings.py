@@ -1,0 +1,78 @@
+"""One typed settings object, built at the edge (CLI, app factory) and passed down.
+
+Every field can be set with an environment variable ``FRAMECAST_<NAME>``, e.g. ``FRAMECAST_DATA_DIR``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Framecast configuration.
+
+    >>> Settings(data_dir=Path("/tmp/fc")).database_url_resolved
+    'sqlite:////tmp/fc/framecast.db'
+    """
+
+    model_config = SettingsConfigDict(env_prefix="FRAMECAST_", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Where the SQLite file and the media live in embedded mode.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in the data dir.")
+    broker_url: str | None = Field(None, description="redis://… for scale-out; default the embedded SQLite broker.")
+    media_url: str | None = Field(None, description="Media directory (path or file://); default DATA_DIR/media.")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int | None = Field(None, ge=0, description="Local worker processes; default the number of cores.")
+    worker_threads: int = Field(1, ge=1)
+    owner: str = Field("local", description="Owner of every project in single-user mode.")
+
+    ping_interval_s: float = Field(15.0, gt=0, description="Seconds between named `ping` events on idle streams.")
+    sse_retry_ms: int = Field(2000, ge=0, description="The `retry:` hint sent to EventSource clients.")
+    poll_interval_ms: int = Field(1000, ge=100, description="`next_poll_ms` while a project runs.")
+    queued_poll_interval_ms: int = Field(2000, ge=100, description="`next_poll_ms` while a project is queued.")
+    hub_interval_s: float = Field(0.005, gt=0, description="How often the embedded event hub looks for new events.")
+    progress_interval_s: float = Field(0.1, gt=0, description="At most one render_progress event per task per this.")
+    cancel_check_interval_s: float = Field(0.2, gt=0, description="How often a running task re-reads cancellation.")
+    heartbeat_timeout_s: float = Field(15.0, gt=0, description="A worker silent this long is dead; its messages return.")
+    task_time_limit_s: float = Field(6 * 3600, gt=0, description="Dramatiq time limit for one task.")
+    max_body_bytes: int = Field(1_000_000, gt=0)
+    max_upload_bytes: int = Field(25_000_000, gt=0)
+    chunk_seconds: float = Field(2.0, gt=0, description="Target length of one render chunk (GOP-aligned).")
+
+    # Fault injection for tests and drills, e.g. "render_chunk:1" fails the first attempt of every render chunk.
+    fail_tasks: str = Field("", description="Comma list of kind:attempt to fail on purpose (testing only).")
+    debug_frame_delay_ms: float = Field(0.0, ge=0, description="Sleep per rendered frame (testing only).")
+    log_level: str = "INFO"
+
+    @property
+    def database_url_resolved(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url[len("postgresql://") :]
+            return url
+        return f"sqlite:///{self.data_dir.absolute() / 'framecast.db'}"
+
+    @property
+    def media_dir(self) -> Path:
+        if self.media_url:
+            raw = self.media_url.removeprefix("file://")
+            return Path(raw).absolute()
+        return (self.data_dir / "media").absolute()
+
+    @property
+    def embedded_broker(self) -> bool:
+        return not self.broker_url
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers if self.workers is not None else (os.cpu_count() or 1)
+
+    def injected_failure(self, kind: str, attempt: int) -> bool:
+        wanted = {item.strip() for item in self.fail_tasks.split(",") if item.strip()}
+        return f"{kind}:{attempt}" in wanted or f"{kind}:*" in wanted
