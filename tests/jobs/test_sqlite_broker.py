@@ -187,6 +187,22 @@ def test_nack_moves_to_dead_letters_and_requeue_gives_back(broker: SQLiteBroker)
     consumer.close()
 
 
+def test_undecodable_message_is_dead_lettered_not_stuck(broker: SQLiteBroker, db: Path) -> None:
+    broker.declare_queue("default")
+    broker.store.enqueue("default", "garbled", b"not json")
+    good = broker.enqueue(make_message("a"))
+    consumer = broker.consume("default", prefetch=2, timeout=50)
+
+    message = next(consumer)
+
+    assert message is not None and message.message_id == good.message_id
+    with sqlite3.connect(db) as conn:
+        dead = conn.execute("SELECT message_id, queue_name FROM dramatiq_dead_letters").fetchall()
+    assert dead == [("garbled", "default.XQ")]
+    consumer.ack(message)
+    consumer.close()
+
+
 def test_closing_a_consumer_gives_back_prefetched_messages(broker: SQLiteBroker) -> None:
     broker.declare_queue("default")
     for n in range(3):

@@ -31,7 +31,7 @@ from typing import Any
 
 from dramatiq.broker import Broker, Consumer, MessageProxy
 from dramatiq.common import current_millis, dq_name, q_name, xq_name
-from dramatiq.errors import ConnectionClosed, QueueJoinTimeout
+from dramatiq.errors import ConnectionClosed, DecodeError, QueueJoinTimeout
 from dramatiq.message import Message
 from dramatiq.middleware import Middleware
 
@@ -209,7 +209,13 @@ class SQLiteBroker(Broker):
 
     def dead_letters(self, queue_name: str) -> list[Message[Any]]:
         """The dead-lettered messages of a queue, oldest first."""
-        return [Message.decode(data) for data in self.store.dead_letters(xq_name(queue_name))]
+        messages = []
+        for data in self.store.dead_letters(xq_name(queue_name)):
+            try:
+                messages.append(Message.decode(data))
+            except DecodeError:
+                logger.warning("Skipping an undecodable dead letter on %r.", queue_name)
+        return messages
 
     @property
     def worker_id(self) -> str:
@@ -304,9 +310,16 @@ class _SQLiteConsumer(Consumer):
             while True:
                 if self._cache:
                     row = self._cache.popleft()
+                    try:
+                        message = Message.decode(row.data)
+                    except DecodeError:
+                        # Left claimed, an undecodable row would sit with this worker forever.
+                        logger.error("Dead-lettering undecodable message row %d.", row.row_id, exc_info=True)
+                        self.store.nack(row.row_id, self.worker_id, xq_name(self.queue_name))
+                        continue
                     with self._lock:
                         self._outstanding.add(row.row_id)
-                    return _SQLiteMessageProxy(Message.decode(row.data), row.row_id)
+                    return _SQLiteMessageProxy(message, row.row_id)
                 self.broker._maybe_beat()
                 self._fetch()
                 if self._cache:
@@ -328,7 +341,11 @@ class _SQLiteConsumer(Consumer):
         if token == self._seen and now - self._last_check < _FORCED_CHECK_S:
             return  # nobody committed anything since our last empty claim
         self._last_check = now
-        rows = self.store.claim(self.queue_name, self.worker_id, free)
+        rows = (
+            self.store.claim(self.queue_name, self.worker_id, free)
+            if self.store.has_waiting(self.queue_name)
+            else []
+        )
         # Read the token before claiming, so a commit racing the claim still shows up as a change next time.
         self._seen = None if rows else token
         self._cache.extend(rows)

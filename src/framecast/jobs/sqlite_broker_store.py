@@ -160,6 +160,7 @@ class SQLiteQueueStore:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         conn = self._connections.get()
+        changes = conn.total_changes
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
@@ -168,7 +169,10 @@ class SQLiteQueueStore:
                 conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
-        self.local_writes += 1
+        # Only real changes count: an empty claim bumping the counter would wake every other local poller,
+        # whose empty claims would wake this one again.
+        if conn.total_changes != changes:
+            self.local_writes += 1
 
     def close(self) -> None:
         self._connections.close_all()
@@ -187,6 +191,19 @@ class SQLiteQueueStore:
         return row_id
 
     # -- consumers --------------------------------------------------------------------------------------
+
+    def has_waiting(self, queue_name: str) -> bool:
+        """A read-only look before claiming, so idle pollers never take the write lock the ledger needs."""
+        row = (
+            self._connections.get()
+            .execute(
+                "SELECT 1 FROM dramatiq_messages WHERE namespace = ? AND queue_name = ? AND worker_id IS NULL"
+                " LIMIT 1",
+                (self.namespace, queue_name),
+            )
+            .fetchone()
+        )
+        return row is not None
 
     def claim(self, queue_name: str, worker_id: str, limit: int) -> list[ClaimedRow]:
         """Hand up to ``limit`` waiting messages of a queue to ``worker_id``, oldest (eta, then id) first."""
