@@ -323,6 +323,35 @@ def test_heartbeat_row_is_recorded_and_refreshed(db: Path) -> None:
     b.store.close()
 
 
+def test_task_longer_than_heartbeat_timeout_is_not_redelivered(db: Path) -> None:
+    busy = SQLiteBroker(db, heartbeat_timeout_s=0.3, poll_interval_s=0.01)
+    idle = SQLiteBroker(db, heartbeat_timeout_s=0.3, poll_interval_s=0.01)
+    runs: list[str] = []
+    finished = threading.Event()
+
+    def long_task() -> None:
+        runs.append("start")
+        finished.wait(timeout=1.2)  # four heartbeat timeouts
+
+    dramatiq.actor(broker=busy, actor_name="long_task", max_retries=0)(long_task).send()
+    worker = dramatiq.Worker(busy, worker_threads=1, worker_timeout=50)
+    worker.start()
+    try:
+        wait_for(lambda: runs == ["start"], what="the task to start")
+        # Another live worker polls the queue the whole time: the held message must never reach it.
+        idle.declare_queue("default")
+        other = idle.consume("default", timeout=1300)
+        assert next(other) is None
+        other.close()
+        busy.join("default", timeout=10_000)
+    finally:
+        finished.set()
+        worker.stop()
+    assert runs == ["start"]
+    busy.close()
+    idle.close()
+
+
 def test_message_of_vanished_worker_is_redelivered_at_consumer_start(db: Path) -> None:
     b = SQLiteBroker(db, heartbeat_timeout_s=60.0)
     b.declare_queue("default")
