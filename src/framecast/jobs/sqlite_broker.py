@@ -110,7 +110,10 @@ class SQLiteBroker(Broker):
     def consume(self, queue_name: str, prefetch: int = 1, timeout: int = 5000) -> Consumer:
         """Create a consumer for a queue; registers this process as a worker and requeues dead workers'
         messages first. ``timeout`` is the idle time in milliseconds before ``next()`` yields None."""
-        self._start_worker()
+        try:
+            self._start_worker()
+        except sqlite3.Error as e:
+            raise _closed(e) from None
         return _SQLiteConsumer(self, queue_name, prefetch, timeout)
 
     def declare_queue(self, queue_name: str) -> None:
