@@ -1,0 +1,185 @@
+// The generate form: counter, seed, validation messages and a submit that never makes two projects.
+
+import { ApiError, createProject, randomKey } from "../api.js";
+import { announce } from "./dom.js";
+
+const MAX_PROMPT = 2000;
+const FIELDS = ["prompt", "duration_s", "aspect", "resolution", "fps", "style", "seed", "voiceover"];
+const LABELS = /** @type {Object<string, string>} */ ({
+  prompt: "Prompt",
+  duration_s: "Duration",
+  aspect: "Aspect",
+  resolution: "Resolution",
+  fps: "Frame rate",
+  style: "Style",
+  seed: "Seed",
+  voiceover: "Voiceover",
+});
+
+function randomSeed() {
+  return crypto.getRandomValues(new Uint32Array(1))[0] % 2_147_483_647;
+}
+
+/**
+ * @param {{onCreated: (project: any) => void}} opts
+ */
+export function setupForm({ onCreated }) {
+  const form = /** @type {HTMLFormElement} */ (document.getElementById("generate-form"));
+  const prompt = /** @type {HTMLTextAreaElement} */ (form.elements.namedItem("prompt"));
+  const count = /** @type {HTMLElement} */ (document.getElementById("prompt-count"));
+  const seed = /** @type {HTMLInputElement} */ (form.elements.namedItem("seed"));
+  const button = /** @type {HTMLButtonElement} */ (document.getElementById("generate"));
+  const formError = /** @type {HTMLElement} */ (document.getElementById("form-error"));
+
+  // The key names one intent to create: a double click or a retried request reuses it (the server answers
+  // 200 with the same project), any change to the form starts a new intent.
+  let key = randomKey();
+  let busy = false;
+  seed.value = String(randomSeed());
+
+  const updateCount = () => {
+    const n = prompt.value.length;
+    count.textContent = `${n} / ${MAX_PROMPT}`;
+    count.classList.toggle("near", n > MAX_PROMPT * 0.9);
+  };
+  prompt.addEventListener("input", updateCount);
+  updateCount();
+  form.addEventListener("input", (ev) => {
+    key = randomKey();
+    const name = /** @type {HTMLInputElement} */ (ev.target).name;
+    if (name) clearFieldError(name);
+  });
+  form.addEventListener("change", () => (key = randomKey()));
+
+  document.getElementById("seed-new")?.addEventListener("click", () => {
+    seed.value = String(randomSeed());
+    key = randomKey();
+    clearFieldError("seed");
+  });
+  document.getElementById("seed-copy")?.addEventListener("click", async (ev) => {
+    const btn = /** @type {HTMLButtonElement} */ (ev.currentTarget);
+    try {
+      await navigator.clipboard.writeText(seed.value);
+    } catch {
+      // No clipboard API on plain http: select the text so Ctrl+C works.
+      seed.select();
+      document.execCommand?.("copy");
+    }
+    btn.classList.add("done");
+    announce(`Seed ${seed.value} copied`);
+    setTimeout(() => btn.classList.remove("done"), 1200);
+  });
+
+  /** @param {string} name */
+  function clearFieldError(name) {
+    const field = form.querySelector(`[data-field="${name}"]`);
+    if (!field) return;
+    field.classList.remove("invalid");
+    field.querySelector("input, select, textarea")?.removeAttribute("aria-invalid");
+    const err = document.getElementById(`${name}-error`);
+    if (err) err.textContent = "";
+  }
+
+  /** @param {string} name @param {string} message */
+  function setFieldError(name, message) {
+    const field = form.querySelector(`[data-field="${name}"]`);
+    const err = document.getElementById(`${name}-error`);
+    if (!field || !err) return false;
+    field.classList.add("invalid");
+    field.querySelector("input, select, textarea")?.setAttribute("aria-invalid", "true");
+    err.textContent = message;
+    return true;
+  }
+
+  function clearErrors() {
+    for (const f of FIELDS) clearFieldError(f);
+    formError.hidden = true;
+    formError.textContent = "";
+  }
+
+  /** @param {string} message */
+  function showFormError(message) {
+    formError.textContent = message;
+    formError.hidden = false;
+  }
+
+  /** Checks the browser can do before asking the server. @returns {Object<string, any> | null} */
+  function readBody() {
+    const text = prompt.value;
+    let ok = true;
+    if (!text.trim()) {
+      setFieldError("prompt", "Describe the video: the prompt is empty.");
+      ok = false;
+    } else if (text.length > MAX_PROMPT) {
+      setFieldError("prompt", `The prompt is ${text.length} characters; the limit is ${MAX_PROMPT}.`);
+      ok = false;
+    }
+    const duration = Number(/** @type {HTMLInputElement} */ (form.elements.namedItem("duration_s")).value);
+    if (!Number.isFinite(duration) || duration < 1 || duration > 600) {
+      setFieldError("duration_s", "Duration must be between 1 and 600 seconds.");
+      ok = false;
+    }
+    const seedText = seed.value.trim();
+    if (seedText && !/^\d{1,16}$/.test(seedText)) {
+      setFieldError("seed", "The seed is a whole number, such as 42.");
+      ok = false;
+    }
+    if (!ok) return null;
+    const value = (/** @type {string} */ name) => /** @type {HTMLInputElement} */ (form.elements.namedItem(name)).value;
+    /** @type {Object<string, any>} */
+    const body = {
+      prompt: text,
+      duration_s: duration,
+      aspect: value("aspect"),
+      resolution: value("resolution"),
+      fps: Number(value("fps")),
+      voiceover: /** @type {HTMLInputElement} */ (form.elements.namedItem("voiceover")).checked,
+    };
+    if (seedText) body.seed = Number(seedText);
+    if (value("style")) body.style = value("style");
+    return body;
+  }
+
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    if (busy) return; // the same intent is already on its way
+    clearErrors();
+    const body = readBody();
+    if (!body) {
+      /** @type {HTMLElement | null} */ (form.querySelector("[aria-invalid=true]"))?.focus();
+      return;
+    }
+    busy = true;
+    button.disabled = true;
+    button.setAttribute("aria-busy", "true");
+    const label = button.textContent;
+    button.textContent = "Starting…";
+    try {
+      const project = await createProject(body, key);
+      onCreated(project);
+      // A fresh intent for the next video; a new seed so "Generate" again gives a different one.
+      key = randomKey();
+      seed.value = String(randomSeed());
+      announce("Video started");
+    } catch (e) {
+      const err = e instanceof ApiError ? e : new ApiError("Something went wrong. Try again.");
+      let placed = false;
+      for (const fe of err.errors) placed = setFieldError(fieldName(fe.field), fe.message) || placed;
+      if (err.field) placed = setFieldError(fieldName(err.field), err.message) || placed;
+      const where = err.field ? LABELS[fieldName(err.field)] : "";
+      showFormError(where ? `${where}: ${err.message}` : err.message);
+      if (placed) /** @type {HTMLElement | null} */ (form.querySelector("[aria-invalid=true]"))?.focus();
+    } finally {
+      busy = false;
+      button.disabled = false;
+      button.removeAttribute("aria-busy");
+      button.textContent = label;
+    }
+  });
+}
+
+/** "body.duration_s" or "duration_s" -> "duration_s". @param {string} f */
+function fieldName(f) {
+  const last = String(f ?? "").split(/[.\/]/).pop() ?? "";
+  return FIELDS.includes(last) ? last : "";
+}
