@@ -1,0 +1,59 @@
+# Framecast — the two commands that must stay true on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+APT_PACKAGES := chromium espeak-ng nginx-light fonts-dejavu-core fonts-noto-core
+
+.PHONY: run test lint bench system-deps venv clean format
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP) $@
+
+venv: $(STAMP)
+
+# Debian packages the renderer (espeak-ng, fonts) and the browser tests (chromium, nginx) need.
+system-deps:
+	@missing=""; \
+	for pkg in $(APT_PACKAGES); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+run: $(STAMP)
+	@dpkg -s espeak-ng >/dev/null 2>&1 || $(MAKE) --no-print-directory system-deps
+	@echo "Framecast at http://127.0.0.1:8000/tools/video-generator"
+	$(BIN)/framecast serve --host 127.0.0.1 --port 8000
+
+test: system-deps $(TEST_STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider
+
+lint: $(TEST_STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src
+	$(BIN)/mypy
+
+format: $(TEST_STAMP)
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+bench: system-deps $(TEST_STAMP)
+	$(BIN)/python bench/delivery.py
+	$(BIN)/python bench/render.py
+	$(BIN)/python bench/page.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
