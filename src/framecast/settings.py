@@ -21,24 +21,44 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="FRAMECAST_", extra="ignore")
 
-    data_dir: Path = Field(Path("data"), description="Where the SQLite file and the media live in embedded mode.")
+    data_dir: Path = Field(
+        Path("data"), description="Where the SQLite file and the media live in embedded mode."
+    )
     database_url: str | None = Field(None, description="SQLAlchemy URL; default SQLite in the data dir.")
-    broker_url: str | None = Field(None, description="redis://… for scale-out; default the embedded SQLite broker.")
-    media_url: str | None = Field(None, description="Media directory (path or file://); default DATA_DIR/media.")
+    broker_url: str | None = Field(
+        None, description="redis://… for scale-out; default the embedded SQLite broker."
+    )
+    media_url: str | None = Field(
+        None, description="Media directory (path or file://); default DATA_DIR/media."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
-    workers: int | None = Field(None, ge=0, description="Local worker processes; default the number of cores.")
+    workers: int | None = Field(
+        None, ge=0, description="Local worker processes; default the number of cores."
+    )
     worker_threads: int = Field(1, ge=1)
     owner: str = Field("local", description="Owner of every project in single-user mode.")
 
-    ping_interval_s: float = Field(15.0, gt=0, description="Seconds between named `ping` events on idle streams.")
+    ping_interval_s: float = Field(
+        15.0, gt=0, description="Seconds between named `ping` events on idle streams."
+    )
     sse_retry_ms: int = Field(2000, ge=0, description="The `retry:` hint sent to EventSource clients.")
     poll_interval_ms: int = Field(1000, ge=100, description="`next_poll_ms` while a project runs.")
-    queued_poll_interval_ms: int = Field(2000, ge=100, description="`next_poll_ms` while a project is queued.")
-    hub_interval_s: float = Field(0.005, gt=0, description="How often the embedded event hub looks for new events.")
-    progress_interval_s: float = Field(0.1, gt=0, description="At most one render_progress event per task per this.")
-    cancel_check_interval_s: float = Field(0.2, gt=0, description="How often a running task re-reads cancellation.")
-    heartbeat_timeout_s: float = Field(15.0, gt=0, description="A worker silent this long is dead; its messages return.")
+    queued_poll_interval_ms: int = Field(
+        2000, ge=100, description="`next_poll_ms` while a project is queued."
+    )
+    hub_interval_s: float = Field(
+        0.005, gt=0, description="How often the embedded event hub looks for new events."
+    )
+    progress_interval_s: float = Field(
+        0.1, gt=0, description="At most one render_progress event per task per this."
+    )
+    cancel_check_interval_s: float = Field(
+        0.2, gt=0, description="How often a running task re-reads cancellation."
+    )
+    heartbeat_timeout_s: float = Field(
+        15.0, gt=0, description="A worker silent this long is dead; its messages return."
+    )
     task_time_limit_s: float = Field(6 * 3600, gt=0, description="Dramatiq time limit for one task.")
     max_body_bytes: int = Field(1_000_000, gt=0)
     max_upload_bytes: int = Field(25_000_000, gt=0)

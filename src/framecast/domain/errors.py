@@ -1,16 +1,16 @@
 """The exception tree. The web layer maps each class to one HTTP status in one table.
 
-    FramecastError                 any error Framecast raises on purpose
-    ├── InvalidInput               a request body, parameter or file is wrong (422)
-    │   ├── PayloadTooLarge        a body or upload is over the limit (413)
-    │   └── UnsupportedMedia       an upload's content is not an accepted type (415)
-    ├── NotFound                   no such project, asset or task for this owner (404)
-    ├── Conflict                   the request clashes with the current state (409)
-    │   ├── IdempotencyConflict    an Idempotency-Key was reused with another body
-    │   └── AlreadyExists          a concurrent writer inserted the same unique key first (internal)
-    ├── Unavailable                a dependency (database, broker, storage, espeak-ng) is down (503)
-    ├── TaskFailed                 a task could not produce its output (recorded on the task)
-    └── Cancelled                  the project was cancelled while a task ran (internal)
+FramecastError                 any error Framecast raises on purpose
+├── InvalidInput               a request body, parameter or file is wrong (422)
+│   ├── PayloadTooLarge        a body or upload is over the limit (413)
+│   └── UnsupportedMedia       an upload's content is not an accepted type (415)
+├── NotFound                   no such project, asset or task for this owner (404)
+├── Conflict                   the request clashes with the current state (409)
+│   ├── IdempotencyConflict    an Idempotency-Key was reused with another body
+│   └── AlreadyExists          a concurrent writer inserted the same unique key first (internal)
+├── Unavailable                a dependency (database, broker, storage, espeak-ng) is down (503)
+├── TaskFailed                 a task could not produce its output (recorded on the task)
+└── Cancelled                  the project was cancelled while a task ran (internal)
 """
 
 from __future__ import annotations

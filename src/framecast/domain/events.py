@@ -20,7 +20,13 @@ class EventType:
 
 
 PERSISTED = frozenset(
-    {EventType.TASK_STATUS, EventType.RENDER_PROGRESS, EventType.FILE, EventType.RENDER_RESULT, EventType.PROJECT_STATUS}
+    {
+        EventType.TASK_STATUS,
+        EventType.RENDER_PROGRESS,
+        EventType.FILE,
+        EventType.RENDER_RESULT,
+        EventType.PROJECT_STATUS,
+    }
 )
 
 

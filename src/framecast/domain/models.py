@@ -144,4 +144,10 @@ class Event:
     ts: datetime
 
     def envelope(self) -> JSON:
-        return {"seq": self.seq, "type": self.type, "project_id": self.project_id, "ts": iso(self.ts), "data": self.data}
+        return {
+            "seq": self.seq,
+            "type": self.type,
+            "project_id": self.project_id,
+            "ts": iso(self.ts),
+            "data": self.data,
+        }

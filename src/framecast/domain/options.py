@@ -41,7 +41,9 @@ class VideoOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    duration_s: float = Field(8, ge=1, le=MAX_DURATION_S, description="Length of the video in seconds (1..600).")
+    duration_s: float = Field(
+        8, ge=1, le=MAX_DURATION_S, description="Length of the video in seconds (1..600)."
+    )
     aspect: Aspect = "16:9"
     resolution: Resolution = "720p"
     fps: Fps = 30
@@ -65,7 +67,9 @@ class ProjectRequest(VideoOptions):
         if self.prompt is not None and not self.prompt.strip():
             raise ValueError("prompt must contain some text, not only spaces")
         if (self.prompt is None) == (self.timeline is None):
-            raise ValueError("send either a prompt (text, 1 to 2000 characters) or a timeline (JSON), not both")
+            raise ValueError(
+                "send either a prompt (text, 1 to 2000 characters) or a timeline (JSON), not both"
+            )
         return self
 
     def options(self) -> VideoOptions:

@@ -7,8 +7,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy import Connection, Engine, RowMapping, and_, delete, func, insert, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from framecast.domain.errors import AlreadyExists, NotFound, Unavailable
 from framecast.domain.models import JSON, Asset, Event, Project, Task, utcnow
@@ -82,7 +82,11 @@ def _asset(row: RowMapping) -> Asset:
 
 def _event(row: RowMapping) -> Event:
     return Event(
-        project_id=row["project_id"], seq=row["seq"], type=row["type"], data=row["data"], ts=_utc(row["ts"]) or utcnow()
+        project_id=row["project_id"],
+        seq=row["seq"],
+        type=row["type"],
+        data=row["data"],
+        ts=_utc(row["ts"]) or utcnow(),
     )
 
 
@@ -230,7 +234,9 @@ class SqlSession:
         if seq is None:
             raise NotFound(f"No project with id {project_id!r}.", code="project_not_found")
         ev = Event(project_id=project_id, seq=seq, type=type_, data=data, ts=utcnow())
-        self._conn.execute(insert(events).values(project_id=project_id, seq=seq, type=type_, data=data, ts=ev.ts))
+        self._conn.execute(
+            insert(events).values(project_id=project_id, seq=seq, type=type_, data=data, ts=ev.ts)
+        )
         self.appended.append(ev)
         return ev
 
@@ -306,8 +312,9 @@ class SqlLedger:
         """Events of every project with a global id above ``last_id`` (for the embedded hub)."""
         with self.read() as tx:
             rows = list(
-                tx._conn.execute(select(events).where(events.c.id > last_id).order_by(events.c.id).limit(limit))
-                .mappings()
+                tx._conn.execute(
+                    select(events).where(events.c.id > last_id).order_by(events.c.id).limit(limit)
+                ).mappings()
             )
         if not rows:
             return last_id, []
@@ -339,5 +346,6 @@ class SqlLedger:
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except Exception as exc:  # noqa: BLE001
-            raise Unavailable(f"The database is not reachable: {exc.__class__.__name__}", code="database_down") from exc
-
+            raise Unavailable(
+                f"The database is not reachable: {exc.__class__.__name__}", code="database_down"
+            ) from exc

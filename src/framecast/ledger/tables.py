@@ -51,7 +51,9 @@ tasks = Table(
     "tasks",
     metadata,
     Column("id", String(40), primary_key=True),
-    Column("project_id", String(40), ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column(
+        "project_id", String(40), ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
     Column("kind", String(32), nullable=False),
     Column("status", String(16), nullable=False),
     Column("progress", Float, nullable=False, default=0.0),
@@ -70,7 +72,9 @@ assets = Table(
     metadata,
     Column("id", String(40), primary_key=True),
     Column("owner", String(120), nullable=False),
-    Column("project_id", String(40), ForeignKey("projects.id", ondelete="CASCADE"), nullable=True, index=True),
+    Column(
+        "project_id", String(40), ForeignKey("projects.id", ondelete="CASCADE"), nullable=True, index=True
+    ),
     Column("task_id", String(40), nullable=True),
     Column("kind", String(32), nullable=False),
     Column("filename", String(200), nullable=False),

@@ -64,7 +64,11 @@ def ready_to_send(tx: LedgerSession, project_id: str) -> list[Task]:
     ready = []
     now = utcnow()
     for task in all_tasks:
-        if task.status is Status.QUEUED and task.enqueued_at is None and all(d in done for d in task.depends_on):
+        if (
+            task.status is Status.QUEUED
+            and task.enqueued_at is None
+            and all(d in done for d in task.depends_on)
+        ):
             tx.update_task(task.id, enqueued_at=now)
             task.enqueued_at = now
             ready.append(task)
@@ -86,7 +90,13 @@ def start_task(tx: LedgerSession, task_id: str, attempt: int) -> tuple[Project, 
     project = tx.project(task.project_id, lock=True)
     task = tx.task(task_id)  # re-read under the lock
     if task.attempt != attempt or task.status.terminal or project.status.terminal:
-        log.info("skip stale delivery of %s attempt %s (task %s attempt %s)", task_id, attempt, task.status, task.attempt)
+        log.info(
+            "skip stale delivery of %s attempt %s (task %s attempt %s)",
+            task_id,
+            attempt,
+            task.status,
+            task.attempt,
+        )
         return None
     if task.status is Status.QUEUED:
         _set_task(tx, task, Status.RUNNING, started_at=utcnow(), progress=0.0)
@@ -231,6 +241,8 @@ def reconcile_project(tx: LedgerSession, project: Project) -> list[Task]:
             continue
         if task.status is Status.QUEUED and task.enqueued_at is None:
             continue  # ready_to_send picks it up below
-        _set_task(tx, task, Status.QUEUED, attempt=task.attempt + 1, progress=0.0, enqueued_at=None, started_at=None)
+        _set_task(
+            tx, task, Status.QUEUED, attempt=task.attempt + 1, progress=0.0, enqueued_at=None, started_at=None
+        )
     to_send.extend(ready_to_send(tx, project.id))
     return to_send

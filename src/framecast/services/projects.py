@@ -9,7 +9,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-
 from framecast.domain.errors import AlreadyExists, Conflict, IdempotencyConflict, InvalidInput, NotFound
 from framecast.domain.models import JSON, Asset, Project, Task, TaskKind, iso, new_id, utcnow
 from framecast.domain.options import ProjectRequest
@@ -56,7 +55,9 @@ class ProjectService:
 
     # -- commands -------------------------------------------------------------------------------------
 
-    def submit(self, request: ProjectRequest, *, owner: str, idempotency_key: str | None = None) -> tuple[Project, bool]:
+    def submit(
+        self, request: ProjectRequest, *, owner: str, idempotency_key: str | None = None
+    ) -> tuple[Project, bool]:
         """Create a project (or return the one this Idempotency-Key made); True when it is new."""
         options = request.options()
         timeline: JSON | None = None
@@ -98,7 +99,9 @@ class ProjectService:
         with self.ledger.transaction() as tx:
             project = tx.project(project_id, owner=owner, lock=True)
             if project.status is Status.COMPLETED:
-                raise Conflict("The project already completed; there is nothing to cancel.", code="already_completed")
+                raise Conflict(
+                    "The project already completed; there is nothing to cancel.", code="already_completed"
+                )
             pipeline.cancel_project(tx, project)
         return self.snapshot(project_id, owner=owner)
 
@@ -234,7 +237,9 @@ def _overall_progress(tasks: list[Task]) -> float:
         return 0.0
     weights = {TaskKind.RENDER: 8.0, TaskKind.RENDER_CHUNK: 8.0, TaskKind.COMPOSE: 1.0}
     total = sum(weights.get(t.kind, 0.5) for t in tasks)
-    done = sum(weights.get(t.kind, 0.5) * (1.0 if t.status is Status.COMPLETED else t.progress) for t in tasks)
+    done = sum(
+        weights.get(t.kind, 0.5) * (1.0 if t.status is Status.COMPLETED else t.progress) for t in tasks
+    )
     return round(done / total, 4)
 
 
@@ -249,6 +254,6 @@ def _decode_cursor(cursor: str) -> tuple[datetime, str]:
         ts, project_id = json.loads(raw)
         return datetime.fromisoformat(ts), str(project_id)
     except (ValueError, TypeError) as exc:
-        raise InvalidInput("cursor is not one this server gave out; start again without it.", field="cursor") from exc
-
-
+        raise InvalidInput(
+            "cursor is not one this server gave out; start again without it.", field="cursor"
+        ) from exc

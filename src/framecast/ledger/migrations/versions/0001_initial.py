@@ -45,7 +45,9 @@ def upgrade() -> None:
     op.create_table(
         "tasks",
         sa.Column("id", sa.String(40), primary_key=True),
-        sa.Column("project_id", sa.String(40), sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "project_id", sa.String(40), sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("progress", sa.Float, nullable=False),
@@ -63,7 +65,9 @@ def upgrade() -> None:
         "assets",
         sa.Column("id", sa.String(40), primary_key=True),
         sa.Column("owner", sa.String(120), nullable=False),
-        sa.Column("project_id", sa.String(40), sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=True),
+        sa.Column(
+            "project_id", sa.String(40), sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=True
+        ),
         sa.Column("task_id", sa.String(40), nullable=True),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("filename", sa.String(200), nullable=False),
@@ -77,7 +81,9 @@ def upgrade() -> None:
     op.create_table(
         "events",
         sa.Column("id", EventId, primary_key=True, autoincrement=True),
-        sa.Column("project_id", sa.String(40), sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "project_id", sa.String(40), sa.ForeignKey("projects.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("seq", sa.Integer, nullable=False),
         sa.Column("type", sa.String(32), nullable=False),
         sa.Column("data", sa.JSON, nullable=False),

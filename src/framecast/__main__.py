@@ -1,0 +1,3 @@
+from framecast.cli import main
+
+main()

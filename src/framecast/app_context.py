@@ -1,0 +1,90 @@
+"""Wiring at the edge: build the ledger, media store, broker, actors, queue and services from Settings.
+
+Every entry point (``framecast serve``, ``framecast worker``, the web app factory, tests) builds one
+``Runtime``; nothing below it reads the environment.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import dramatiq
+
+from framecast.ledger.engine import make_engine
+from framecast.ledger.migrate import upgrade
+from framecast.ledger.repository import SqlLedger
+from framecast.media.local import LocalMediaStore
+from framecast.services.projects import PollingPolicy, ProjectService
+from framecast.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    ledger: SqlLedger
+    media: LocalMediaStore
+    broker: dramatiq.Broker
+    actors: dict[str, dramatiq.Actor[Any, Any]]
+    service: ProjectService
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def close(self) -> None:
+        try:
+            self.broker.close()
+        finally:
+            self.ledger.engine.dispose()
+
+
+def make_broker(settings: Settings) -> dramatiq.Broker:
+    if settings.broker_url:
+        from dramatiq.brokers.redis import RedisBroker
+
+        # Redis: acks after the work, heartbeat-based redelivery of a dead worker's messages.
+        return RedisBroker(
+            url=settings.broker_url, heartbeat_timeout=int(settings.heartbeat_timeout_s * 1000)
+        )
+    from framecast.jobs.sqlite_broker import SQLiteBroker
+
+    path = settings.data_dir.absolute() / "framecast.db"
+    if settings.database_url and settings.database_url.startswith("sqlite:///"):
+        path = settings.database_url.removeprefix("sqlite:///")  # type: ignore[assignment]
+    return SQLiteBroker(path, heartbeat_timeout_s=settings.heartbeat_timeout_s)
+
+
+def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
+    """Build everything a process needs; ``migrate`` brings the schema up to date first."""
+    from framecast.jobs.handlers import HANDLERS
+    from framecast.jobs.queue import DramatiqQueue, declare_actors
+    from framecast.jobs.runner import TaskRunner
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url_resolved)
+    if migrate:
+        upgrade(engine)
+    ledger = SqlLedger(engine)
+    media = LocalMediaStore(settings.media_dir)
+    broker = make_broker(settings)
+    dramatiq.set_broker(broker)
+    runner_box: list[TaskRunner] = []
+
+    def run(task_id: str, attempt: int) -> None:
+        runner_box[0].run(task_id, attempt)
+
+    actors = declare_actors(broker, run, time_limit_s=settings.task_time_limit_s)
+    queue = DramatiqQueue(broker, actors)
+    runner_box.append(TaskRunner(ledger, media, queue, settings, HANDLERS))
+    service = ProjectService(
+        ledger,
+        queue,
+        media,
+        polling=PollingPolicy(
+            running_ms=settings.poll_interval_ms, queued_ms=settings.queued_poll_interval_ms
+        ),
+    )
+    return Runtime(
+        settings=settings, ledger=ledger, media=media, broker=broker, actors=actors, service=service
+    )

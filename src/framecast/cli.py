@@ -1,0 +1,197 @@
+"""The command line: thin — parse, call the library, print. Errors print ``Error: message`` and exit 1."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from framecast.domain.errors import FramecastError
+from framecast.settings import Settings
+
+app = typer.Typer(
+    help="Framecast: prompt or timeline in, MP4 out.", no_args_is_help=True, add_completion=False
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _settings(**overrides: Any) -> Settings:
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"
+    )
+
+
+def _fail(exc: FramecastError) -> None:
+    typer.echo(f"Error: {exc.message}", err=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="Where the database and media live.")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Local worker processes (0: API only). Default: cores.")
+    ] = None,
+) -> None:
+    """Start the API and the page, and in embedded mode a local worker pool."""
+    import uvicorn
+
+    from framecast.app_context import build_runtime
+    from framecast.jobs.pool import WorkerPool
+    from framecast.web.app import create_app
+
+    settings = _settings(host=host, port=port, data_dir=data_dir, workers=workers)
+    _logging(settings.log_level)
+    try:
+        runtime = build_runtime(settings)
+        if settings.embedded_broker:
+            runtime.service.reconcile()
+    except FramecastError as exc:
+        _fail(exc)
+    pool = WorkerPool(settings, settings.worker_count)
+    if settings.worker_count > 0:
+        pool.start()
+    try:
+        uvicorn.run(
+            create_app(runtime),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level.lower(),
+            timeout_graceful_shutdown=3,
+            ws_ping_interval=20,
+        )
+    finally:
+        pool.stop()
+        runtime.close()
+
+
+@app.command()
+def worker(
+    processes: Annotated[int, typer.Option(help="Worker processes to run.")] = 1,
+    threads: Annotated[int, typer.Option(help="Threads per process.")] = 1,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir")] = None,
+) -> None:
+    """Run worker processes that take tasks from the broker."""
+    from framecast.jobs.pool import WorkerPool
+    from framecast.jobs.worker import run_worker
+
+    settings = _settings(data_dir=data_dir, worker_threads=threads)
+    _logging(settings.log_level)
+    if processes > 1:
+        pool = WorkerPool(settings, processes)
+        pool.start()
+        stop = threading.Event()
+        import signal
+
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        stop.wait()
+        pool.stop(timeout_s=60)
+        return
+    parent = os.getppid()
+    run_worker(
+        settings, threads=threads, parent_pid=parent if os.environ.get("FRAMECAST_POOL_CHILD") else None
+    )
+
+
+@app.command()
+def generate(
+    prompt: Annotated[str, typer.Argument(help="What the video is about.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the MP4.")] = Path(
+        "video.mp4"
+    ),
+    duration_s: Annotated[float, typer.Option("--duration", help="Seconds (1..600).")] = 8,
+    aspect: Annotated[str, typer.Option(help="16:9, 9:16 or 1:1.")] = "16:9",
+    resolution: Annotated[str, typer.Option(help="360p, 480p, 720p or 1080p.")] = "720p",
+    fps: Annotated[int, typer.Option(help="24, 25, 30 or 60.")] = 30,
+    seed: Annotated[int | None, typer.Option(help="Same seed, same video.")] = None,
+    style: Annotated[str | None, typer.Option(help="cinematic, minimal, neon, retro or documentary.")] = None,
+    voiceover: Annotated[bool, typer.Option(help="Narrate the scenes with espeak-ng.")] = False,
+    server: Annotated[
+        str | None,
+        typer.Option(envvar="FRAMECAST_SERVER", help="A running Framecast to use (default: run locally)."),
+    ] = None,
+) -> None:
+    """Make one video and write it to a file, with a progress bar."""
+    from pydantic import ValidationError
+
+    from framecast.domain.options import ProjectRequest
+
+    try:
+        request = ProjectRequest(
+            prompt=prompt,
+            duration_s=duration_s,
+            aspect=aspect,
+            resolution=resolution,
+            fps=fps,
+            seed=seed,
+            style=style,
+            voiceover=voiceover,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        typer.echo(f"Error: {field}: {first['msg']}", err=True)
+        raise typer.Exit(2) from None
+    from framecast.client.local import local_server
+    from framecast.client.sync import Client
+
+    try:
+        if server:
+            _generate_with(Client(server), request, output)
+        else:
+            with local_server(_settings()) as url:
+                _generate_with(Client(url), request, output)
+    except FramecastError as exc:
+        _fail(exc)
+
+
+def _generate_with(client: Any, request: Any, output: Path) -> None:
+    project = client.create_project(**request.model_dump(exclude_none=True))
+    typer.echo(f"Project {project['id']}", err=True)
+    width = 30
+    for event in client.events(project["id"]):
+        if event.get("type") == "render_progress":
+            p = float(event["data"].get("progress", 0))
+            bar = "#" * int(p * width)
+            sys.stderr.write(f"\r  rendering [{bar:<{width}}] {p * 100:5.1f}%")
+            sys.stderr.flush()
+    sys.stderr.write("\n")
+    snapshot = client.get_project(project["id"])
+    if snapshot["status"] != "completed":
+        error = snapshot.get("error") or {}
+        raise FramecastError(error.get("message") or f"The project ended as {snapshot['status']}.")
+    client.download(snapshot["result"]["url"], output)
+    typer.echo(
+        f"Wrote {output} ({snapshot['result']['duration_s']} s, {snapshot['result']['width']}x{snapshot['result']['height']})"
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(data_dir: Annotated[Path | None, typer.Option("--data-dir")] = None) -> None:
+    """Apply the schema migrations (SQLite or Postgres)."""
+    from framecast.ledger.engine import make_engine
+    from framecast.ledger.migrate import upgrade
+
+    settings = _settings(data_dir=data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(make_engine(settings.database_url_resolved))
+    typer.echo("Database is up to date.")
+
+
+def main() -> None:
+    app()

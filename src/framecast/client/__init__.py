@@ -1,0 +1,12 @@
+"""The Python SDK (httpx only; never imports server modules).
+
+>>> from framecast.client import Client
+>>> client = Client("http://127.0.0.1:8000")                       # doctest: +SKIP
+>>> project = client.create_project(prompt="A calm ocean at dawn", duration_s=4)
+>>> for event in client.events(project["id"]): ...
+>>> client.download(client.wait(project["id"])["url"], "ocean.mp4")
+"""
+
+from framecast.client.sync import Client, ClientError
+
+__all__ = ["Client", "ClientError"]

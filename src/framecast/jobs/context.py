@@ -1,0 +1,143 @@
+"""What a task handler gets: its task and project, throttled progress, cancellation, temp files, storage."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from framecast.domain.errors import Cancelled
+from framecast.domain.models import JSON, Asset, Project, Task
+from framecast.domain.status import Status
+from framecast.services import pipeline
+from framecast.services.ports import Ledger, MediaStore
+from framecast.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def asset_id_for(task_id: str, kind: str, filename: str) -> str:
+    """The same task always stores the same output under the same id, so a re-delivery overwrites in place."""
+    return "ast_" + hashlib.sha256(f"{task_id}/{kind}/{filename}".encode()).hexdigest()[:20]
+
+
+@dataclass
+class TaskContext:
+    project: Project
+    task: Task
+    ledger: Ledger
+    media: MediaStore
+    settings: Settings
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._cancelled = threading.Event()
+        self._stop_watch = threading.Event()
+        self._last_progress = 0.0
+        self._started = time.monotonic()
+        self._tmp: Path | None = None
+        self._watcher = threading.Thread(target=self._watch_cancel, name="cancel-watch", daemon=True)
+        self._watcher.start()
+
+    # -- cancellation ---------------------------------------------------------------------------------
+
+    def _watch_cancel(self) -> None:
+        while not self._stop_watch.wait(self.settings.cancel_check_interval_s):
+            try:
+                if not self._still_mine():
+                    self._cancelled.set()
+                    return
+            except Exception:  # noqa: BLE001 - a busy database must not kill the render
+                log.debug("cancel check failed", exc_info=True)
+
+    def _still_mine(self) -> bool:
+        with self.ledger.read() as tx:
+            project = tx.project(self.project.id)
+            task = tx.task(self.task.id)
+        return (
+            not project.status.terminal
+            and task.attempt == self.task.attempt
+            and task.status is Status.RUNNING
+        )
+
+    def should_stop(self) -> bool:
+        """Checked by renderers every frame: True once the project was cancelled (or this attempt went stale)."""
+        return self._cancelled.is_set()
+
+    def check_cancelled(self) -> None:
+        if self._cancelled.is_set():
+            raise Cancelled("The project was cancelled.")
+
+    # -- progress -------------------------------------------------------------------------------------
+
+    def progress(self, frame: int, frames: int) -> None:
+        """Report progress; persisted at most once per ``progress_interval_s`` (and at the last frame)."""
+        now = time.monotonic()
+        if frame < frames and now - self._last_progress < self.settings.progress_interval_s:
+            return
+        self._last_progress = now
+        elapsed = now - self._started
+        eta = (elapsed / frame) * (frames - frame) if frame > 0 else None
+        with self.ledger.transaction() as tx:
+            mine = pipeline.report_progress(
+                tx, self.task.id, self.task.attempt, frame=frame, frames=frames, eta_s=eta
+            )
+        if not mine:
+            self._cancelled.set()
+
+    # -- files ----------------------------------------------------------------------------------------
+
+    @property
+    def tmp(self) -> Path:
+        if self._tmp is None:
+            self._tmp = self.media.temp_dir()
+        return self._tmp
+
+    def store(self, path: Path, *, kind: str, filename: str, mime: str, meta: JSON | None = None) -> Asset:
+        asset_id = asset_id_for(self.task.id, kind, filename)
+        key = f"{self.project.id}/{asset_id}/{filename}"
+        size = self.media.put(path, key)
+        return Asset(
+            id=asset_id,
+            kind=kind,
+            filename=filename,
+            key=key,
+            mime=mime,
+            size=size,
+            owner=self.project.owner,
+            project_id=self.project.id,
+            task_id=self.task.id,
+            meta=meta or {},
+        )
+
+    def put_internal(self, path: Path, key: str) -> Path:
+        """Store an intermediate file (a chunk) that is not an asset; returns where it now lives."""
+        self.media.put(path, f"{self.project.id}/{key}")
+        return self.media.path(f"{self.project.id}/{key}")
+
+    def internal_path(self, key: str) -> Path:
+        return self.media.path(f"{self.project.id}/{key}")
+
+    def asset_path(self, asset_id: str) -> Path:
+        """Resolve an uploaded asset (images, music in timelines) of this project's owner to its file."""
+        with self.ledger.read() as tx:
+            asset = tx.asset(asset_id)
+        if asset is None or asset.owner != self.project.owner:
+            from framecast.domain.errors import TaskFailed
+
+            raise TaskFailed(f"The timeline uses file {asset_id!r}, which does not exist (upload it first).")
+        return self.media.path(asset.key)
+
+    def close(self) -> None:
+        self._stop_watch.set()
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def extra(self) -> dict[str, Any]:
+        return {"frame_delay_s": self.settings.debug_frame_delay_ms / 1000.0}

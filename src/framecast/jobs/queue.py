@@ -1,0 +1,77 @@
+"""The JobQueue port over Dramatiq: one actor per task kind, one message per (task, attempt)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import dramatiq
+
+from framecast.domain.errors import Unavailable
+from framecast.domain.models import Task, TaskKind
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "framecast"
+KINDS = (
+    TaskKind.PLAN,
+    TaskKind.NARRATION,
+    TaskKind.RENDER_CHUNK,
+    TaskKind.COMPOSE,
+    TaskKind.POSTER,
+    TaskKind.SPRITESHEET,
+)
+#: Short interactive steps jump ahead of long renders so the poster shows up early.
+PRIORITY = {TaskKind.PLAN: 0, TaskKind.POSTER: 1, TaskKind.NARRATION: 2, TaskKind.COMPOSE: 3}
+
+
+def declare_actors(
+    broker: dramatiq.Broker, run: Callable[[str, int], None], *, time_limit_s: float
+) -> dict[str, dramatiq.Actor[Any, Any]]:
+    """Declare one actor per task kind on ``broker``; each calls ``run(task_id, attempt)``.
+
+    Failures are recorded on the task in the ledger (a person decides to retry), so Dramatiq's own retries
+    are off; a crashed worker's message still comes back through the broker's redelivery.
+    """
+    actors: dict[str, dramatiq.Actor[Any, Any]] = {}
+    for kind in KINDS:
+
+        def _fn(task_id: str, attempt: int) -> None:
+            run(task_id, attempt)
+
+        _fn.__name__ = f"framecast_{kind}"
+        actors[kind] = dramatiq.actor(
+            actor_name=f"framecast.{kind}",
+            queue_name=QUEUE_NAME,
+            broker=broker,
+            max_retries=0,
+            time_limit=int(time_limit_s * 1000),
+            priority=PRIORITY.get(kind, 10),
+        )(_fn)
+    return actors
+
+
+class DramatiqQueue:
+    """Sends tasks as Dramatiq messages. Sending twice is harmless (stale attempts do nothing)."""
+
+    def __init__(self, broker: dramatiq.Broker, actors: dict[str, dramatiq.Actor[Any, Any]]) -> None:
+        self.broker = broker
+        self.actors = actors
+
+    def enqueue(self, task: Task) -> None:
+        actor = self.actors.get(task.kind)
+        if actor is None:
+            raise Unavailable(f"No worker handles tasks of kind {task.kind!r}.", code="unknown_task_kind")
+        actor.send(task.id, task.attempt)
+        log.debug("sent %s %s attempt %s", task.kind, task.id, task.attempt)
+
+    def ping(self) -> None:
+        ping = getattr(self.broker, "ping", None)
+        try:
+            if ping is not None:
+                ping()
+        except Exception as exc:  # noqa: BLE001
+            raise Unavailable(
+                f"The job broker is not reachable: {exc.__class__.__name__}", code="broker_down"
+            ) from exc

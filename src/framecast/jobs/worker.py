@@ -1,0 +1,52 @@
+"""A worker process: consumes the broker with Dramatiq threads until SIGTERM/SIGINT, then drains."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from types import FrameType
+
+import dramatiq
+
+from framecast.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def run_worker(
+    settings: Settings, *, threads: int = 1, stop_timeout_s: float = 30.0, parent_pid: int | None = None
+) -> None:
+    """Run one worker process in the foreground. On SIGTERM it stops taking work and lets running tasks
+    finish (up to ``stop_timeout_s``); whatever is still unacknowledged is redelivered by the broker."""
+    from framecast.app_context import build_runtime
+
+    runtime = build_runtime(settings, migrate=True)
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("worker got signal %s, draining", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    worker = dramatiq.Worker(runtime.broker, worker_threads=threads, worker_timeout=100)
+    worker.start()
+    log.info("worker started with %d thread(s)", threads)
+    if parent_pid is not None:
+        threading.Thread(target=_watch_parent, args=(parent_pid, stop), daemon=True).start()
+    try:
+        stop.wait()
+    finally:
+        worker.stop(timeout=int(stop_timeout_s * 1000))
+        runtime.close()
+        log.info("worker stopped")
+
+
+def _watch_parent(parent_pid: int, stop: threading.Event) -> None:
+    """A pool child stops when its ``framecast serve`` dies (even by SIGKILL), instead of living on orphaned."""
+    while not stop.wait(1.0):
+        if os.getppid() != parent_pid:
+            log.warning("parent %d is gone; stopping", parent_pid)
+            stop.set()

@@ -1,0 +1,128 @@
+"""The one event iterator: the log after a cursor, then live events and pings, until the project ends.
+
+SSE, WebSocket and the SDK all consume ``open_stream``; JSON polling reads the same log through
+``ProjectService.poll``. The hub only wakes the iterator up: whatever it misses, the ledger fills in, so a
+dropped notification costs latency, never an event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from framecast.domain.events import EventType, StreamMessage
+from framecast.domain.models import Event, Project
+from framecast.services.ports import EventHub, Ledger, Subscription
+
+T = TypeVar("T")
+StreamItem = Event | StreamMessage
+BATCH = 500
+
+
+async def _in_thread(fn: Callable[..., T], *args: Any) -> T:
+    return await asyncio.to_thread(fn, *args)
+
+
+@dataclass
+class EventStream:
+    """An opened stream. Iterate it with ``async for``; ``close()`` releases the hub subscription."""
+
+    ledger: Ledger
+    subscription: Subscription
+    project: Project
+    after: int
+    ping_interval_s: float
+
+    def close(self) -> None:
+        self.subscription.close()
+
+    def __aiter__(self) -> AsyncIterator[StreamItem]:
+        return self._run()
+
+    def resume_from(self, after: int) -> None:
+        """Move the cursor (a WebSocket client's ``resume``); takes effect at the next read."""
+        self._cursor = after
+
+    async def _run(self) -> AsyncIterator[StreamItem]:
+        project = self.project
+        state_seq, state_terminal = project.last_seq, project.status.terminal
+        self._cursor = cursor = self.after
+        if cursor > project.last_seq:
+            yield StreamMessage(EventType.RESYNC, project.id, {"last_seq": project.last_seq})
+            self._cursor = cursor = project.last_seq
+        yield StreamMessage(
+            EventType.HELLO,
+            project.id,
+            {
+                "last_seq": project.last_seq,
+                "status": project.status.value,
+                "terminal": project.status.terminal,
+            },
+        )
+        last_sent = time.monotonic()
+        need_read = True
+        while True:
+            if self._cursor != cursor:  # a resume request moved the cursor
+                cursor = self._cursor
+                need_read = True
+            if need_read:
+                while True:
+                    batch = await _in_thread(self.ledger.events_after, project.id, cursor, BATCH)
+                    for event in batch:
+                        cursor = self._cursor = event.seq
+                        if event.type == EventType.PROJECT_STATUS and event.seq > state_seq:
+                            state_seq, state_terminal = event.seq, bool(event.data.get("terminal"))
+                        yield event
+                        last_sent = time.monotonic()
+                    if len(batch) < BATCH:
+                        break
+                need_read = False
+                if state_terminal and cursor >= state_seq:
+                    return
+            wait = max(0.0, self.ping_interval_s - (time.monotonic() - last_sent))
+            live = await self.subscription.get(timeout=wait)
+            if live is None:
+                if time.monotonic() - last_sent >= self.ping_interval_s:
+                    yield StreamMessage(EventType.PING, project.id, {"last_seq": cursor})
+                    last_sent = time.monotonic()
+                    need_read = True  # a cheap safety net in case the hub missed something
+                continue
+            if live.seq <= cursor:
+                continue
+            if live.seq == cursor + 1 and self._cursor == cursor:
+                cursor = self._cursor = live.seq
+                if live.type == EventType.PROJECT_STATUS and live.seq > state_seq:
+                    state_seq, state_terminal = live.seq, bool(live.data.get("terminal"))
+                yield live
+                last_sent = time.monotonic()
+                if state_terminal and cursor >= state_seq:
+                    # Drain what may have committed meanwhile before ending (a retry right after failure).
+                    need_read = True
+                continue
+            need_read = True  # a gap: the ledger has what the hub skipped
+
+
+async def open_stream(
+    ledger: Ledger, hub: EventHub, project_id: str, *, owner: str, after: int, ping_interval_s: float
+) -> EventStream:
+    """Open a stream of a project's events after ``after``. Raises NotFound before anything is sent.
+
+    Subscribing before reading the snapshot closes the race where an event commits between the two.
+    """
+    if after < 0:
+        after = 0
+    subscription = hub.subscribe(project_id)
+    try:
+        project = await _in_thread(_load, ledger, project_id, owner)
+    except BaseException:
+        subscription.close()
+        raise
+    return EventStream(ledger, subscription, project, after, ping_interval_s)
+
+
+def _load(ledger: Ledger, project_id: str, owner: str) -> Project:
+    with ledger.read() as tx:
+        return tx.project(project_id, owner=owner)

@@ -1,0 +1,1 @@
+"""The only FastAPI code: app factory, routers, SSE/WebSocket adapters, error handlers, the static page."""

@@ -1,0 +1,64 @@
+"""The app factory: ``create_app(runtime)`` wires routers, error handlers, limits, static files and the hub."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from framecast import __version__
+from framecast.app_context import Runtime, build_runtime
+from framecast.events.local import LocalEventHub
+from framecast.settings import Settings
+from framecast.web import errors
+from framecast.web.limits import BodyLimitMiddleware
+from framecast.web.routers import events, health, media, page, projects, uploads, videos
+
+
+def create_app(runtime: Runtime | None = None, settings: Settings | None = None) -> FastAPI:
+    """Build the ASGI app. Without a runtime, one is built from ``settings`` (or the environment).
+
+    >>> app = create_app(settings=Settings(data_dir=Path("data")))   # doctest: +SKIP
+    """
+    if runtime is None:
+        runtime = build_runtime(settings or Settings())
+    hub = LocalEventHub(runtime.ledger, interval_s=runtime.settings.hub_interval_s)
+    runtime.extras["hub"] = hub
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        hub.start()
+        try:
+            yield
+        finally:
+            hub.stop()
+
+    app = FastAPI(
+        title="Framecast",
+        version=__version__,
+        description="Prompt or timeline in, MP4 out; progress and the result delivered over SSE, WebSocket "
+        "or polling. The contract is in DESIGN.md.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    errors.install(app)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=runtime.settings.max_body_bytes,
+        upload_max_bytes=runtime.settings.max_upload_bytes,
+    )
+    for router in (
+        projects.router,
+        events.router,
+        uploads.router,
+        videos.router,
+        media.router,
+        health.router,
+        page.router,
+    ):
+        app.include_router(router)
+    if page.STATIC_DIR.is_dir():
+        app.mount("/static", StaticFiles(directory=page.STATIC_DIR), name="static")
+    return app

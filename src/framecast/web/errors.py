@@ -1,0 +1,117 @@
+"""Errors to HTTP, in one place: each FramecastError class maps to one status; validation errors become
+422 with the field and a sentence a person can act on; nothing else escapes as a bare 500."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from framecast.domain.errors import (
+    Cancelled,
+    Conflict,
+    FramecastError,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    TaskFailed,
+    Unavailable,
+    UnsupportedMedia,
+)
+
+log = logging.getLogger(__name__)
+
+#: Looked up along the class hierarchy (most specific first), as Starlette does for exception handlers.
+STATUS: dict[type[FramecastError], int] = {
+    PayloadTooLarge: 413,
+    UnsupportedMedia: 415,
+    InvalidInput: 422,
+    NotFound: 404,
+    Conflict: 409,
+    Cancelled: 409,
+    Unavailable: 503,
+    TaskFailed: 500,
+    FramecastError: 400,
+}
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 406: "not_acceptable", 413: "payload_too_large"}
+
+
+def status_for(exc: FramecastError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 400
+
+
+def problem(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    body = {
+        "status": status,
+        "code": code,
+        "message": message,
+        **{k: v for k, v in extra.items() if v is not None},
+    }
+    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts)
+
+
+def _sentence(err: dict[str, Any]) -> tuple[str, str]:
+    field = _field(tuple(err.get("loc", ())))
+    kind = err.get("type", "")
+    msg = str(err.get("msg", "is not valid"))
+    ctx = err.get("ctx") or {}
+    if kind == "json_invalid":
+        return "", f"The request body is not valid JSON ({ctx.get('error', 'parse error')})."
+    if kind == "extra_forbidden":
+        return (
+            field,
+            f"Unknown field '{field}'. Check the spelling; see /docs for the fields this endpoint takes.",
+        )
+    if kind == "missing":
+        return field, f"'{field}' is required."
+    if kind == "model_attributes_type" or kind == "dict_type":
+        return field or "body", "The request body must be a JSON object."
+    if kind == "literal_error":
+        return field, f"'{field}' must be one of {ctx.get('expected', 'the allowed values')}."
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    return field, f"'{field}': {msg}." if field else msg
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(FramecastError)
+    async def _framecast(_request: Request, exc: FramecastError) -> JSONResponse:
+        return problem(status_for(exc), exc.code, exc.message, field=exc.field)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = []
+        for err in exc.errors():
+            field, message = _sentence(dict(err))
+            errors.append({"field": field or None, "message": message})
+        first = errors[0] if errors else {"field": None, "message": "The request is not valid."}
+        return problem(422, "invalid_input", str(first["message"]), field=first["field"], errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        message = exc.detail if isinstance(exc.detail, str) else "Request failed."
+        if exc.status_code == 404 and message == "Not Found":
+            message = "There is nothing at this address."
+        response = problem(exc.status_code, code, message)
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return problem(500, "internal_error", "Something went wrong on our side; the error was logged.")

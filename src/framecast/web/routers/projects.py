@@ -1,0 +1,78 @@
+"""Projects: create (with Idempotency-Key), snapshot (ETag/304), cancel, retry, delete, delivered."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from framecast.domain.options import ProjectRequest
+from framecast.web.deps import OwnerDep, ServiceDep
+
+router = APIRouter(prefix="/api/projects", tags=["projects"])
+
+ProjectId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class DeliveredBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    seq: int | None = Field(None, ge=0, description="The last seq the client showed.")
+
+
+def _etag(snapshot: dict[str, Any]) -> str:
+    body = {k: v for k, v in snapshot.items() if k != "next_poll_ms"}
+    digest = hashlib.sha1(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:20]
+    return f'W/"{digest}"'
+
+
+@router.post("", status_code=201, summary="Create a project from a prompt or a timeline")
+def create_project(
+    body: ProjectRequest,
+    service: ServiceDep,
+    owner: OwnerDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> JSONResponse:
+    project, created = service.submit(body, owner=owner, idempotency_key=idempotency_key)
+    snapshot = service.snapshot(project.id, owner=owner)
+    return JSONResponse(
+        snapshot,
+        status_code=201 if created else 200,
+        headers={"Location": f"/api/projects/{project.id}", "ETag": _etag(snapshot)},
+    )
+
+
+@router.get("/{project_id}", summary="The project's full state (ETag; 304 on If-None-Match)")
+def get_project(project_id: ProjectId, request: Request, service: ServiceDep, owner: OwnerDep) -> Response:
+    snapshot = service.snapshot(project_id, owner=owner)
+    etag = _etag(snapshot)
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return JSONResponse(snapshot, headers=headers)
+
+
+@router.post("/{project_id}/cancel", summary="Cancel queued or running work")
+def cancel_project(project_id: ProjectId, service: ServiceDep, owner: OwnerDep) -> dict[str, Any]:
+    return service.cancel(project_id, owner=owner)
+
+
+@router.post("/{project_id}/retry", summary="Re-run a failed or cancelled project from the failed step")
+def retry_project(project_id: ProjectId, service: ServiceDep, owner: OwnerDep) -> dict[str, Any]:
+    return service.retry(project_id, owner=owner)
+
+
+@router.delete("/{project_id}", status_code=204, summary="Delete the project and its files")
+def delete_project(project_id: ProjectId, service: ServiceDep, owner: OwnerDep) -> Response:
+    service.delete(project_id, owner=owner)
+    return Response(status_code=204)
+
+
+@router.post("/{project_id}/delivered", summary="The client confirms it showed the result")
+def delivered(
+    project_id: ProjectId, service: ServiceDep, owner: OwnerDep, body: DeliveredBody | None = None
+) -> dict[str, Any]:
+    return service.deliver(project_id, owner=owner, seq=body.seq if body else None)

@@ -1,0 +1,22 @@
+"""The gallery: completed projects, newest first, with cursor pagination."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from framecast.web.deps import OwnerDep, ServiceDep
+
+router = APIRouter(prefix="/api/videos", tags=["videos"])
+
+
+@router.get("", summary="Finished videos, newest first")
+async def list_videos(
+    service: ServiceDep,
+    owner: OwnerDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=400)] = None,
+) -> dict[str, Any]:
+    return await asyncio.to_thread(service.list_videos, owner=owner, limit=limit, cursor=cursor)
