@@ -1,0 +1,27 @@
+"""The renderer: timelines become H.264 MP4s on the CPU (numpy frames, PyAV encode), offline.
+
+What the job handlers call (all pure functions of their inputs; outputs go where they are told):
+
+``plan(prompt, options) -> Timeline``  (``framecast.render.planner``)
+    Prompt to timeline, deterministic by ``options.seed`` (None: derived from the prompt).
+``parse_timeline(data, options) -> Timeline``  (``framecast.domain.timeline``)
+    A person's JSON timeline, validated; raises ``InvalidInput(field="scenes.0.duration_s")``.
+    ``timeline_json_schema()`` is the JSON Schema for ``GET /api/schema/timeline``.
+``render_video(timeline, out_path, *, start_frame=0, end_frame=None, on_progress=None, should_stop=None,
+frame_delay_s=0.0, asset_path=None) -> VideoInfo``  (``framecast.render.video``)
+    Frames ``[start_frame, end_frame)`` to a faststart H.264 MP4 at exactly ``out_path``. Progress every
+    frame (throttle it); ``should_stop()`` true raises ``Cancelled``.
+``chunk_ranges(total_frames, fps, chunk_seconds) -> [(start, end), ...]``  (``framecast.render.chunks``)
+    GOP-aligned frame ranges for parallel ``render_chunk`` tasks: render each range with
+    ``render_video(..., start_frame=start, end_frame=end)``.
+``join_chunks(chunk_paths, out_path, *, audio_path=None) -> VideoInfo``  (``framecast.render.encode``)
+    The compose task: concatenates chunk MP4s without re-encoding (identical frames to a single render)
+    into one faststart MP4 and muxes the audio track as AAC in the same pass.
+``render_poster(timeline, out_path, at_s=None) -> (w, h)``; ``render_spritesheet(timeline, out_path,
+every_s=2.0) -> {columns, rows, count, tile_width, tile_height, interval_s}``  (``framecast.render.video``)
+
+Every render function takes ``asset_path: Callable[[str], Path]`` (keyword) mapping uploaded asset ids
+(images, music) to files; pass the media store's resolver.
+"""
+
+from __future__ import annotations

@@ -1,0 +1,355 @@
+"""Procedural backgrounds: gradient, flowing noise, particles, starfield, waves, bokeh (and solid, image).
+
+Speed comes from doing the per-pixel work once per scene: each kind paints a *tileable* texture (twice the
+frame in each direction) at quarter resolution, maps it through its palette, upscales it once, and each
+frame is a wrapped crop of it at a position that moves with time (a copy, no arithmetic). Luma and chroma
+move at different speeds for the "flowing" kinds, so colour drifts through the shapes. Sparse elements
+(stars, particles, bokeh circles) are drawn per frame on top, positions a pure function of time and seed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from framecast.domain.timeline import Background
+from framecast.render.color import F32, U8, palette_array, rgb_to_yuv, to_u8
+from framecast.render.planes import Planes, Sprite, blend_sprite, sprite_from_rgba
+
+AssetPath = Callable[[str], Path]
+
+
+def _upscale_wrap(low: F32, factor: int) -> F32:
+    """Bicubic upscale of a tileable texture, keeping it tileable (wrap-pad, resize, crop)."""
+    pad = 2
+    padded = np.pad(low, pad, mode="wrap")
+    h, w = padded.shape
+    img = Image.fromarray(np.ascontiguousarray(padded, dtype=np.float32))
+    big = np.asarray(img.resize((w * factor, h * factor), Image.Resampling.BICUBIC), dtype=np.float32)
+    c = pad * factor
+    return big[c : c + low.shape[0] * factor, c : c + low.shape[1] * factor]
+
+
+def _crop_wrap(src: U8, oy: int, ox: int, out: U8) -> None:
+    """Copy the ``out``-sized window of a tileable ``src`` starting at (oy, ox), wrapping around."""
+    sh, sw = src.shape
+    h, w = out.shape
+    oy %= sh
+    ox %= sw
+    y = 0
+    while y < h:
+        sy = (oy + y) % sh
+        hh = min(h - y, sh - sy)
+        x = 0
+        while x < w:
+            sx = (ox + x) % sw
+            ww = min(w - x, sw - sx)
+            out[y : y + hh, x : x + ww] = src[sy : sy + hh, sx : sx + ww]
+            x += ww
+        y += hh
+
+
+def _periodic_noise(rng: np.random.Generator, h: int, w: int, octaves: int = 3, base: int = 3) -> F32:
+    """Tileable smooth noise in 0..1 on an (h, w) grid: sum of random integer-frequency waves."""
+    yy = np.arange(h, dtype=np.float32)[:, None] / h
+    xx = np.arange(w, dtype=np.float32)[None, :] / w
+    acc = np.zeros((h, w), np.float32)
+    amp_total = 0.0
+    for octave in range(octaves):
+        freq = base * (2**octave)
+        amp = 1.0 / (1.6**octave)
+        for _ in range(4):
+            kx = int(rng.integers(-freq, freq + 1))
+            ky = int(rng.integers(-freq, freq + 1))
+            if kx == 0 and ky == 0:
+                kx = 1
+            phase = float(rng.uniform(0, 2 * math.pi))
+            acc += amp * np.sin(2 * math.pi * (kx * xx + ky * yy) + phase).astype(np.float32)
+            amp_total += amp
+    acc /= amp_total * 0.6
+    out: F32 = np.clip(0.5 + 0.5 * acc, 0.0, 1.0).astype(np.float32)
+    return out
+
+
+def _palette_lut(colours: list[str]) -> tuple[F32, F32, F32]:
+    """A 256-entry Y/U/V lookup table running smoothly through the palette."""
+    pal = palette_array(colours)
+    if len(pal) == 1:
+        pal = np.concatenate([pal, pal * 0.6])
+    pos = np.linspace(0, len(pal) - 1, 256, dtype=np.float32)
+    i = np.minimum(pos.astype(int), len(pal) - 2)
+    f = (pos - i)[:, None]
+    f = f * f * (3 - 2 * f)  # smoothstep between stops: no visible bands at the stops
+    rgb = (pal[i] * (1 - f) + pal[i + 1] * f).astype(np.float32)
+    y, u, v = rgb_to_yuv(rgb)
+    return y, u, v
+
+
+def _lookup(lut: F32, t: F32) -> F32:
+    return np.asarray(np.interp(t, np.linspace(0, 1, 256), lut), dtype=np.float32)
+
+
+class BackgroundRenderer:
+    """Draws one scene's background into a frame for any time ``t`` (seconds from the scene start)."""
+
+    def __init__(
+        self, bg: Background, width: int, height: int, seed: int, asset_path: AssetPath | None = None
+    ) -> None:
+        self.bg = bg
+        self.w, self.h = width, height
+        self.rng = np.random.default_rng(seed)
+        self.short = min(width, height)
+        self.speed = bg.motion * 0.045 * self.short  # pixels per second at motion 1
+        ang = math.radians(bg.angle)
+        self.dir = (math.cos(ang), math.sin(ang))
+        self.tex_y: U8 | None = None
+        self.tex_u: U8 | None = None
+        self.tex_v: U8 | None = None
+        self.chroma_dir = self.dir
+        self.chroma_speed = self.speed
+        self._dots: _Dots | None = None
+        self._solid: tuple[float, float, float] | None = None
+        kind = bg.kind
+        if kind == "solid":
+            y, u, v = rgb_to_yuv(palette_array(bg.palette[:1]))
+            self._solid = (float(y[0]), float(u[0]), float(v[0]))
+        elif kind == "image":
+            self._image_texture(asset_path)
+        elif kind == "noise":
+            self._noise_texture()
+        elif kind == "waves":
+            self._waves_texture()
+        elif kind == "starfield":
+            self._gradient_texture(dark=True)
+            self.speed *= 0.25
+            self._dots = _Stars(self, self.rng)
+        elif kind == "particles":
+            self._gradient_texture(dark=False)
+            self._dots = _Particles(self, self.rng)
+        elif kind == "bokeh":
+            self._gradient_texture(dark=False)
+            self.speed *= 0.5
+            self._dots = _Bokeh(self, self.rng)
+        else:
+            self._gradient_texture(dark=False)
+
+    # -- textures, painted once per scene -------------------------------------------------------------
+
+    def _set_texture(self, t_luma: F32, t_chroma: F32, lut: tuple[F32, F32, F32], shade: F32 | None) -> None:
+        """Map two low-res fields through the palette and upscale: luma x4, chroma x2 (half-size planes)."""
+        y = _lookup(lut[0], t_luma)
+        if shade is not None:
+            y = 16 + (y - 16) * shade
+        self.tex_y = to_u8(_upscale_wrap(y, 4))
+        self.tex_u = to_u8(_upscale_wrap(_lookup(lut[1], t_chroma), 2))
+        self.tex_v = to_u8(_upscale_wrap(_lookup(lut[2], t_chroma), 2))
+
+    def _low_shape(self) -> tuple[int, int]:
+        # Period = twice the frame; painted at quarter resolution.
+        return (2 * self.h) // 4, (2 * self.w) // 4
+
+    def _gradient_texture(self, dark: bool) -> None:
+        lh, lw = self._low_shape()
+        yy = np.arange(lh, dtype=np.float32)[:, None] / lh
+        xx = np.arange(lw, dtype=np.float32)[None, :] / lw
+        ang = math.radians(self.bg.angle)
+        kx, ky = round(math.cos(ang) * 1.4), round(math.sin(ang) * 1.4)
+        if kx == 0 and ky == 0:
+            kx = 1
+        s = kx * xx + ky * yy
+        warp = _periodic_noise(self.rng, lh, lw, octaves=2, base=1) - 0.5
+        t: F32 = (0.5 - 0.5 * np.cos(2 * math.pi * (s + 0.35 * warp))).astype(np.float32)
+        shade = None
+        if dark:
+            shade = (0.55 + 0.45 * t).astype(np.float32)
+        self._set_texture(t, t, _palette_lut(self.bg.palette), shade)
+
+    def _noise_texture(self) -> None:
+        lh, lw = self._low_shape()
+        a = _periodic_noise(self.rng, lh, lw, octaves=3, base=2)
+        b = _periodic_noise(self.rng, lh, lw, octaves=2, base=1)
+        shade = (0.7 + 0.5 * a).astype(np.float32)
+        self._set_texture(np.clip(0.6 * a + 0.4 * b, 0, 1).astype(np.float32), b, _palette_lut(self.bg.palette), shade)
+        # Colour flows at an angle to the shapes: the picture seems to churn, not slide.
+        c = math.radians(self.bg.angle + 110)
+        self.chroma_dir = (math.cos(c), math.sin(c))
+        self.chroma_speed = self.speed * 0.7
+
+    def _waves_texture(self) -> None:
+        lh, lw = self._low_shape()
+        yy = np.arange(lh, dtype=np.float32)[:, None] / lh
+        xx = np.arange(lw, dtype=np.float32)[None, :] / lw
+        n_bands = max(3, int(round(5 * self.bg.density)))
+        field = np.zeros((lh, lw), np.float32)
+        for k in range(n_bands):
+            # Band edges are sine curves with integer frequencies so the texture tiles horizontally.
+            base = (k + 1) / (n_bands + 1)
+            f1, f2 = int(self.rng.integers(1, 3)), int(self.rng.integers(2, 5))
+            p1, p2 = self.rng.uniform(0, 2 * math.pi, 2)
+            edge = (
+                base + 0.05 * np.sin(2 * math.pi * f1 * xx + p1) + 0.02 * np.sin(2 * math.pi * f2 * xx + p2)
+            )
+            # Mirror vertically (the texture tiles in y too): bands above and below the middle.
+            d = np.minimum(yy, 1 - yy) * 2
+            soft = 0.012
+            field += 1.0 / (1.0 + np.exp(-(d - edge) / soft))
+        t = (field / n_bands).astype(np.float32)
+        shade = (0.78 + 0.22 * (1 - np.abs(np.sin(math.pi * field)))).astype(np.float32)
+        self._set_texture(t, t, _palette_lut(self.bg.palette), shade)
+        self.dir = (1.0 if self.dir[0] >= 0 else -1.0, 0.15)
+
+    def _image_texture(self, asset_path: AssetPath | None) -> None:
+        from framecast.render.images import load_image_rgb
+
+        assert self.bg.asset_id is not None
+        rgb = load_image_rgb(self.bg.asset_id, asset_path)
+        # Cover the frame with 12 % to spare, then pan across the spare (a slow Ken Burns drift).
+        ew, eh = int(self.w * 1.12) // 2 * 2, int(self.h * 1.12) // 2 * 2
+        img = Image.fromarray(rgb)
+        scale = max(ew / img.width, eh / img.height)
+        img = img.resize((max(ew, round(img.width * scale)), max(eh, round(img.height * scale))))
+        left, top = (img.width - ew) // 2, (img.height - eh) // 2
+        img = img.crop((left, top, left + ew, top + eh))
+        f = np.asarray(img, dtype=np.float32) / 255.0
+        y, u, v = rgb_to_yuv(f)
+        self.tex_y = to_u8(y)
+        self.tex_u = to_u8(u.reshape(eh // 2, 2, ew // 2, 2).mean(axis=(1, 3)))
+        self.tex_v = to_u8(v.reshape(eh // 2, 2, ew // 2, 2).mean(axis=(1, 3)))
+        self._pingpong = True
+
+    # -- per frame ------------------------------------------------------------------------------------
+
+    def render(self, planes: Planes, t: float) -> None:
+        if self._solid is not None:
+            planes.fill(*self._solid)
+        elif self.tex_y is not None and self.tex_u is not None and self.tex_v is not None:
+            if getattr(self, "_pingpong", False):
+                sx = (self.tex_y.shape[1] - self.w) / 2
+                sy = (self.tex_y.shape[0] - self.h) / 2
+                ph = 0.15 * self.bg.motion * t
+                oy, ox = round(sy * (1 - math.cos(ph))), round(sx * (1 - math.cos(ph * 0.8)))
+                oy, ox = min(oy, 2 * int(sy)), min(ox, 2 * int(sx))
+                planes.y[:] = self.tex_y[oy : oy + self.h, ox : ox + self.w]
+                planes.u[:] = self.tex_u[oy // 2 : oy // 2 + self.h // 2, ox // 2 : ox // 2 + self.w // 2]
+                planes.v[:] = self.tex_v[oy // 2 : oy // 2 + self.h // 2, ox // 2 : ox // 2 + self.w // 2]
+            else:
+                d = self.speed * t
+                oy, ox = round(d * self.dir[1]), round(d * self.dir[0])
+                _crop_wrap(self.tex_y, oy, ox, planes.y)
+                dc = self.chroma_speed * t / 2
+                cy, cx = round(dc * self.chroma_dir[1]), round(dc * self.chroma_dir[0])
+                _crop_wrap(self.tex_u, cy, cx, planes.u)
+                _crop_wrap(self.tex_v, cy, cx, planes.v)
+        if self._dots is not None:
+            self._dots.draw(planes, t)
+
+
+class _Dots:
+    def draw(self, planes: Planes, t: float) -> None:
+        raise NotImplementedError
+
+
+class _Stars(_Dots):
+    """Parallax stars: far ones small and slow, near ones bright, larger and faster; all twinkle."""
+
+    def __init__(self, bg: BackgroundRenderer, rng: np.random.Generator) -> None:
+        self.w, self.h = bg.w, bg.h
+        n = int(bg.w * bg.h / 1800 * bg.bg.density)
+        self.x = rng.uniform(0, bg.w, n).astype(np.float32)
+        self.y = rng.uniform(0, bg.h, n).astype(np.float32)
+        self.z = (rng.uniform(0, 1, n) ** 2).astype(np.float32)  # 0 far .. 1 near
+        self.phase = rng.uniform(0, 2 * math.pi, n).astype(np.float32)
+        self.freq = rng.uniform(0.5, 3.0, n).astype(np.float32)
+        self.v = bg.bg.motion * 0.06 * bg.short
+        self.dir = bg.dir
+        self.near = self.z > 0.6
+
+    def draw(self, planes: Planes, t: float) -> None:
+        move = self.v * t * (0.15 + self.z)
+        xs = ((self.x + move * self.dir[0]) % (self.w - 2)).astype(np.intp)
+        ys = ((self.y + move * self.dir[1]) % (self.h - 2)).astype(np.intp)
+        tw = 0.65 + 0.35 * np.sin(self.freq * t * 2 * math.pi + self.phase)
+        lum = (60 + 175 * (0.35 + 0.65 * self.z) * tw).astype(np.float32)
+        y = planes.y
+        y[ys, xs] = np.maximum(y[ys, xs], lum.astype(np.uint8))
+        n = self.near
+        if n.any():
+            xn, yn, ln = xs[n], ys[n], (lum[n] * 0.8).astype(np.uint8)
+            for dy, dx in ((0, 1), (1, 0), (1, 1)):
+                y[yn + dy, xn + dx] = np.maximum(y[yn + dy, xn + dx], ln)
+
+
+def _soft_disc(radius: int, rgb: tuple[int, int, int], hardness: float, alpha: float) -> Sprite:
+    size = 2 * radius + 2
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    d = np.hypot(xx - size / 2 + 0.5, yy - size / 2 + 0.5) / max(radius, 1)
+    a = np.clip((1 - d) / max(1e-3, 1 - hardness), 0, 1) ** 1.5 * alpha
+    rgba = np.zeros((size, size, 4), np.uint8)
+    rgba[..., :3] = rgb
+    rgba[..., 3] = np.clip(a * 255, 0, 255).astype(np.uint8)
+    return sprite_from_rgba(rgba)
+
+
+class _Particles(_Dots):
+    """Glowing motes rising and swaying, in the palette's brightest colours."""
+
+    def __init__(self, bg: BackgroundRenderer, rng: np.random.Generator) -> None:
+        self.w, self.h = bg.w, bg.h
+        n = int(36 * bg.bg.density)
+        pal = sorted(bg.bg.palette, key=lambda c: -sum(int(c[i : i + 2], 16) for i in (1, 3, 5)))
+        self.sprites = []
+        for i in range(3):
+            r = max(2, int(bg.short * (0.006 + 0.006 * i)))
+            c = pal[i % max(1, min(2, len(pal)))]
+            rgb = tuple(min(255, int(int(c[j : j + 2], 16) * 0.5 + 128)) for j in (1, 3, 5))
+            self.sprites.append(_soft_disc(r, (rgb[0], rgb[1], rgb[2]), 0.2, 0.9))
+        self.kind = rng.integers(0, 3, n)
+        self.x = rng.uniform(0, 1, n)
+        self.y = rng.uniform(0, 1, n)
+        self.v = rng.uniform(0.04, 0.12, n) * max(0.2, bg.bg.motion)
+        self.sway = rng.uniform(0.005, 0.03, n)
+        self.phase = rng.uniform(0, 2 * math.pi, n)
+        self.blink = rng.uniform(0.3, 1.2, n)
+
+    def draw(self, planes: Planes, t: float) -> None:
+        for i in range(len(self.x)):
+            s = self.sprites[int(self.kind[i])]
+            yy = (self.y[i] - self.v[i] * t) % 1.1 - 0.05
+            xx = self.x[i] + self.sway[i] * math.sin(t * 0.9 + self.phase[i])
+            op = 0.55 + 0.45 * math.sin(t * self.blink[i] * 2 + self.phase[i])
+            blend_sprite(planes, s, int(xx * self.w) - s.width // 2, int(yy * self.h) - s.height // 2, op)
+
+
+class _Bokeh(_Dots):
+    """Large soft out-of-focus discs drifting slowly and breathing in brightness."""
+
+    def __init__(self, bg: BackgroundRenderer, rng: np.random.Generator) -> None:
+        self.w, self.h = bg.w, bg.h
+        n = int(14 * bg.bg.density)
+        self.items: list[tuple[Sprite, float, float, float, float, float]] = []
+        for _ in range(n):
+            r = int(bg.short * rng.uniform(0.04, 0.12))
+            c = bg.bg.palette[int(rng.integers(0, len(bg.bg.palette)))]
+            rgb = tuple(min(255, int(int(c[j : j + 2], 16) * 0.6 + 110)) for j in (1, 3, 5))
+            sprite = _soft_disc(r, (rgb[0], rgb[1], rgb[2]), 0.75, float(rng.uniform(0.18, 0.4)))
+            self.items.append(
+                (
+                    sprite,
+                    float(rng.uniform(0, 1)),
+                    float(rng.uniform(0, 1)),
+                    float(rng.uniform(-0.02, 0.02) * bg.bg.motion),
+                    float(rng.uniform(-0.015, 0.01) * bg.bg.motion),
+                    float(rng.uniform(0, 2 * math.pi)),
+                )
+            )
+
+    def draw(self, planes: Planes, t: float) -> None:
+        for sprite, x0, y0, vx, vy, ph in self.items:
+            x = ((x0 + vx * t) % 1.2 - 0.1) * self.w
+            y = ((y0 + vy * t) % 1.2 - 0.1) * self.h
+            op = 0.7 + 0.3 * math.sin(t * 0.7 + ph)
+            blend_sprite(planes, sprite, int(x) - sprite.width // 2, int(y) - sprite.height // 2, op)

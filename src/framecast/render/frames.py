@@ -1,0 +1,141 @@
+"""Frame synthesis: frame index -> yuv420p planes, a pure function of the timeline and its seed.
+
+Nothing depends on which frames were drawn before, so any frame range renders alone (chunks) and gives
+the same pixels as a whole render. Per scene, backgrounds and layer sprites are prepared once and kept for
+the scene and its neighbour (transitions draw two scenes).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+
+from framecast.domain.timeline import Scene, Timeline
+from framecast.render.backgrounds import BackgroundRenderer
+from framecast.render.layers import LayerRenderer, ease_out
+from framecast.render.planes import Planes, crossfade
+
+AssetPath = Callable[[str], Path]
+
+
+class _SceneRenderer:
+    def __init__(self, scene: Scene, index: int, tl: Timeline, asset_path: AssetPath | None) -> None:
+        w, h = tl.canvas.width, tl.canvas.height
+        self.scene = scene
+        # Each scene has its own random stream from the seed, so editing one scene leaves the others alone.
+        self.background = BackgroundRenderer(scene.background, w, h, tl.seed * 1009 + index, asset_path)
+        self.layers = [LayerRenderer(layer, w, h, scene.duration_s, asset_path) for layer in scene.layers]
+
+    def draw(self, planes: Planes, t: float) -> None:
+        self.background.render(planes, t)
+        for layer in self.layers:
+            layer.draw(planes, t)
+
+
+class FrameSource:
+    """Draws any frame of a timeline.
+
+    >>> # src = FrameSource(timeline); planes = src.frame(0)   # Planes of the first frame
+    """
+
+    def __init__(self, timeline: Timeline, asset_path: AssetPath | None = None) -> None:
+        self.tl = timeline
+        self.w, self.h, self.fps = timeline.canvas.width, timeline.canvas.height, timeline.canvas.fps
+        self.bounds = timeline.scene_frames()
+        self.asset_path = asset_path
+        self._scenes: OrderedDict[int, _SceneRenderer] = OrderedDict()
+        self._out = Planes(self.w, self.h)
+        self._other = Planes(self.w, self.h)
+
+    @property
+    def total_frames(self) -> int:
+        return self.bounds[-1]
+
+    def _scene(self, i: int) -> _SceneRenderer:
+        sr = self._scenes.get(i)
+        if sr is None:
+            sr = _SceneRenderer(self.tl.scenes[i], i, self.tl, self.asset_path)
+            self._scenes[i] = sr
+            while len(self._scenes) > 2:  # memory: only the current scene and the one fading out
+                self._scenes.popitem(last=False)
+        else:
+            self._scenes.move_to_end(i)
+        return sr
+
+    def scene_at(self, frame: int) -> int:
+        lo, hi = 0, len(self.bounds) - 2
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.bounds[mid] <= frame:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
+    def frame(self, index: int) -> Planes:
+        """The planes of frame ``index`` (reused buffer: copy or encode before the next call)."""
+        index = min(max(index, 0), self.total_frames - 1)
+        i = self.scene_at(index)
+        t = (index - self.bounds[i]) / self.fps
+        scene = self.tl.scenes[i]
+        tr = scene.transition
+        # Resolve the previous scene before the current one so the LRU keeps both.
+        if i > 0 and tr.kind != "cut" and tr.duration_s > 0 and t < tr.duration_s:
+            prev = self._scene(i - 1)
+            cur = self._scene(i)
+            prev_t = (self.bounds[i] - self.bounds[i - 1]) / self.fps + t
+            p = (
+                ease_out((t + 0.5 / self.fps) / tr.duration_s)
+                if tr.kind != "crossfade"
+                else ((t + 0.5 / self.fps) / tr.duration_s)
+            )
+            p = min(1.0, max(0.0, p))
+            prev.draw(self._other, prev_t)
+            cur.draw(self._out, t)
+            self._transition(tr.kind, p, scene.background.angle)
+            return self._out
+        self._scene(i).draw(self._out, t)
+        return self._out
+
+    def _transition(self, kind: str, p: float, angle: float) -> None:
+        out, prev = self._out, self._other
+        if kind == "crossfade":
+            # out = prev * (1 - p) + cur * p, with a smooth curve
+            q = 0.5 - 0.5 * math.cos(math.pi * p)
+            cur_weight = q
+            crossfade(prev, out, cur_weight)
+            out.copy_from(prev)
+            return
+        w = self.w
+        s = int(round(p * w / 2)) * 2
+        if s <= 0:
+            out.copy_from(prev)
+            return
+        if s >= w:
+            return
+        rightwards = math.cos(math.radians(angle)) >= 0
+        if kind == "wipe":
+            # The new scene is revealed from one side; a hard edge, like a card pulled away.
+            if rightwards:
+                for a, b in ((out.y, prev.y), (out.u, prev.u), (out.v, prev.v)):
+                    k = s if a is out.y else s // 2
+                    a[:, k:] = b[:, k:]
+            else:
+                for a, b in ((out.y, prev.y), (out.u, prev.u), (out.v, prev.v)):
+                    k = w - s if a is out.y else (w - s) // 2
+                    a[:, :k] = b[:, :k]
+            return
+        # slide: the new scene pushes the old one out
+        for a, b in ((out.y, prev.y), (out.u, prev.u), (out.v, prev.v)):
+            k = s if a is out.y else s // 2
+            full = a.shape[1]
+            if rightwards:
+                tmp = a[:, full - k :].copy()
+                a[:, k:] = b[:, : full - k]
+                a[:, :k] = tmp
+            else:
+                tmp = a[:, :k].copy()
+                a[:, : full - k] = b[:, k:]
+                a[:, full - k :] = tmp

@@ -1,0 +1,209 @@
+"""Layers (text, captions, shapes, images) as sprites made once per scene, and their in/out animations.
+
+A layer is rasterised once to RGBA with Pillow and converted once to a premultiplied YUVA sprite; each
+frame only moves and blends it. Scale and typewriter animations need other pixels, so their frames are made
+on demand and cached by step (a 0.5 s animation costs a handful of small Pillow calls, then nothing).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from framecast.domain.timeline import Animation, CaptionLayer, ImageLayer, Layer, ShapeLayer, TextLayer
+from framecast.render.color import hex_rgb
+from framecast.render.images import load_image_rgba
+from framecast.render.planes import Planes, Sprite, blend_sprite, sprite_from_rgba
+from framecast.render.text import TextBlock, char_count, layout, render_block
+
+AssetPath = Callable[[str], Path]
+REFERENCE_SHORT_SIDE = 1080
+SAFE_MARGIN = 0.045  # of the short side: nothing is placed closer to the frame edge
+
+
+def ease_out(p: float) -> float:
+    """Cubic ease-out on 0..1: fast start, gentle landing."""
+    p = min(1.0, max(0.0, p))
+    return 1 - (1 - p) ** 3
+
+
+@dataclass(frozen=True)
+class AnimState:
+    """Where a layer is at one instant: how opaque, how far moved, how large, how much text shows."""
+
+    opacity: float = 1.0
+    dx: float = 0.0
+    dy: float = 0.0
+    scale: float = 1.0
+    reveal: float = 1.0
+
+
+def anim_state(
+    anim_in: Animation, anim_out: Animation, t: float, start: float, end: float, held: bool, short: int
+) -> AnimState | None:
+    """The state of a layer at scene time ``t`` (None when invisible).
+
+    ``held``: the layer lasts to the scene end without an out animation, so it stays on through the
+    outgoing transition (where ``t`` runs past the scene's end).
+    """
+    if t < start or (t > end and not held):
+        return None
+    opacity, dx, dy, scale, reveal = 1.0, 0.0, 0.0, 1.0, 1.0
+    dist = 0.08 * short
+    for anim, p in (
+        (anim_in, (t - start) / anim_in.duration_s if anim_in.duration_s > 0 else 1.0),
+        (anim_out, (end - t) / anim_out.duration_s if anim_out.duration_s > 0 else 1.0),
+    ):
+        if anim.kind == "none" or p >= 1.0:
+            continue
+        if held and anim is anim_out:
+            continue
+        e = ease_out(p)
+        if anim.kind == "typewriter":
+            reveal = min(reveal, max(0.0, p))
+            continue
+        opacity *= e
+        if anim.kind == "slide_up":
+            dy += (1 - e) * dist
+        elif anim.kind == "slide_down":
+            dy -= (1 - e) * dist
+        elif anim.kind == "slide_left":
+            dx += (1 - e) * dist
+        elif anim.kind == "slide_right":
+            dx -= (1 - e) * dist
+        elif anim.kind == "scale":
+            scale *= 0.75 + 0.25 * e
+    if opacity <= 0.002:
+        return None
+    return AnimState(opacity, dx, dy, scale, reveal)
+
+
+class LayerRenderer:
+    """One layer of one scene, ready to draw at any scene time."""
+
+    def __init__(self, layer: Layer, width: int, height: int, scene_s: float, asset_path: AssetPath | None):
+        self.layer = layer
+        self.w, self.h = width, height
+        self.short = min(width, height)
+        self.margin = int(SAFE_MARGIN * self.short)
+        self.start = layer.start_s
+        self.end = layer.end_s if layer.end_s is not None else scene_s
+        self.held = layer.end_s is None and layer.animate_out.kind == "none"
+        self._block: TextBlock | None = None
+        self._cache: dict[tuple[int, int], Sprite] = {}
+        self.image = self._rasterise(asset_path)
+        self.sprite = sprite_from_rgba(np.asarray(self.image, dtype=np.uint8))
+        self.cx, self.cy = self._place()
+
+    # -- rasterising ----------------------------------------------------------------------------------
+
+    def _px(self, size: float) -> int:
+        return max(6, int(round(size * self.short / REFERENCE_SHORT_SIDE)))
+
+    def _rasterise(self, asset_path: AssetPath | None, visible: int | None = None) -> Image.Image:
+        layer = self.layer
+        if isinstance(layer, TextLayer):
+            if self._block is None:
+                max_w = int(min(layer.max_width * self.w, self.w - 2.6 * self.margin))
+                self._block = layout(
+                    layer.text,
+                    layer.font,
+                    layer.weight,
+                    self._px(layer.size),
+                    max_w,
+                    int(self.h * 0.8),
+                    layer.align,
+                )
+            box = hex_rgb(layer.box) if layer.box else None
+            return render_block(
+                self._block, hex_rgb(layer.color), shadow=layer.shadow, box=box, visible_chars=visible
+            )
+        if isinstance(layer, CaptionLayer):
+            if self._block is None:
+                max_w = int(self.w * 0.9 - 2 * self.margin)
+                self._block = layout(
+                    layer.text, "sans", "bold", self._px(layer.size), max_w, int(self.h * 0.3), "center"
+                )
+            return render_block(
+                self._block,
+                hex_rgb(layer.color),
+                shadow=False,
+                box=hex_rgb(layer.box),
+                box_alpha=165,
+                visible_chars=visible,
+            )
+        if isinstance(layer, ShapeLayer):
+            w = max(2, int(layer.width * self.w))
+            h = max(2, int(layer.height * self.h))
+            img = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+            d = ImageDraw.Draw(img)
+            fill = (*hex_rgb(layer.color), 255)
+            if layer.shape == "circle":
+                d.ellipse((0, 0, w - 1, h - 1), fill=fill)
+            elif layer.shape == "rounded":
+                d.rounded_rectangle((0, 0, w - 1, h - 1), radius=min(w, h) // 4, fill=fill)
+            else:
+                d.rectangle((0, 0, w - 1, h - 1), fill=fill)
+            return img
+        assert isinstance(layer, ImageLayer)
+        img = load_image_rgba(layer.asset_id, asset_path)
+        bw, bh = max(2, int(layer.width * self.w)), max(2, int(layer.height * self.h))
+        scale = (min if layer.fit == "contain" else max)(bw / img.width, bh / img.height)
+        img = img.resize((max(2, round(img.width * scale)), max(2, round(img.height * scale))))
+        if layer.fit == "cover":
+            left, top = (img.width - bw) // 2, (img.height - bh) // 2
+            img = img.crop((left, top, left + bw, top + bh))
+        return img
+
+    def _place(self) -> tuple[float, float]:
+        """Centre of the sprite in pixels, kept inside the safe margin (text is never clipped)."""
+        layer, sw, sh = self.layer, self.sprite.width, self.sprite.height
+        if isinstance(layer, CaptionLayer):
+            cx, cy = self.w / 2, self.h - max(self.margin, int(self.h * 0.07)) - sh / 2
+        else:
+            cx, cy = layer.x * self.w, layer.y * self.h
+            if isinstance(layer, TextLayer) and layer.align != "center":
+                cx += sw / 2 if layer.align == "left" else -sw / 2
+        if isinstance(layer, TextLayer | CaptionLayer):
+            m = self.margin
+            cx = min(max(cx, m + sw / 2), self.w - m - sw / 2) if sw + 2 * m <= self.w else self.w / 2
+            cy = min(max(cy, m + sh / 2), self.h - m - sh / 2) if sh + 2 * m <= self.h else self.h / 2
+        return cx, cy
+
+    # -- drawing --------------------------------------------------------------------------------------
+
+    def _sprite_for(self, state: AnimState) -> Sprite:
+        if state.scale >= 0.999 and state.reveal >= 0.999:
+            return self.sprite
+        chars = None
+        if state.reveal < 0.999 and self._block is not None:
+            chars = int(math.ceil(char_count(self._block) * state.reveal))
+        key = (round(state.scale * 64), -1 if chars is None else chars)
+        cached = self._cache.get(key)
+        if cached is None:
+            img = self.image if chars is None else self._rasterise(None, visible=chars)
+            if state.scale < 0.999:
+                s = key[0] / 64
+                img = img.resize((max(2, round(img.width * s)), max(2, round(img.height * s))))
+            cached = sprite_from_rgba(np.asarray(img, dtype=np.uint8))
+            if len(self._cache) > 96:
+                self._cache.clear()
+            self._cache[key] = cached
+        return cached
+
+    def draw(self, planes: Planes, t: float) -> None:
+        layer = self.layer
+        state = anim_state(
+            layer.animate_in, layer.animate_out, t, self.start, self.end, self.held, self.short
+        )
+        if state is None:
+            return
+        sprite = self._sprite_for(state)
+        x = int(round(self.cx + state.dx - sprite.width / 2))
+        y = int(round(self.cy + state.dy - sprite.height / 2))
+        blend_sprite(planes, sprite, x, y, state.opacity * layer.opacity)

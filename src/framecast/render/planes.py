@@ -1,0 +1,129 @@
+"""A yuv420p frame as one buffer with Y, U and V views, plus the sprite blending every layer uses.
+
+Frames are composed directly in YUV: an RGB frame would need a full-size colour conversion every frame,
+and yuv420p moves half the bytes. Sprites (text, shapes, images) are converted to YUV once, premultiplied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from framecast.render.color import F32, U8, rgb_to_yuv, to_u8, yuv_to_rgb
+
+
+class Planes:
+    """One frame: ``buf`` is what PyAV takes (``(h * 3 // 2, w)``); ``y``, ``u``, ``v`` are views of it."""
+
+    __slots__ = ("width", "height", "buf", "y", "u", "v")
+
+    def __init__(self, width: int, height: int) -> None:
+        self.width, self.height = width, height
+        flat = np.empty(width * height * 3 // 2, np.uint8)
+        n, q = width * height, (width // 2) * (height // 2)
+        self.buf = flat.reshape(height * 3 // 2, width)
+        self.y = flat[:n].reshape(height, width)
+        self.u = flat[n : n + q].reshape(height // 2, width // 2)
+        self.v = flat[n + q : n + 2 * q].reshape(height // 2, width // 2)
+
+    def fill(self, y: float, u: float, v: float) -> None:
+        self.y.fill(int(round(y)))
+        self.u.fill(int(round(u)))
+        self.v.fill(int(round(v)))
+
+    def copy_from(self, other: Planes) -> None:
+        np.copyto(self.buf, other.buf)
+
+    def rgb(self) -> U8:
+        """The frame as RGB (h, w, 3) uint8."""
+        return yuv_to_rgb(self.y, self.u, self.v)
+
+
+@dataclass
+class Sprite:
+    """A premultiplied YUVA image: ``y``/``a`` full size, ``u``/``v``/``a2`` half size; even width/height."""
+
+    y: F32
+    u: F32
+    v: F32
+    a: F32
+    a2: F32
+
+    @property
+    def width(self) -> int:
+        return int(self.y.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.y.shape[0])
+
+
+def sprite_from_rgba(rgba: U8) -> Sprite:
+    """Convert an RGBA uint8 image (any size; padded to even) into a premultiplied YUVA sprite."""
+    h, w = rgba.shape[:2]
+    if h % 2 or w % 2:
+        padded = np.zeros((h + h % 2, w + w % 2, 4), np.uint8)
+        padded[:h, :w] = rgba
+        rgba = padded
+    f = rgba.astype(np.float32) / 255.0
+    alpha = f[..., 3]
+    y, u, v = rgb_to_yuv(f[..., :3])
+    # Chroma and its alpha at half size: average 2x2 of the premultiplied values.
+    a2 = _half(alpha)
+    u2 = _half((u - 128) * alpha)
+    v2 = _half((v - 128) * alpha)
+    return Sprite(
+        y=(y * alpha).astype(np.float32),
+        u=(u2 + 128 * a2).astype(np.float32),
+        v=(v2 + 128 * a2).astype(np.float32),
+        a=alpha.astype(np.float32),
+        a2=a2.astype(np.float32),
+    )
+
+
+def _half(x: F32) -> F32:
+    h, w = x.shape
+    out: F32 = x.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3), dtype=np.float32)
+    return out
+
+
+def _blend_plane(dst: U8, src: F32, alpha: F32, x: int, y: int, opacity: float) -> None:
+    h, w = src.shape
+    x0, y0 = max(x, 0), max(y, 0)
+    x1, y1 = min(x + w, dst.shape[1]), min(y + h, dst.shape[0])
+    if x1 <= x0 or y1 <= y0:
+        return
+    sx, sy = x0 - x, y0 - y
+    s = src[sy : sy + y1 - y0, sx : sx + x1 - x0]
+    a = alpha[sy : sy + y1 - y0, sx : sx + x1 - x0]
+    region = dst[y0:y1, x0:x1]
+    base = region.astype(np.float32)
+    if opacity >= 0.999:
+        out = base - base * a + s
+    else:
+        out = base - base * (a * opacity) + s * opacity
+    np.copyto(region, to_u8(out))
+
+
+def blend_sprite(planes: Planes, sprite: Sprite, x: int, y: int, opacity: float = 1.0) -> None:
+    """Composite ``sprite`` with its top-left at (x, y) (rounded down to even for the chroma planes)."""
+    if opacity <= 0.001:
+        return
+    x -= x % 2
+    y -= y % 2
+    _blend_plane(planes.y, sprite.y, sprite.a, x, y, opacity)
+    _blend_plane(planes.u, sprite.u, sprite.a2, x // 2, y // 2, opacity)
+    _blend_plane(planes.v, sprite.v, sprite.a2, x // 2, y // 2, opacity)
+
+
+def crossfade(dst: Planes, other: Planes, p: float) -> None:
+    """``dst = dst * (1 - p) + other * p`` on all planes (the crossfade transition)."""
+    a = dst.buf.astype(np.float32)
+    a += (other.buf.astype(np.float32) - a) * np.float32(p)
+    np.copyto(dst.buf, to_u8(a))
+
+
+def as_rgb(planes: Planes) -> npt.NDArray[np.uint8]:
+    return planes.rgb()

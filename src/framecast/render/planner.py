@@ -1,0 +1,315 @@
+"""Prompt -> timeline, offline and deterministic: sentences become scenes, words choose the look.
+
+The first scene is a title card; each sentence (merged when the video is too short for all of them)
+becomes a scene whose background theme comes from the lexicon (``lexicon.py``), falling back to a theme
+chosen from the text and the seed. Scene lengths are weighted by text length and fitted to exactly
+``round(duration_s * fps)`` frames. The style preset (cinematic, minimal, neon, retro, documentary; chosen
+from the seed when not given) sets the fonts, animations, transitions and framing.
+
+>>> from framecast.domain.options import VideoOptions
+>>> tl = plan("A calm ocean at dawn. Waves roll in.", VideoOptions(duration_s=6, seed=3))
+>>> len(tl.scenes), tl.total_frames
+(3, 180)
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from typing import Any
+
+from framecast.domain.options import VideoOptions
+from framecast.domain.timeline import Timeline, derive_seed
+from framecast.render.color import luminance
+from framecast.render.lexicon import FALLBACK_ORDER, STYLES, THEMES, StylePreset, Theme
+
+_SENTENCE = re.compile(r"(?<=[.!?;:])\s+|\n+")
+_WORD = re.compile(r"[A-Za-z0-9']+")
+_STOP = frozenset(
+    "a an the and or but of to in on at for with from by is are was were be been it its this that these those "
+    "as into over under about your you we our they their i my me he she his her them us not no so very".split()
+)
+_MIN_SCENE_S = 2.2
+_NEON = ("#05010f", "#240046", "#7b2cbf", "#ff00c8", "#00f5ff")
+_RETRO = ("#2d1b33", "#7b2d26", "#d1603d", "#f4a259", "#f6e7cb")
+
+
+def sentences(prompt: str) -> list[str]:
+    """Sentences of a prompt (very long ones split at commas), without empty pieces."""
+    out: list[str] = []
+    for raw in _SENTENCE.split(prompt.strip()):
+        s = " ".join(raw.split()).strip(" -")
+        if not s:
+            continue
+        if len(s.split()) > 22 and "," in s:
+            out.extend(p.strip() for p in s.split(",") if p.strip())
+        else:
+            out.append(s)
+    return out or [prompt.strip()[:200] or "Untitled"]
+
+
+def words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def theme_for(text: str, rng: random.Random, default: Theme | None = None) -> Theme:
+    """The theme whose words the text mentions most; otherwise ``default`` or one picked from the text."""
+    ws = words(text)
+    best, score = None, 0
+    for theme in THEMES:
+        hits = sum(1 for w in ws if w in theme.words or w.rstrip("s") in theme.words)
+        if hits > score:
+            best, score = theme, hits
+    if best is not None:
+        return best
+    if default is not None:
+        return default
+    name = FALLBACK_ORDER[(sum(map(ord, text)) + rng.randrange(1000)) % len(FALLBACK_ORDER)]
+    return next(t for t in THEMES if t.name == name)
+
+
+def title_of(prompt: str, parts: list[str]) -> str:
+    first = parts[0].rstrip(".!?;:")
+    ws = first.split()
+    if len(ws) <= 7:
+        return first
+    keep = [w for w in ws if w.lower().strip(",.") not in _STOP][:5]
+    return " ".join(w.strip(",.") for w in keep).title() or first[:40]
+
+
+def _merge(parts: list[str], n: int) -> list[str]:
+    """Merge neighbouring sentences until there are at most ``n``, shortest pairs first."""
+    parts = list(parts)
+    while len(parts) > n:
+        i = min(range(len(parts) - 1), key=lambda k: len(parts[k]) + len(parts[k + 1]))
+        parts[i : i + 2] = [parts[i] + " " + parts[i + 1]]
+    return parts
+
+
+def _fit_frames(weights: list[float], total: int) -> list[int]:
+    """Whole frames proportional to ``weights`` that sum to exactly ``total`` (each at least 1)."""
+    s = sum(weights)
+    raw = [w / s * total for w in weights]
+    frames = [max(1, int(r)) for r in raw]
+    order = sorted(range(len(raw)), key=lambda i: raw[i] - int(raw[i]), reverse=True)
+    k = 0
+    while sum(frames) < total:
+        frames[order[k % len(order)]] += 1
+        k += 1
+    while sum(frames) > total:
+        i = max(range(len(frames)), key=lambda j: frames[j])
+        frames[i] -= 1
+    return frames
+
+
+def _palette(theme: Theme, style: StylePreset, rng: random.Random) -> list[str]:
+    pal = list(theme.palette)
+    if style.palette_shift == "neon":
+        pal = [pal[0], *_NEON[1:]] if theme.name not in ("neon", "space") else pal
+    elif style.palette_shift == "retro" and theme.name not in ("sunset", "desert", "coffee"):
+        pal = list(_RETRO)
+    if rng.random() < 0.3:
+        pal = pal[::-1] if luminance(pal[-1]) < 0.35 else pal
+    return pal
+
+
+def _text_colour(palette: list[str]) -> tuple[str, bool]:
+    """White text with a shadow on dark backgrounds, near-black without one on light ones."""
+    mean = sum(luminance(c) for c in palette) / len(palette)
+    return ("#14161a", False) if mean > 0.62 else ("#ffffff", True)
+
+
+def plan(prompt: str, options: VideoOptions) -> Timeline:
+    """Plan a timeline for ``prompt`` with ``options``; the same prompt and seed give the same timeline."""
+    seed = options.seed if options.seed is not None else derive_seed(prompt.strip())
+    rng = random.Random(seed)
+    style_name: str = options.style or rng.choice(sorted(STYLES))
+    style = STYLES[style_name]
+    fps = options.fps
+    total = max(1, round(options.duration_s * fps))
+    duration = total / fps
+
+    parts = sentences(prompt)
+    title = title_of(prompt, parts)
+    overall = theme_for(prompt, rng)
+    title_s = min(3.0, max(1.5, duration * 0.22))
+    room = duration - title_s
+    n_content = int(room // _MIN_SCENE_S)
+    body = parts[1:] if len(parts) > 1 and title == parts[0].rstrip(".!?;:") else parts
+    if n_content < 1 or not body:
+        body = []
+    body = _merge(body, max(1, n_content)) if body else []
+
+    weights = [title_s * 1.0] + [1.6 + 0.22 * len(p.split()) for p in body]
+    if body:
+        # The title card keeps its share; sentences split the rest by length.
+        rest = sum(weights[1:])
+        weights = [title_s] + [w / rest * room for w in weights[1:]]
+    frames = _fit_frames(weights, total)
+
+    scenes: list[dict[str, Any]] = []
+    kinds_used: list[str] = []
+    for i, n in enumerate(frames):
+        text = title if i == 0 else body[i - 1]
+        theme = overall if i == 0 else theme_for(text, rng, default=overall)
+        kind: str = theme.kind
+        if style.kinds and kind not in style.kinds and rng.random() < 0.6:
+            kind = rng.choice(style.kinds)
+        if kinds_used and kind == kinds_used[-1] and rng.random() < 0.5 and i > 0:
+            alternatives = [k for k in ("gradient", "noise", "bokeh", "waves", "particles") if k != kind]
+            kind = rng.choice(alternatives)
+        kinds_used.append(kind)
+        palette = _palette(theme, style, rng)
+        scenes.append(
+            _scene(
+                i,
+                text,
+                n / fps,
+                palette,
+                kind,
+                theme,
+                style,
+                rng,
+                options,
+                last=i == len(frames) - 1,
+                subtitle=None if i else (body[0] if False else None),
+            )
+        )
+    timeline = {
+        "canvas": {"aspect": options.aspect, "resolution": options.resolution, "fps": fps},
+        "scenes": scenes,
+        "audio": {"voiceover": options.voiceover, "music": "procedural"},
+        "seed": seed,
+        "style": style_name,
+        "title": title[:200],
+    }
+    return Timeline.model_validate(timeline)
+
+
+def _scene(
+    i: int,
+    text: str,
+    seconds: float,
+    palette: list[str],
+    kind: str,
+    theme: Theme,
+    style: StylePreset,
+    rng: random.Random,
+    options: VideoOptions,
+    *,
+    last: bool,
+    subtitle: str | None,
+) -> dict[str, Any]:
+    colour, shadow = _text_colour(palette)
+    vertical = options.aspect == "9:16"
+    layers: list[dict[str, Any]] = []
+    in_s = min(0.8, seconds * 0.25)
+    out_anim = (
+        {"kind": "fade", "duration_s": min(0.4, seconds * 0.15)}
+        if style.transition == "cut"
+        else {"kind": "none", "duration_s": 0}
+    )
+    if style.letterbox and not vertical:
+        for y in (0.0, 1.0):
+            layers.append(
+                {
+                    "type": "shape",
+                    "shape": "rect",
+                    "x": 0.5,
+                    "y": y,
+                    "width": 1.0,
+                    "height": 0.2,
+                    "color": "#000000",
+                    "animate_in": {"kind": "none", "duration_s": 0},
+                    "animate_out": {"kind": "none", "duration_s": 0},
+                }
+            )
+    align = "center" if vertical or i == 0 and style.align != "left" else style.align
+    x = 0.5 if align == "center" else 0.08
+    if i == 0:
+        size = style.title_size * (0.82 if vertical else 1.0)
+        layers.append(
+            {
+                "type": "text",
+                "text": text,
+                "font": style.title_font,
+                "weight": style.title_weight,
+                "size": size,
+                "color": colour,
+                "shadow": shadow,
+                "x": x,
+                "y": 0.46,
+                "align": align,
+                "max_width": 0.84 if not vertical else 0.86,
+                "animate_in": {
+                    "kind": style.title_in,
+                    "duration_s": max(0.3, in_s * (1.6 if style.title_in == "typewriter" else 1)),
+                },
+                "animate_out": out_anim,
+            }
+        )
+        if style.accent:
+            layers.append(
+                {
+                    "type": "shape",
+                    "shape": "rect",
+                    "x": x if align == "center" else x + 0.06,
+                    "y": 0.46 + (0.14 if not vertical else 0.1),
+                    "width": 0.12 if not vertical else 0.2,
+                    "height": 0.008 if not vertical else 0.004,
+                    "color": style.accent if colour == "#ffffff" else colour,
+                    "start_s": min(0.3, seconds * 0.1),
+                    "animate_in": {
+                        "kind": "slide_right" if align != "center" else "scale",
+                        "duration_s": in_s,
+                    },
+                    "animate_out": out_anim,
+                }
+            )
+    else:
+        n_words = len(text.split())
+        size = style.body_size * (1.15 if n_words <= 5 else 1.0 if n_words <= 12 else 0.82)
+        if vertical:
+            size *= 0.9
+        y = style.body_y if not vertical else 0.45
+        box = "#000000" if style.name == "documentary" else None
+        layers.append(
+            {
+                "type": "text",
+                "text": text,
+                "font": style.body_font,
+                "weight": style.body_weight,
+                "size": size,
+                "color": "#ffffff" if box else colour,
+                "shadow": shadow and box is None,
+                "x": x,
+                "y": y,
+                "align": align,
+                "max_width": 0.8 if not vertical else 0.86,
+                "box": box,
+                "animate_in": {
+                    "kind": style.animate_in,
+                    "duration_s": in_s * (1.8 if style.animate_in == "typewriter" else 1),
+                },
+                "animate_out": out_anim,
+                "start_s": min(0.25, seconds * 0.08),
+            }
+        )
+        if options.voiceover:
+            layers.append({"type": "caption", "text": text, "start_s": 0.3})
+    transition = {"kind": style.transition, "duration_s": min(style.transition_s, seconds * 0.4)}
+    if style.transition == "cut":
+        transition["duration_s"] = 0.0
+    return {
+        "duration_s": seconds,
+        "background": {
+            "kind": kind,
+            "palette": palette,
+            "motion": round(min(4.0, theme.motion * style.motion * 1.4), 3),
+            "angle": float(theme.angle + rng.randrange(-25, 26)),
+            "density": 1.0,
+        },
+        "layers": layers,
+        "transition": transition,
+        "narration": text if i > 0 or True else None,
+    }

@@ -1,0 +1,124 @@
+"""Entry points for the job handlers: render a video (or a chunk of it), a poster, a spritesheet.
+
+>>> # info = render_video(plan("A sunset over the ocean", VideoOptions()), Path("out.mp4"))
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PIL import Image
+
+from framecast.domain.errors import Cancelled, InvalidInput
+from framecast.domain.timeline import Timeline
+from framecast.render.encode import VideoWriter
+from framecast.render.frames import FrameSource
+from framecast.render.info import VideoInfo
+
+__all__ = ["VideoInfo", "render_poster", "render_spritesheet", "render_video"]
+
+log = logging.getLogger(__name__)
+AssetPath = Callable[[str], Path]
+
+
+def render_video(
+    timeline: Timeline,
+    out_path: Path,
+    *,
+    start_frame: int = 0,
+    end_frame: int | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    frame_delay_s: float = 0.0,
+    asset_path: AssetPath | None = None,
+) -> VideoInfo:
+    """Render frames ``[start_frame, end_frame)`` to an H.264 yuv420p faststart MP4 at ``out_path``.
+
+    A chunk (``start_frame`` > 0) must start on a GOP boundary (see :func:`chunk_ranges`) so the chunks
+    join without re-encoding. ``on_progress(done, total)`` is called after every frame (the caller
+    throttles); ``should_stop()`` is checked before every frame and ``True`` raises :class:`Cancelled`
+    (the partial file is left for the caller to delete). ``asset_path`` maps uploaded asset ids to files.
+    """
+    total = timeline.total_frames
+    end = total if end_frame is None else min(end_frame, total)
+    if not 0 <= start_frame < end:
+        raise InvalidInput(f"frame range [{start_frame}, {end}) is empty or outside 0..{total}")
+    source = FrameSource(timeline, asset_path)
+    w, h, fps = timeline.canvas.width, timeline.canvas.height, timeline.canvas.fps
+    count = end - start_frame
+    began = time.perf_counter()
+    with VideoWriter(out_path, w, h, fps) as writer:
+        for n, index in enumerate(range(start_frame, end)):
+            if should_stop is not None and should_stop():
+                raise Cancelled("the render was cancelled")
+            writer.write(source.frame(index).buf)
+            if frame_delay_s > 0:
+                time.sleep(frame_delay_s)
+            if on_progress is not None:
+                on_progress(n + 1, count)
+    elapsed = time.perf_counter() - began
+    log.info("rendered %d frames %dx%d in %.2fs (%.1f fps)", count, w, h, elapsed, count / max(elapsed, 1e-9))
+    return VideoInfo(w, h, fps, count, count / fps)
+
+
+def frame_rgb(timeline: Timeline, at_s: float, asset_path: AssetPath | None = None) -> Image.Image:
+    """One frame as a Pillow RGB image (what the video shows at ``at_s``)."""
+    source = FrameSource(timeline, asset_path)
+    index = min(timeline.total_frames - 1, max(0, int(round(at_s * timeline.canvas.fps))))
+    return Image.fromarray(source.frame(index).rgb())
+
+
+def poster_time(timeline: Timeline) -> float:
+    """A good still: the middle of the first scene after its entrance animations (the title card)."""
+    first = timeline.scenes[0].duration_s
+    return min(timeline.duration_s - 1 / timeline.canvas.fps, max(0.0, min(first * 0.6, first - 0.2, 2.5)))
+
+
+def render_poster(
+    timeline: Timeline, out_path: Path, at_s: float | None = None, *, asset_path: AssetPath | None = None
+) -> tuple[int, int]:
+    """Write a JPEG still of the video at ``at_s`` (default :func:`poster_time`); returns (width, height)."""
+    img = frame_rgb(timeline, poster_time(timeline) if at_s is None else at_s, asset_path)
+    img.save(out_path, format="JPEG", quality=88, optimize=True, progressive=True)
+    return img.width, img.height
+
+
+def render_spritesheet(
+    timeline: Timeline,
+    out_path: Path,
+    every_s: float = 2.0,
+    *,
+    tile_width: int = 160,
+    asset_path: AssetPath | None = None,
+) -> dict[str, float | int]:
+    """A JPEG grid of thumbnails, one every ``every_s`` seconds, for seek previews.
+
+    Returns ``{columns, rows, count, tile_width, tile_height, interval_s}``; tile ``k`` shows time
+    ``k * interval_s`` and sits at column ``k % columns``, row ``k // columns``.
+    """
+    every_s = max(every_s, 1 / timeline.canvas.fps)
+    count = max(1, int(math.floor((timeline.duration_s - 1e-9) / every_s)) + 1)
+    columns = min(10, count)
+    rows = math.ceil(count / columns)
+    w, h = timeline.canvas.width, timeline.canvas.height
+    tw = tile_width
+    th = max(2, int(round(h * tw / w)))
+    sheet = Image.new("RGB", (columns * tw, rows * th), (0, 0, 0))
+    source = FrameSource(timeline, asset_path)
+    for k in range(count):
+        index = min(timeline.total_frames - 1, int(round(k * every_s * timeline.canvas.fps)))
+        tile = Image.fromarray(source.frame(index).rgb()).resize((tw, th), Image.Resampling.LANCZOS)
+        sheet.paste(tile, ((k % columns) * tw, (k // columns) * th))
+    sheet.save(out_path, format="JPEG", quality=80, optimize=True)
+    return {
+        "columns": columns,
+        "rows": rows,
+        "count": count,
+        "tile_width": tw,
+        "tile_height": th,
+        "interval_s": every_s,
+    }

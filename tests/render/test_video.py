@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from framecast.domain.errors import Cancelled
+from framecast.domain.timeline import Timeline
+from framecast.render.chunks import chunk_ranges
+from framecast.render.encode import decode_frames, join_chunks, probe
+from framecast.render.video import render_poster, render_spritesheet, render_video
+
+
+def test_render_video_writes_h264_at_timeline_size(tmp_path: Path, small_plan: Callable[..., Timeline]) -> None:
+    tl = small_plan()
+    seen: list[tuple[int, int]] = []
+    info = render_video(tl, tmp_path / "out.mp4", on_progress=lambda d, t: seen.append((d, t)))
+    assert (info.width, info.height, info.fps, info.frames) == (192, 108, 24, tl.total_frames)
+    assert seen[-1] == (tl.total_frames, tl.total_frames)
+    with av.open(str(tmp_path / "out.mp4")) as c:
+        s = c.streams.video[0]
+        assert s.codec_context.name == "h264"
+        assert s.format.name == "yuv420p"
+    assert probe(tmp_path / "out.mp4").frames == tl.total_frames
+    # faststart: the index (moov) comes before the media data (mdat)
+    head = (tmp_path / "out.mp4").read_bytes()[:4096]
+    assert head.find(b"moov") != -1 and (head.find(b"mdat") == -1 or head.find(b"moov") < head.find(b"mdat"))
+
+
+def test_should_stop_raises_cancelled(tmp_path: Path, small_plan: Callable[..., Timeline]) -> None:
+    calls = {"n": 0}
+
+    def stop() -> bool:
+        calls["n"] += 1
+        return calls["n"] > 5
+
+    with pytest.raises(Cancelled):
+        render_video(small_plan(), tmp_path / "x.mp4", should_stop=stop)
+
+
+def test_chunked_and_single_renders_decode_identically(
+    tmp_path: Path, small_plan: Callable[..., Timeline]
+) -> None:
+    tl = small_plan(duration_s=5)
+    render_video(tl, tmp_path / "single.mp4")
+    ranges = chunk_ranges(tl.total_frames, tl.canvas.fps, 2.0)
+    assert len(ranges) >= 2
+    paths = []
+    for k, (a, b) in enumerate(ranges):
+        p = tmp_path / f"chunk{k}.mp4"
+        render_video(tl, p, start_frame=a, end_frame=b)
+        paths.append(p)
+    info = join_chunks(paths, tmp_path / "joined.mp4")
+    assert info.frames == tl.total_frames
+    single = list(decode_frames(tmp_path / "single.mp4"))
+    joined = list(decode_frames(tmp_path / "joined.mp4"))
+    assert len(single) == len(joined) == tl.total_frames
+    for a, b in zip(single, joined, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_poster_and_spritesheet(tmp_path: Path, small_plan: Callable[..., Timeline]) -> None:
+    tl = small_plan()
+    assert render_poster(tl, tmp_path / "p.jpg") == (192, 108)
+    meta = render_spritesheet(tl, tmp_path / "s.jpg", every_s=1.0)
+    assert meta["count"] == 3 and meta["columns"] * meta["rows"] >= 3
+    from PIL import Image
+
+    with Image.open(tmp_path / "s.jpg") as img:
+        assert img.size == (meta["columns"] * meta["tile_width"], meta["rows"] * meta["tile_height"])
