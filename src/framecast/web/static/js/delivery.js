@@ -283,7 +283,9 @@ export class DeliveryClient {
       if (env.type === "hello") dog.hello();
       this.receive(gen, "sse", env);
     };
-    for (const type of ["hello", "ping", "resync", "message", ...PERSISTED]) es.addEventListener(type, handle);
+    // "error" here also names the server's in-band error message (a MessageEvent with data); connection
+    // errors carry no data and are handled by onerror below.
+    for (const type of ["hello", "ping", "resync", "error", "message", ...PERSISTED]) es.addEventListener(type, handle);
     // EventSource reconnects by itself with Last-Event-ID; we close it and reconnect ourselves instead, so
     // backoff, the cursor and the switch to another transport stay in one place.
     es.onerror = () => {
@@ -452,6 +454,10 @@ export class DeliveryClient {
       return;
     }
     if (env.type === "ping") return;
+    if (env.type === "error") {
+      this.log.warn(`📡 ${name} stream reported a problem: ${env.data?.message ?? "unknown"}; it will resume from seq ${this.lastSeq}`);
+      return;
+    }
     if (env.type === "resync") {
       this.resync(gen, transport);
       return;

@@ -244,8 +244,11 @@ export class ProjectView {
   async onTerminal(how) {
     this.render();
     if (this.coord) {
-      this.coord.release();
+      // Hold the lock a moment longer: the other tabs must get the terminal event (just broadcast) before
+      // one of them is granted the lock and would open a stream of its own to find out.
+      const coord = this.coord;
       this.coord = null;
+      setTimeout(() => coord.release(), 2000);
     }
     this.client = null;
     const s = this.state;
@@ -375,6 +378,7 @@ export class ProjectView {
 
   renderMedia() {
     const s = this.state;
+    this.media.hidden = s.terminal && s.status !== "completed" && !posterUrl(s);
     const result = s.result;
     const videoUrl = s.status === "completed" || result?.url ? safeUrl(result?.url) : null;
     const poster = safeUrl(posterUrl(s));

@@ -1,0 +1,403 @@
+"""Real processes for the browser tests and the page benchmark: a `framecast serve`, an nginx in front of it
+that buffers SSE, a TCP proxy that can cut every connection, and helpers that drive the page.
+
+Nothing here is mocked: the page talks HTTP to a real server through real sockets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+FRAMECAST = REPO / ".venv" / "bin" / "framecast"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    # Background tabs must keep their timers running for the seven-tab test.
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
+]
+PAGE_PATH = "/tools/video-generator"
+# Slow renders down a little so a test can act while a video renders (2 s at 24 fps = 48 frames).
+BASE_ENV = {
+    "FRAMECAST_DEBUG_FRAME_DELAY_MS": "60",
+    "FRAMECAST_PING_INTERVAL_S": "5",
+    "FRAMECAST_HEARTBEAT_TIMEOUT_S": "3",
+}
+# Small, quick videos: the tests are about delivery, not pixels.
+SMALL = {"duration_s": 2, "resolution": "360p", "fps": 24, "aspect": "16:9"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, timeout_s: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout_s
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError as exc:
+            last = exc
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout_s} s ({last})")
+
+
+@dataclass
+class Server:
+    """A `framecast serve` subprocess with its own data directory; restartable on the same port."""
+
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    data_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="fc-e2e-")))
+    proc: subprocess.Popen[bytes] | None = None
+    starts: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / f"server-{self.starts}.log"
+
+    def start(self) -> Server:
+        self.starts += 1
+        env = {**os.environ, "FRAMECAST_LOG_LEVEL": "WARNING", **self.env}
+        log = self.log_path.open("wb")
+        self.proc = subprocess.Popen(
+            [
+                str(FRAMECAST),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+                "--workers",
+                "1",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+        try:
+            wait_http(f"{self.url}/healthz", 60, self.proc)
+        except Exception:
+            self.stop()
+            raise RuntimeError(f"framecast serve did not start:\n{self.log_tail()}") from None
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, sig)
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+        self.proc = None
+
+    def log_tail(self, n: int = 60) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return "(no log)"
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    # --- API helpers (the tests check the page against the server's own records) ---
+
+    def create(self, prompt: str, **options: Any) -> dict[str, Any]:
+        r = httpx.post(f"{self.url}/api/projects", json={"prompt": prompt, **SMALL, **options}, timeout=10)
+        r.raise_for_status()
+        return dict(r.json())
+
+    def snapshot(self, project_id: str) -> dict[str, Any]:
+        r = httpx.get(f"{self.url}/api/projects/{project_id}", timeout=10)
+        r.raise_for_status()
+        return dict(r.json())
+
+    def events(self, project_id: str, after: int = 0) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        while True:
+            r = httpx.get(
+                f"{self.url}/api/projects/{project_id}/events",
+                params={"after": after},
+                headers={"Accept": "application/json"},
+                timeout=10,
+            )
+            r.raise_for_status()
+            batch = r.json()["events"]
+            if not batch:
+                return out
+            out.extend(batch)
+            after = batch[-1]["seq"]
+
+    def wait_terminal(self, project_id: str, timeout_s: float = 60) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            snap = self.snapshot(project_id)
+            if snap["terminal"]:
+                return snap
+            time.sleep(0.2)
+        raise TimeoutError(f"{project_id} not terminal after {timeout_s} s")
+
+
+NGINX_CONF = """
+daemon off;
+worker_processes 1;
+error_log {prefix}/error.log warn;
+pid {prefix}/nginx.pid;
+events {{ worker_connections 256; }}
+http {{
+    access_log {prefix}/access.log;
+    client_body_temp_path {prefix}/body;
+    proxy_temp_path {prefix}/proxy;
+    fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi;
+    scgi_temp_path {prefix}/scgi;
+    map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://127.0.0.1:{upstream};
+            proxy_http_version 1.1;
+            proxy_set_header Host $host;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            # The misconfigured proxy of the field reports: SSE is held back until the buffer fills,
+            # whatever the application asks for.
+            proxy_buffering on;
+            proxy_ignore_headers X-Accel-Buffering;
+            proxy_buffer_size 16k;
+            proxy_buffers 8 16k;
+            proxy_read_timeout 300s;
+        }}
+    }}
+}}
+"""
+
+
+@dataclass
+class Nginx:
+    """A private nginx (its own prefix, config and port) in front of an upstream port."""
+
+    upstream: int
+    port: int = field(default_factory=free_port)
+    prefix: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="fc-nginx-")))
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Nginx:
+        conf = self.prefix / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(prefix=self.prefix, port=self.port, upstream=self.upstream))
+        self.proc = subprocess.Popen(
+            ["nginx", "-p", str(self.prefix), "-c", str(conf), "-e", str(self.prefix / "error.log")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_http(f"{self.url}/healthz", 15, self.proc)
+        return self
+
+    def close(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+            self.proc = None
+        shutil.rmtree(self.prefix, ignore_errors=True)
+
+
+class TcpProxy:
+    """A plain TCP relay; ``cut()`` drops every open connection at once, like a flaky network."""
+
+    def __init__(self, upstream: int) -> None:
+        self.upstream = upstream
+        self.port = free_port()
+        self._listener = socket.create_server(("127.0.0.1", self.port))
+        self._lock = threading.Lock()
+        self._open: set[socket.socket] = set()
+        self._closed = False
+        self.cuts = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.upstream))
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._open.update({client, upstream})
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+                s.close()
+            with self._lock:
+                self._open.discard(src)
+                self._open.discard(dst)
+
+    def cut(self) -> int:
+        with self._lock:
+            victims = list(self._open)
+        for s in victims:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+        self.cuts += 1
+        return len(victims) // 2
+
+    def close(self) -> None:
+        self._closed = True
+        self._listener.close()
+        self.cut()
+
+
+# --- driving the page -------------------------------------------------------------------------------------
+
+
+class Console:
+    """Collects the page's console lines (the product note's messages are the page's story)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def __call__(self, msg: Any) -> None:
+        self.lines.append(msg.text)
+
+    def has(self, fragment: str) -> bool:
+        return any(fragment in line for line in self.lines)
+
+    def count(self, fragment: str) -> int:
+        return sum(fragment in line for line in self.lines)
+
+    def dump(self) -> str:
+        return "\n".join(self.lines[-80:])
+
+
+def submit(page: Any, prompt: str, *, duration: int = 2, resolution: str = "360p", fps: int = 24) -> str:
+    """Fill the form, press Generate and return the new project's id (from its card)."""
+    before = set(project_ids(page))
+    page.fill("#prompt", prompt)
+    page.fill("#duration_s", str(duration))
+    page.select_option("#resolution", resolution)
+    page.select_option("#fps", str(fps))
+    page.click("#generate")
+    page.wait_for_function(
+        "n => document.querySelectorAll('article.project').length > n", arg=len(before), timeout=15_000
+    )
+    new = [i for i in project_ids(page) if i not in before]
+    assert len(new) == 1, new
+    return new[0]
+
+
+def project_ids(page: Any) -> list[str]:
+    return list(page.eval_on_selector_all("article.project", "els => els.map(e => e.dataset.projectId)"))
+
+
+def card(project_id: str) -> str:
+    return f'article.project[data-project-id="{project_id}"]'
+
+
+def wait_video(page: Any, project_id: str, timeout_ms: int = 60_000) -> str:
+    """Wait for the result's <video> in the project's card; return its src."""
+    sel = f"{card(project_id)} video.result-video"
+    page.wait_for_selector(sel, timeout=timeout_ms, state="attached")
+    return str(page.get_attribute(sel, "src"))
+
+
+def wait_running(page: Any, project_id: str, min_percent: int = 1, timeout_ms: int = 30_000) -> None:
+    """Wait until the page shows the project rendering (some progress drawn)."""
+    page.wait_for_function(
+        """([id, min]) => {
+            const d = window.framecast && window.framecast.debug(id);
+            const el = document.querySelector(`article.project[data-project-id="${id}"] .percent`);
+            return d && d.status === 'running' && el && parseInt(el.textContent) >= min;
+        }""",
+        arg=[project_id, min_percent],
+        timeout=timeout_ms,
+    )
+
+
+def debug(page: Any, project_id: str) -> dict[str, Any]:
+    return dict(page.evaluate("id => window.framecast.debug(id)", project_id))
+
+
+def assert_contiguous(applied: list[int], server_last: int) -> None:
+    """Every seq exactly once, in order, up to the server's last one."""
+    assert applied, "the page applied no events"
+    assert len(applied) == len(set(applied)), f"repeated events: {applied}"
+    assert applied == list(range(applied[0], applied[-1] + 1)), f"missing events: {applied}"
+    assert applied[-1] == server_last, f"page stopped at {applied[-1]}, server at {server_last}"
+
+
+@contextlib.contextmanager
+def started(obj: Any) -> Iterator[Any]:
+    obj.start()
+    try:
+        yield obj
+    finally:
+        obj.close()

@@ -1,0 +1,80 @@
+"""Errors a person can act on, and a prompt that is only ever text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from e2e_harness import PAGE_PATH, Console, Server, card, submit, wait_video
+
+pytestmark = pytest.mark.browser
+
+HOSTILE = (
+    '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+    '<b>bold</b> & "quotes" </textarea><svg onload="window.__pwned=3">'
+)
+
+
+def test_html_laden_prompt_is_shown_as_text_everywhere(page: Any, server: Server) -> None:
+    page.goto(server.url + PAGE_PATH)
+    pid = submit(page, HOSTILE)
+    title = f"{card(pid)} .project-prompt"
+    assert page.text_content(title) == HOSTILE
+    assert page.eval_on_selector(title, "el => el.children.length") == 0
+    wait_video(page, pid)
+    item = f'#gallery-list li[data-project-id="{pid}"]'
+    page.wait_for_selector(item, timeout=15_000)
+    assert page.text_content(f"{item} .gallery-prompt") == HOSTILE
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("img[src=x], svg[onload], b").count() == 0
+    assert not page.errors  # type: ignore[attr-defined]
+
+
+def test_failed_project_shows_its_reason_and_offers_retry(
+    page: Any, console: Console, failing_server: Server
+) -> None:
+    page.goto(failing_server.url + PAGE_PATH)
+    pid = submit(page, "This render is going to fail")
+    err = f"{card(pid)} .project-error"
+    page.wait_for_selector(err, state="visible", timeout=60_000)
+    snap = failing_server.snapshot(pid)
+    assert snap["status"] == "failed"
+    text = page.text_content(err) or ""
+    assert "failed" in text
+    reason = (snap.get("error") or {}).get("message") or ""
+    assert reason and reason in text, (text, snap.get("error"))
+    assert "undefined" not in text and "Traceback" not in text
+    assert page.is_visible(f"{card(pid)} button.retry")
+    assert page.is_hidden(f"{card(pid)} button.cancel")
+    page.click(f"{card(pid)} button.check")
+    page.wait_for_function(
+        "sel => document.querySelector(sel).textContent.startsWith('Failed: ')",
+        arg=f"{card(pid)} .check-result",
+    )
+
+
+def test_invalid_input_names_the_field(page: Any, server: Server) -> None:
+    page.goto(server.url + PAGE_PATH)
+    page.fill("#prompt", "Fine prompt")
+    page.fill("#seed", "9999999999999999")  # a whole number, but above the server's 2**53 limit
+    page.click("#generate")
+    page.wait_for_selector("#seed[aria-invalid=true]", timeout=10_000)
+    assert (page.text_content("#seed-error") or "").strip()
+    assert (page.text_content("#form-error") or "").startswith("Seed")
+    assert page.locator("article.project").count() == 0
+    # The browser's own check names the field before any request.
+    page.fill("#seed", "7")
+    page.fill("#duration_s", "0")
+    page.click("#generate")
+    assert "Duration" in (page.text_content("#duration_s-error") or "")
+    page.fill("#prompt", "x" * 2000)
+    assert page.text_content("#prompt-count") == "2000 / 2000"
+
+
+def test_server_unreachable_is_said_plainly(page: Any, server: Server) -> None:
+    page.goto(server.url + PAGE_PATH)
+    page.route("**/api/projects", lambda route: route.abort("connectionrefused"))
+    page.fill("#prompt", "Anything")
+    page.click("#generate")
+    page.wait_for_selector("#form-error:not([hidden])")
+    assert "Can't reach the Framecast server" in (page.text_content("#form-error") or "")
