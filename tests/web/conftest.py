@@ -3,18 +3,16 @@ temp dir, driven in-process with TestClient (lifespan on). No workers run, so pr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from web_support import TestClient, create_project
+from web_support import ClientFactory, TestClient, create_project
 
 from framecast.app_context import build_runtime
 from framecast.settings import Settings
 from framecast.web.app import create_app
-
-ClientFactory = Callable[..., TestClient]
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import warnings
 import wave
+from collections.abc import Callable
 from typing import Any
 
 from PIL import Image
@@ -17,7 +18,9 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 
-__all__ = ["TestClient", "assert_problem", "create_project", "png_bytes", "wav_bytes"]
+ClientFactory = Callable[..., TestClient]
+
+__all__ = ["ClientFactory", "TestClient", "assert_problem", "create_project", "png_bytes", "wav_bytes"]
 
 
 def create_project(client: TestClient, **body: Any) -> dict[str, Any]:

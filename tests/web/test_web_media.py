@@ -1,0 +1,204 @@
+"""POST /api/uploads (type by content, size limits) and GET /media (types, ETag, ranges, no traversal)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from web_support import ClientFactory, TestClient, assert_problem, png_bytes, wav_bytes
+
+
+def _upload(client: TestClient, name: str, content: bytes, mime: str = "application/octet-stream") -> Any:
+    return client.post("/api/uploads", files={"file": (name, content, mime)})
+
+
+def _uploaded_png(client: TestClient) -> tuple[dict[str, Any], bytes]:
+    content = png_bytes((40, 20))
+    response = _upload(client, "picture.png", content, "image/png")
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body, content
+
+
+# -- uploads --------------------------------------------------------------------------------------------
+
+
+def test_png_upload(client: TestClient) -> None:
+    body, content = _uploaded_png(client)
+    assert body["asset_id"].startswith("ast")
+    assert body["kind"] == "image"
+    assert body["mime"] == "image/png"
+    assert body["size"] == len(content)
+    assert body["url"].startswith(f"/media/{body['asset_id']}/")
+
+
+def test_type_comes_from_content_not_name(client: TestClient) -> None:
+    response = _upload(client, "holiday.txt", png_bytes(), "text/plain")
+    assert response.status_code == 201
+    assert response.json()["mime"] == "image/png"
+    assert response.json()["url"].endswith(".png")
+
+
+def test_wav_upload_is_audio(client: TestClient) -> None:
+    response = _upload(client, "voice.wav", wav_bytes(), "audio/wav")
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["kind"] == "audio" and body["mime"] == "audio/wav"
+
+
+def test_text_renamed_png_is_415(client: TestClient) -> None:
+    response = _upload(client, "fake.png", b"this is only text, not an image\n" * 10, "image/png")
+    problem = assert_problem(response, 415, "unsupported_media_type")
+    assert "image" in problem["message"] and "audio" in problem["message"]
+
+
+def test_empty_file_is_422(client: TestClient) -> None:
+    problem = assert_problem(
+        _upload(client, "empty.png", b"", "image/png"), 422, "invalid_input", field="file"
+    )
+    assert "empty" in problem["message"]
+
+
+def test_missing_file_field_is_422(client: TestClient) -> None:
+    response = client.post("/api/uploads", files={"other": ("a.png", png_bytes(), "image/png")})
+    assert_problem(response, 422, "invalid_input", field="file")
+
+
+def test_not_multipart_is_422(client: TestClient) -> None:
+    response = client.post("/api/uploads", json={"file": "abc"})
+    assert_problem(response, 422, "invalid_input", field="file")
+
+
+def test_garbage_multipart_is_4xx(client: TestClient) -> None:
+    response = client.post(
+        "/api/uploads",
+        content=b'--xyz\r\nContent-Disposition: form-data; name="file"\r\n\r\nno end',
+        headers={"Content-Type": "multipart/form-data; boundary=xyz"},
+    )
+    assert 400 <= response.status_code < 500
+    assert_problem(response, response.status_code)
+
+
+def test_upload_over_the_limit_is_413(make_client: ClientFactory) -> None:
+    client = make_client(max_upload_bytes=10_000)
+    content = png_bytes() + b"\0" * 20_000  # over the file limit, under the request limit (+ multipart slack)
+    problem = assert_problem(_upload(client, "big.png", content, "image/png"), 413, "payload_too_large")
+    assert "upload" in problem["message"] or "file" in problem["message"]
+
+
+def test_upload_request_far_over_the_limit_is_413(make_client: ClientFactory) -> None:
+    client = make_client(max_upload_bytes=10_000)
+    content = png_bytes() + b"\0" * 200_000
+    assert_problem(_upload(client, "big.png", content, "image/png"), 413, "payload_too_large")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: web/routers/uploads.py:75 words the limit as limit // 1_000_000 MB, which says 'over 0 MB' "
+    "for a limit under 1 MB; reuse limits._limit_message (bytes below 1 MB)",
+)
+def test_upload_limit_message_states_the_real_limit(make_client: ClientFactory) -> None:
+    client = make_client(max_upload_bytes=10_000)
+    content = png_bytes() + b"\0" * 20_000
+    problem = assert_problem(_upload(client, "big.png", content, "image/png"), 413, "payload_too_large")
+    assert "0 MB" not in problem["message"]
+
+
+def test_upload_at_exactly_the_limit_is_accepted(make_client: ClientFactory) -> None:
+    client = make_client(max_upload_bytes=10_000)
+    content = png_bytes()
+    content += b"\0" * (10_000 - len(content))
+    response = _upload(client, "exact.png", content, "image/png")
+    assert response.status_code == 201, response.text
+    assert response.json()["size"] == 10_000
+
+
+def test_failed_uploads_leave_no_temp_files(make_client: ClientFactory, tmp_path: Path) -> None:
+    client = make_client(max_upload_bytes=10_000)
+    _upload(client, "fake.png", b"text", "image/png")
+    _upload(client, "empty.png", b"", "image/png")
+    _upload(client, "big.png", png_bytes() + b"\0" * 20_000, "image/png")
+    leftovers = [p for p in (tmp_path / "data0" / "media" / ".tmp").rglob("*")]
+    assert leftovers == []
+
+
+# -- media ----------------------------------------------------------------------------------------------
+
+
+def test_uploaded_png_is_served_back(client: TestClient) -> None:
+    body, content = _uploaded_png(client)
+    response = client.get(body["url"])
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/png"
+    assert response.headers["etag"]
+    assert response.headers.get("accept-ranges") == "bytes"
+    assert response.content == content
+
+
+def test_media_if_none_match_is_304(client: TestClient) -> None:
+    body, _ = _uploaded_png(client)
+    etag = client.get(body["url"]).headers["etag"]
+    assert client.get(body["url"], headers={"If-None-Match": etag}).status_code == 304
+
+
+def test_media_range_request_is_206(client: TestClient) -> None:
+    body, content = _uploaded_png(client)
+    response = client.get(body["url"], headers={"Range": "bytes=0-9"})
+    assert response.status_code == 206
+    assert response.content == content[:10]
+    assert response.headers["content-range"] == f"bytes 0-9/{len(content)}"
+    assert response.headers["content-type"] == "image/png"
+
+
+def test_media_suffix_range(client: TestClient) -> None:
+    body, content = _uploaded_png(client)
+    response = client.get(body["url"], headers={"Range": "bytes=-5"})
+    assert response.status_code == 206
+    assert response.content == content[-5:]
+
+
+def test_media_unsatisfiable_range_is_416(client: TestClient) -> None:
+    body, content = _uploaded_png(client)
+    response = client.get(body["url"], headers={"Range": f"bytes={len(content) + 10}-"})
+    assert response.status_code == 416
+
+
+def test_unknown_asset_is_404(client: TestClient) -> None:
+    assert_problem(client.get("/media/ast_nope/video.mp4"), 404, "asset_not_found")
+
+
+def test_wrong_filename_for_a_real_asset_is_404(client: TestClient) -> None:
+    body, _ = _uploaded_png(client)
+    assert_problem(client.get(f"/media/{body['asset_id']}/other.png"), 404, "asset_not_found")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/media/..%2F..%2Fetc/passwd",
+        "/media/x/..%2F..%2F..%2Fetc%2Fpasswd",
+        "/media/%2E%2E/%2E%2E%2Fetc%2Fpasswd",
+        "/media/%2e%2e%2f%2e%2e%2fetc/passwd",
+        "/media/..%5C..%5Cetc/passwd",
+        "/media/x/%2Fetc%2Fpasswd",
+        "/media/.tmp/upload",
+        "/media/uploads/passwd",
+    ],
+)
+def test_path_traversal_is_404_without_content(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert b"root:" not in response.content
+    assert_problem(response, 404)
+
+
+@pytest.mark.parametrize(
+    "suffix",
+    ["..%2F..%2F..%2F..%2Fetc%2Fpasswd", "..%2Fpicture.png", "%2E%2E%2Fframecast.db", "picture.png%00.txt"],
+)
+def test_traversal_behind_a_real_asset_id_is_404(client: TestClient, suffix: str) -> None:
+    body, _ = _uploaded_png(client)
+    response = client.get(f"/media/{body['asset_id']}/{suffix}")
+    assert response.status_code == 404
+    assert b"root:" not in response.content and b"SQLite" not in response.content
