@@ -15,14 +15,15 @@ class SSEMessage:
 
 
 def parse(lines: Iterable[str]) -> Iterator[SSEMessage]:
-    """Turn lines (without their line breaks) into messages; a blank line ends a message."""
-    event, last_id, retry = "message", None, None
+    """Turn lines (without their line breaks) into messages; a blank line ends a message. ``id`` is the id
+    field of that message only (None when it had none, as for ``hello`` and ``ping``)."""
+    event, this_id, retry = "message", None, None
     data: list[str] = []
     for line in lines:
         if line == "":
             if data or event != "message":
-                yield SSEMessage(event=event, data="\n".join(data), id=last_id, retry=retry)
-            event, data, retry = "message", [], None
+                yield SSEMessage(event=event, data="\n".join(data), id=this_id, retry=retry)
+            event, data, retry, this_id = "message", [], None, None
             continue
         if line.startswith(":"):
             continue
@@ -33,7 +34,7 @@ def parse(lines: Iterable[str]) -> Iterator[SSEMessage]:
         elif name == "data":
             data.append(value)
         elif name == "id":
-            last_id = value
+            this_id = value
         elif name == "retry" and value.isdigit():
             retry = int(value)
             if not data:

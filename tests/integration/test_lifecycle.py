@@ -1,0 +1,122 @@
+"""Cancel, retry after a failure, and crash recovery, on real processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import httpx
+import pytest
+
+from tests.support.server import Server, all_events, create, wait_for, wait_terminal
+
+
+def _running_render(client: httpx.Client, project_id: str, min_progress: float = 0.05) -> dict:
+    def check() -> dict | None:
+        snap = client.get(f"/api/projects/{project_id}").json()
+        assert not snap["terminal"], snap
+        chunks = [t for t in snap["tasks"] if t["kind"] == "render_chunk" and t["status"] == "running"]
+        return snap if any(t["progress"] >= min_progress for t in chunks) else None
+
+    return wait_for(check, timeout_s=60)
+
+
+@pytest.fixture
+def slow_server(tmp_path) -> Server:
+    # 40 ms per frame: a 4 s 24 fps render takes ~4 s per worker, long enough to act mid-render
+    srv = Server(
+        tmp_path / "data",
+        workers=1,
+        env={"FRAMECAST_DEBUG_FRAME_DELAY_MS": "40", "FRAMECAST_CHUNK_SECONDS": "10"},
+    ).start()
+    yield srv
+    srv.stop()
+
+
+def test_cancel_stops_a_running_render_within_about_a_second(slow_server: Server) -> None:
+    with httpx.Client(base_url=slow_server.url, timeout=30) as client:
+        project = create(client, prompt="Cancel me while I render", duration_s=6, resolution="360p", fps=24)
+        _running_render(client, project["id"])
+        response = client.post(f"/api/projects/{project['id']}/cancel")
+        assert response.status_code == 200
+        assert response.json()["status"] == "cancelled" and response.json()["terminal"] is True
+        cancelled_at = time.monotonic()
+        # the single worker is free again soon: a new tiny project completes, which needs that worker
+        nxt = create(client, prompt="Next in line", duration_s=1, resolution="360p", fps=24)
+        snap = wait_terminal(client, nxt["id"], timeout_s=60)
+        assert snap["status"] == "completed"
+        events = all_events(client, project["id"])
+        assert events[-1]["type"] == "project_status" and events[-1]["data"]["status"] == "cancelled"
+        assert not [e for e in events if e["type"] == "render_result"]
+        # the cancelled render wrote no more progress after the cancel event
+        cancel_seq = events[-1]["seq"]
+        assert all(e["seq"] <= cancel_seq for e in events)
+        assert time.monotonic() - cancelled_at < 30
+        # cancelling twice is harmless; a completed project cannot be cancelled
+        assert client.post(f"/api/projects/{project['id']}/cancel").status_code == 200
+        assert client.post(f"/api/projects/{nxt['id']}/cancel").status_code == 409
+
+
+def test_retry_after_an_injected_failure_completes_and_continues_the_log(tmp_path) -> None:
+    srv = Server(tmp_path / "data", workers=1, env={"FRAMECAST_FAIL_TASKS": "render_chunk:1"}).start()
+    try:
+        with httpx.Client(base_url=srv.url, timeout=30) as client:
+            project = create(client, prompt="Fail once then succeed", duration_s=2, resolution="360p", fps=24)
+            failed = wait_terminal(client, project["id"])
+            assert failed["status"] == "failed"
+            assert failed["error"]["code"] == "injected_failure"
+            assert "render_chunk" in failed["error"]["message"]
+            before = all_events(client, project["id"])
+            assert before[-1]["data"] == {**before[-1]["data"], "status": "failed", "terminal": True}
+            assert client.post(f"/api/projects/{project['id']}/retry").status_code == 200
+            done = wait_terminal(client, project["id"])
+            assert done["status"] == "completed", done
+            after = all_events(client, project["id"])
+            assert after[: len(before)] == before
+            assert [e["seq"] for e in after] == list(range(1, len(after) + 1))
+            assert [e["type"] for e in after].count("render_result") == 1
+            assert after[-1]["data"]["status"] == "completed"
+            chunk_attempts = {t["attempt"] for t in done["tasks"] if t["kind"] == "render_chunk"}
+            assert chunk_attempts == {2}
+            assert client.post(f"/api/projects/{project['id']}/retry").status_code == 409
+    finally:
+        srv.stop()
+
+
+def test_sigkill_worker_mid_render_still_completes_once(slow_server: Server) -> None:
+    with httpx.Client(base_url=slow_server.url, timeout=30) as client:
+        project = create(client, prompt="Survive a crash mid render", duration_s=4, resolution="360p", fps=24)
+        _running_render(client, project["id"], min_progress=0.15)
+        pids = slow_server.worker_pids()
+        assert len(pids) == 1
+        os.kill(pids[0], signal.SIGKILL)
+        snap = wait_terminal(client, project["id"], timeout_s=120)
+        assert snap["status"] == "completed", snap
+        assert slow_server.worker_pids() != pids, "the pool replaced the dead worker"
+        events = all_events(client, project["id"])
+        assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+        assert [e["type"] for e in events].count("render_result") == 1
+        videos = [a for a in snap["assets"] if a["kind"] == "video"]
+        assert len(videos) == 1
+        assert client.get(videos[0]["url"]).status_code == 200
+
+
+def test_server_restart_mid_render_reconciles_and_completes(tmp_path) -> None:
+    env = {"FRAMECAST_DEBUG_FRAME_DELAY_MS": "40", "FRAMECAST_CHUNK_SECONDS": "10"}
+    srv = Server(tmp_path / "data", workers=1, env=env).start()
+    with httpx.Client(base_url=srv.url, timeout=30) as client:
+        project = create(client, prompt="Restart the whole server", duration_s=4, resolution="360p", fps=24)
+        _running_render(client, project["id"], min_progress=0.1)
+    srv.stop(signal.SIGKILL)
+    again = Server(tmp_path / "data", workers=1, env=env).start()
+    try:
+        with httpx.Client(base_url=again.url, timeout=30) as client:
+            snap = wait_terminal(client, project["id"], timeout_s=120)
+            assert snap["status"] == "completed", snap
+            events = all_events(client, project["id"])
+            assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+            assert [e["type"] for e in events].count("render_result") == 1
+            assert len([a for a in snap["assets"] if a["kind"] == "video"]) == 1
+    finally:
+        again.stop()

@@ -1,0 +1,147 @@
+"""SSE and WebSocket against a real uvicorn server: framing, replay, resume, pings, resync, the end."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+import websockets
+
+from tests.support.server import Server, all_events, create, read_sse, wait_terminal
+
+
+@pytest.fixture(scope="module")
+def finished(server: Server) -> str:
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        project = create(c, prompt="Waves under a starry sky", duration_s=2, resolution="360p", fps=24)
+        wait_terminal(c, project["id"])
+        return str(project["id"])
+
+
+def test_sse_headers_retry_hello_then_the_whole_log_then_end(client: httpx.Client, finished: str) -> None:
+    headers, messages = read_sse(client, finished, after=0)
+    assert headers["content-type"].startswith("text/event-stream")
+    assert headers["cache-control"].startswith("no-cache")
+    assert headers["x-accel-buffering"] == "no"
+    assert messages[0] == ("retry", None, 2000)
+    kind, msg_id, hello = messages[1]
+    assert kind == "hello" and msg_id is None
+    log = all_events(client, finished)
+    assert hello["data"] == {"last_seq": log[-1]["seq"], "status": "completed", "terminal": True}
+    replay = [m for m in messages[2:] if m[0] not in ("ping",)]
+    assert [json.dumps(m[2], sort_keys=True) for m in replay] == [json.dumps(e, sort_keys=True) for e in log]
+    assert all(m[1] == str(m[2]["seq"]) and m[0] == m[2]["type"] for m in replay)
+    assert replay[-1][0] == "project_status"  # the server ended the stream after the terminal event
+
+
+@pytest.mark.parametrize("cursor", [1, 5, -2])
+def test_resume_with_last_event_id_or_after_equals_the_tail(
+    client: httpx.Client, finished: str, cursor: int
+) -> None:
+    log = all_events(client, finished)
+    cursor = cursor if cursor > 0 else len(log) + cursor
+    _, by_header = read_sse(client, finished, headers={"Last-Event-ID": str(cursor)})
+    _, by_query = read_sse(client, finished, after=cursor)
+    tail = [e["seq"] for e in log[cursor:]]
+    assert [m[2]["seq"] for m in by_header if m[1] is not None] == tail
+    assert [m[2]["seq"] for m in by_query if m[1] is not None] == tail
+
+
+def test_cursor_beyond_the_log_gets_resync(client: httpx.Client, finished: str) -> None:
+    log = all_events(client, finished)
+    _, messages = read_sse(client, finished, after=len(log) + 50)
+    assert messages[1][0] == "resync"
+    assert messages[1][2]["data"] == {"last_seq": len(log)}
+    assert messages[2][0] == "hello"
+
+
+def test_live_stream_pings_and_delivers_every_event_once(server: Server, client: httpx.Client) -> None:
+    # a slow render (frame delay) so the stream sees live events and at least one 1 s ping
+    body = {"prompt": "Slow clouds over a calm sea", "duration_s": 1, "resolution": "360p", "fps": 24}
+    project = create(client, **body)
+    _, messages = read_sse(client, project["id"])
+    seqs = [m[2]["seq"] for m in messages if m[1] is not None]
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert messages[-1][2]["data"]["terminal"] is True
+    assert seqs[-1] == wait_terminal(client, project["id"])["last_seq"]
+
+
+def test_idle_stream_sends_named_pings(server: Server, client: httpx.Client) -> None:
+    # A project that cannot start quickly: cancel it right after creating, then stream a fresh queued one.
+    project = create(client, prompt="Ping test", duration_s=1, resolution="360p")
+    pings = []
+    with client.stream(
+        "GET",
+        f"/api/projects/{project['id']}/events",
+        params={"after": 0},
+        headers={"Accept": "text/event-stream"},
+        timeout=httpx.Timeout(10, read=30),
+    ) as response:
+        from framecast.client.sse import parse
+
+        for message in parse(response.iter_lines()):
+            if message.event == "ping":
+                pings.append(json.loads(message.data))
+                assert message.id is None
+            if message.event == "project_status" and json.loads(message.data)["data"]["terminal"]:
+                break
+    wait_terminal(client, project["id"])
+    # the module's server pings every second; a 1 s render plus planning spans at least one ping, or the
+    # stream ended first — both are fine, but pings, when sent, carry the cursor
+    for ping in pings:
+        assert ping["type"] == "ping" and "last_seq" in ping["data"]
+
+
+def test_unknown_project_stream_is_404_before_streaming(client: httpx.Client) -> None:
+    response = client.get("/api/projects/prj_nope/events", headers={"Accept": "text/event-stream"})
+    assert response.status_code == 404
+    assert response.json()["code"] == "project_not_found"
+
+
+def test_websocket_sends_hello_then_the_same_envelopes_then_closes_1000(
+    server: Server, client: httpx.Client, finished: str
+) -> None:
+    log = all_events(client, finished)
+
+    async def run() -> tuple[list[dict], int | None]:
+        got = []
+        uri = server.url.replace("http", "ws") + f"/api/projects/{finished}/ws?after=2"
+        async with websockets.connect(uri) as ws:
+            try:
+                while True:
+                    got.append(json.loads(await asyncio.wait_for(ws.recv(), 10)))
+            except websockets.ConnectionClosedOK as closed:
+                return got, closed.rcvd.code if closed.rcvd else None
+
+    got, code = asyncio.run(run())
+    assert code == 1000
+    assert got[0]["type"] == "hello" and "seq" not in got[0]
+    assert got[1:] == log[2:]
+
+
+def test_websocket_resume_message_moves_the_cursor(tmp_path) -> None:
+    # An API-only server (no workers): the project stays queued and the stream stays open.
+    srv = Server(tmp_path / "data", workers=0, env={"FRAMECAST_PING_INTERVAL_S": "0.5"}).start()
+    try:
+        with httpx.Client(base_url=srv.url, timeout=30) as c:
+            project = create(c, prompt="Resume over websocket", duration_s=1, resolution="360p")
+            log = all_events(c, project["id"])
+            assert len(log) >= 2
+
+        async def run() -> list[dict]:
+            uri = srv.url.replace("http", "ws") + f"/api/projects/{project['id']}/ws?after={len(log)}"
+            async with websockets.connect(uri) as ws:
+                hello = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                assert hello["type"] == "hello"
+                await ws.send(json.dumps({"type": "resume", "after": 0}))
+                got = []
+                while len([m for m in got if "seq" in m]) < len(log):
+                    got.append(json.loads(await asyncio.wait_for(ws.recv(), 10)))
+                return got
+
+        got = asyncio.run(run())
+        assert [m for m in got if "seq" in m] == log
+    finally:
+        srv.stop()
