@@ -173,7 +173,9 @@ class BackgroundRenderer:
         a = _periodic_noise(self.rng, lh, lw, octaves=3, base=2)
         b = _periodic_noise(self.rng, lh, lw, octaves=2, base=1)
         shade = (0.7 + 0.5 * a).astype(np.float32)
-        self._set_texture(np.clip(0.6 * a + 0.4 * b, 0, 1).astype(np.float32), b, _palette_lut(self.bg.palette), shade)
+        self._set_texture(
+            np.clip(0.6 * a + 0.4 * b, 0, 1).astype(np.float32), b, _palette_lut(self.bg.palette), shade
+        )
         # Colour flows at an angle to the shapes: the picture seems to churn, not slide.
         c = math.radians(self.bg.angle + 110)
         self.chroma_dir = (math.cos(c), math.sin(c))

@@ -113,6 +113,22 @@ def _palette(theme: Theme, style: StylePreset, rng: random.Random) -> list[str]:
     return pal
 
 
+def _legible(palette: list[str], dark_text: bool) -> list[str]:
+    """Scale colours so text stays readable: at most 0.42 luminance under white text, 0.6+ under dark."""
+    out = []
+    for c in palette:
+        lum = max(luminance(c), 1e-3)
+        r, g, b = (int(c[i : i + 2], 16) for i in (1, 3, 5))
+        if not dark_text and lum > 0.42:
+            k = 0.42 / lum
+            r, g, b = int(r * k), int(g * k), int(b * k)
+        elif dark_text and lum < 0.6:
+            k = (0.6 - lum) / (1 - lum)
+            r, g, b = (int(v + (255 - v) * k) for v in (r, g, b))
+        out.append(f"#{r:02x}{g:02x}{b:02x}")
+    return out
+
+
 def _text_colour(palette: list[str]) -> tuple[str, bool]:
     """White text with a shadow on dark backgrounds, near-black without one on light ones."""
     mean = sum(luminance(c) for c in palette) / len(palette)
@@ -131,7 +147,7 @@ def plan(prompt: str, options: VideoOptions) -> Timeline:
 
     parts = sentences(prompt)
     title = title_of(prompt, parts)
-    overall = theme_for(prompt, rng)
+    overall = theme_for(parts[0], rng, default=theme_for(prompt, rng))
     title_s = min(3.0, max(1.5, duration * 0.22))
     room = duration - title_s
     n_content = int(room // _MIN_SCENE_S)
@@ -201,6 +217,7 @@ def _scene(
     subtitle: str | None,
 ) -> dict[str, Any]:
     colour, shadow = _text_colour(palette)
+    palette = _legible(palette, dark_text=not shadow)
     vertical = options.aspect == "9:16"
     layers: list[dict[str, Any]] = []
     in_s = min(0.8, seconds * 0.25)
@@ -209,7 +226,7 @@ def _scene(
         if style.transition == "cut"
         else {"kind": "none", "duration_s": 0}
     )
-    if style.letterbox and not vertical:
+    if style.letterbox and options.aspect == "16:9":
         for y in (0.0, 1.0):
             layers.append(
                 {
@@ -266,11 +283,14 @@ def _scene(
                     "animate_out": out_anim,
                 }
             )
+    elif options.voiceover:
+        # Spoken scenes carry their words as large captions timed to the speech (synthesize_narration).
+        layers.append({"type": "caption", "text": text, "start_s": 0.3, "size": 58 if not vertical else 50})
     else:
         n_words = len(text.split())
         size = style.body_size * (1.15 if n_words <= 5 else 1.0 if n_words <= 12 else 0.82)
         if vertical:
-            size *= 0.9
+            size *= 1.12
         y = style.body_y if not vertical else 0.45
         box = "#000000" if style.name == "documentary" else None
         layers.append(
@@ -295,8 +315,6 @@ def _scene(
                 "start_s": min(0.25, seconds * 0.08),
             }
         )
-        if options.voiceover:
-            layers.append({"type": "caption", "text": text, "start_s": 0.3})
     transition = {"kind": style.transition, "duration_s": min(style.transition_s, seconds * 0.4)}
     if style.transition == "cut":
         transition["duration_s"] = 0.0
@@ -311,5 +329,5 @@ def _scene(
         },
         "layers": layers,
         "transition": transition,
-        "narration": text if i > 0 or True else None,
+        "narration": text,
     }

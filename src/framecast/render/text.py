@@ -122,7 +122,7 @@ def render_block(
 ) -> Image.Image:
     """Draw a block to RGBA with padding for its shadow or box; ``visible_chars`` for the typewriter."""
     px = block.px
-    pad = max(2, int(px * (0.45 if box else 0.2)))
+    pad = max(2, int(px * (0.38 if box else 0.3)))
     w, h = block.width + 2 * pad, block.height + 2 * pad
     img = Image.new("RGBA", (w, h), (0, 0, 0, 0))
     if box is not None:
@@ -136,8 +136,8 @@ def render_block(
         md = ImageDraw.Draw(mask)
         off = max(1, px // 24)
         for i, line in enumerate(lines):
-            md.text((pad + block.xs[i] + off, top + i * block.line_h + off), line, font=block.font, fill=170)
-        mask = mask.filter(ImageFilter.GaussianBlur(max(1.0, px / 16)))
+            md.text((pad + block.xs[i] + off, top + i * block.line_h + off), line, font=block.font, fill=200)
+        mask = mask.filter(ImageFilter.GaussianBlur(max(1.0, px / 12)))
         shade = Image.new("RGBA", (w, h), (0, 0, 0, 0))
         shade.putalpha(mask)
         img = Image.alpha_composite(img, shade)

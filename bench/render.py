@@ -1,0 +1,200 @@
+"""Render speed: x264 alone vs Framecast (1 process; 2 processes on chunks + join) vs MoviePy 2.x.
+
+    .venv/bin/python bench/render.py [--seconds 10] [--resolution 720p]
+
+All in one run on the same machine, on the same 10 s 720p30 timeline (four scenes: moving gradients, a
+title per scene with a fade-in, crossfades):
+
+(a) x264 alone: the timeline's frames are made first and held in memory, then only encoding is timed
+    (same settings as Framecast: preset veryfast, constant QP, fixed GOP).
+(b) Framecast render_video: synthesis + encode in one process; and two worker processes rendering the
+    two GOP-aligned chunks in parallel, then join_chunks (remux, no re-encode). Workers are started and
+    warmed up before timing, as job workers are.
+(c) MoviePy 2.x: an equivalent composition (a moving gradient VideoClip, TextClips with fade-in,
+    CrossFadeIn between scenes) written with libx264 at the same preset.
+
+Prints a table and rewrites the "## Render" section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+import numpy as np  # noqa: E402
+
+from bench._report import write_section  # noqa: E402
+from framecast.domain.options import VideoOptions  # noqa: E402
+from framecast.domain.timeline import Timeline, parse_timeline  # noqa: E402
+from framecast.render.chunks import chunk_ranges  # noqa: E402
+from framecast.render.encode import PRESET, QP, VideoWriter, join_chunks, probe  # noqa: E402
+from framecast.render.frames import FrameSource  # noqa: E402
+from framecast.render.text import font_file  # noqa: E402
+from framecast.render.video import render_video  # noqa: E402
+
+TITLES = (
+    "Framecast renders on the CPU",
+    "Gradients drift behind the type",
+    "Scenes crossfade",
+    "No GPU needed",
+)
+PALETTES = (
+    ["#0f2027", "#203a43", "#2c5364"],
+    ["#2b1055", "#7a2a6e", "#d5426b"],
+    ["#021b2e", "#05445e", "#0f7c99"],
+    ["#1a0500", "#6a040f", "#d00000"],
+)
+
+
+def bench_timeline(seconds: float, resolution: str) -> Timeline:
+    n = len(TITLES)
+    scenes = [
+        {
+            "duration_s": seconds / n,
+            "background": {"kind": "gradient", "palette": PALETTES[i], "motion": 1.0, "angle": 30 + 40 * i},
+            "layers": [
+                {
+                    "type": "text",
+                    "text": TITLES[i],
+                    "size": 84,
+                    "animate_in": {"kind": "fade", "duration_s": 0.5},
+                }
+            ],
+            "transition": {"kind": "crossfade", "duration_s": 0.6},
+        }
+        for i in range(n)
+    ]
+    data = {"scenes": scenes, "audio": {"music": "none"}, "seed": 1}
+    return parse_timeline(data, VideoOptions(resolution=resolution, fps=30))  # type: ignore[arg-type]
+
+
+def x264_alone(tl: Timeline, out: Path) -> float:
+    source = FrameSource(tl)
+    frames = [source.frame(i).buf.copy() for i in range(tl.total_frames)]
+    began = time.perf_counter()
+    with VideoWriter(out, tl.canvas.width, tl.canvas.height, tl.canvas.fps) as writer:
+        for f in frames:
+            writer.write(f)
+    return time.perf_counter() - began
+
+
+def _chunk_job(args: tuple[dict[str, Any], str, int, int]) -> float:
+    data, path, a, b = args
+    tl = Timeline.model_validate(data)
+    began = time.perf_counter()
+    render_video(tl, Path(path), start_frame=a, end_frame=b)
+    return time.perf_counter() - began
+
+
+def _warm(_: int) -> int:
+    return os.getpid()
+
+
+def framecast_parallel(tl: Timeline, tmp: Path, workers: int, pool: ProcessPoolExecutor) -> float:
+    ranges = chunk_ranges(tl.total_frames, tl.canvas.fps, tl.duration_s / workers)
+    data = tl.model_dump(mode="json")
+    jobs = [(data, str(tmp / f"chunk{k}.mp4"), a, b) for k, (a, b) in enumerate(ranges)]
+    began = time.perf_counter()
+    list(pool.map(_chunk_job, jobs))
+    join_chunks([Path(j[1]) for j in jobs], tmp / "joined.mp4")
+    return time.perf_counter() - began
+
+
+def moviepy_render(tl: Timeline, out: Path) -> float:
+    from moviepy import CompositeVideoClip, TextClip, VideoClip, vfx
+
+    w, h, fps = tl.canvas.width, tl.canvas.height, tl.canvas.fps
+    font = str(font_file("sans", "bold"))
+    seg = tl.duration_s / len(TITLES)
+    fade = 0.6
+    clips = []
+    for i, title in enumerate(TITLES):
+        pal = np.array([[int(c[k : k + 2], 16) for k in (1, 3, 5)] for c in PALETTES[i]], np.float32)
+        xs = np.linspace(0, 1, 2 * w, dtype=np.float32)
+        idx = xs * (len(pal) - 1)
+        lo = np.minimum(idx.astype(int), len(pal) - 2)
+        f = (idx - lo)[:, None]
+        row = pal[lo] * (1 - f) + pal[lo + 1] * f
+        big = np.broadcast_to(row[None, :, :], (h, 2 * w, 3)).astype(np.uint8).copy()
+
+        def frame(t: float, big: np.ndarray = big) -> np.ndarray:
+            x = int(t * 0.045 * h) % w
+            return big[:, x : x + w]
+
+        start = i * seg
+        duration = seg + (fade if i < len(TITLES) - 1 else 0)
+        bg = VideoClip(frame, duration=duration)
+        text = (
+            TextClip(font=font, text=title, font_size=int(84 * h / 1080), color="white")
+            .with_duration(duration)
+            .with_position("center")
+            .with_effects([vfx.FadeIn(0.5)])
+        )
+        scene = CompositeVideoClip([bg, text], size=(w, h)).with_start(start)
+        if i > 0:
+            scene = scene.with_effects([vfx.CrossFadeIn(fade)])
+        clips.append(scene)
+    video = CompositeVideoClip(clips, size=(w, h)).with_duration(tl.duration_s)
+    began = time.perf_counter()
+    video.write_videofile(
+        str(out), fps=fps, codec="libx264", preset=PRESET, audio=False, logger=None, threads=os.cpu_count()
+    )
+    return time.perf_counter() - began
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--resolution", default="720p")
+    ap.add_argument("--skip-moviepy", action="store_true")
+    args = ap.parse_args()
+    tl = bench_timeline(args.seconds, args.resolution)
+    n = tl.total_frames
+    rows: list[tuple[str, float]] = []
+    with tempfile.TemporaryDirectory() as d, ProcessPoolExecutor(2) as pool:
+        tmp = Path(d)
+        list(pool.map(_warm, range(4)))
+        framecast_parallel(tl, tmp, 2, pool)  # warm-up: imports, fonts, page cache
+        rows.append(("(a) x264 alone, pre-made frames", x264_alone(tl, tmp / "a.mp4")))
+        began = time.perf_counter()
+        render_video(tl, tmp / "b1.mp4")
+        rows.append(("(b) Framecast, 1 process", time.perf_counter() - began))
+        rows.append(("(b) Framecast, 2 processes (chunks + join)", framecast_parallel(tl, tmp, 2, pool)))
+        assert probe(tmp / "joined.mp4").frames == n
+        if not args.skip_moviepy:
+            rows.append(("(c) MoviePy 2.x", moviepy_render(tl, tmp / "c.mp4")))
+    base = rows[0][1]
+    fc2 = rows[2][1]
+    lines = [
+        f"{tl.duration_s:.0f} s {tl.canvas.width}x{tl.canvas.height} @ {tl.canvas.fps} fps ({n} frames), libx264 "
+        f"preset {PRESET}, QP {QP}; {platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}. Measured by `bench/render.py` in one run.",
+        "",
+        "| run | seconds | frames/s | vs x264 alone |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for name, secs in rows:
+        lines.append(f"| {name} | {secs:.2f} | {n / secs:.1f} | {base / secs:.2f} x |")
+    lines.append("")
+    lines.append(f"Goal (b, 2 processes) >= 0.9 x (a): {base / fc2:.2f} x.")
+    if len(rows) > 3:
+        lines.append(
+            f"Goal (b) >= 3 x (c): 2 processes {rows[3][1] / fc2:.1f} x, 1 process {rows[3][1] / rows[1][1]:.1f} x."
+        )
+    body = "\n".join(lines)
+    print(body)
+    write_section("Render", body)
+
+
+if __name__ == "__main__":
+    main()

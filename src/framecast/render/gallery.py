@@ -1,0 +1,105 @@
+"""Contact sheet of planner output: six prompts x four frames at 16:9, 9:16 and 1:1 -> docs/gallery.png.
+
+Run ``python -m framecast.render.gallery [out.png]``. Frames are drawn at 720p by the same code as the
+video (no encoding) and scaled down, so the sheet shows what the MP4 shows.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from framecast.domain.options import Aspect, Style, VideoOptions
+from framecast.render.frames import FrameSource
+from framecast.render.planner import plan
+from framecast.render.text import load_font
+from framecast.render.video import poster_time
+
+SAMPLES: tuple[tuple[str, Aspect, Style], ...] = (
+    ("Neon city at night. Rain falls on empty streets. The club opens at midnight.", "16:9", "neon"),
+    (
+        "The history of coffee. It began in the highlands of Ethiopia. Traders carried it across the Red Sea. "
+        "Today the world drinks two billion cups a day.",
+        "16:9",
+        "documentary",
+    ),
+    ("Launch day! Our rocket leaves the planet behind. Next stop: the stars.", "9:16", "cinematic"),
+    (
+        "Five tips for better sleep. Keep a steady schedule. Dim the lights an hour before bed. "
+        "Leave your phone outside the bedroom.",
+        "9:16",
+        "minimal",
+    ),
+    ("Summer sunset at the beach. Waves roll in slowly. Golden hour never lasts.", "1:1", "retro"),
+    (
+        "A forest walk in spring. Flowers bloom along the path. Birds sing in the trees above.",
+        "1:1",
+        "cinematic",
+    ),
+)
+
+
+def sample_frames(prompt: str, aspect: Aspect, style: Style, seed: int = 11) -> list[Image.Image]:
+    """Four frames of a planned 12 s 720p video: the title card and the middle of the next scenes."""
+    tl = plan(prompt, VideoOptions(duration_s=12, aspect=aspect, resolution="720p", seed=seed, style=style))
+    source = FrameSource(tl)
+    bounds = tl.scene_frames()
+    picks = [int(poster_time(tl) * tl.canvas.fps)]
+    for i in range(1, len(tl.scenes)):
+        picks.append(bounds[i] + int((bounds[i + 1] - bounds[i]) * 0.6))
+    while len(picks) < 4:
+        picks.append(int(tl.total_frames * (0.3 + 0.2 * len(picks))))
+    picks = sorted(picks[:4])
+    return [Image.fromarray(source.frame(k).rgb()) for k in picks]
+
+
+def contact_sheet(width: int = 1600) -> Image.Image:
+    label_h, gap = 30, 8
+    rows: list[Image.Image] = []
+    by_aspect: dict[str, list[tuple[str, Style, list[Image.Image]]]] = {}
+    for prompt, aspect, style in SAMPLES:
+        by_aspect.setdefault(aspect, []).append((prompt, style, sample_frames(prompt, aspect, style)))
+    font = load_font("sans", "regular", 17)
+    for aspect, groups in by_aspect.items():
+        if aspect == "16:9":
+            # one prompt per row, four wide tiles
+            for prompt, style, frames in groups:
+                tw = (width - 3 * gap) // 4
+                th = tw * frames[0].height // frames[0].width
+                row = Image.new("RGB", (width, th + label_h), (18, 18, 22))
+                ImageDraw.Draw(row).text(
+                    (4, 6), f"{aspect} · {style} · {prompt[:150]}", font=font, fill=(220, 220, 225)
+                )
+                for k, f in enumerate(frames):
+                    row.paste(f.resize((tw, th), Image.Resampling.LANCZOS), (k * (tw + gap), label_h))
+                rows.append(row)
+        else:
+            # two prompts side by side, four tiles each
+            tw = (width - 7 * gap - gap * 2) // 8
+            th = tw * groups[0][2][0].height // groups[0][2][0].width
+            row = Image.new("RGB", (width, th + label_h), (18, 18, 22))
+            d = ImageDraw.Draw(row)
+            for g, (prompt, style, frames) in enumerate(groups):
+                x0 = g * (4 * (tw + gap) + gap * 2)
+                d.text((x0 + 4, 6), f"{aspect} · {style} · {prompt[:60]}", font=font, fill=(220, 220, 225))
+                for k, f in enumerate(frames):
+                    row.paste(f.resize((tw, th), Image.Resampling.LANCZOS), (x0 + k * (tw + gap), label_h))
+            rows.append(row)
+    sheet = Image.new("RGB", (width, sum(r.height + gap for r in rows)), (18, 18, 22))
+    y = 0
+    for r in rows:
+        sheet.paste(r, (0, y))
+        y += r.height + gap
+    return sheet
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    out = Path(args[0]) if args else Path("docs/gallery.png")
+    contact_sheet().save(out, optimize=True)
+
+
+if __name__ == "__main__":
+    main()
