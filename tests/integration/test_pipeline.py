@@ -109,3 +109,28 @@ def test_same_seed_same_frames(server: Server, client: httpx.Client, tmp_path) -
     assert len(a) == len(b)
     for fa, fb in zip(a, b):
         np.testing.assert_array_equal(fa, fb)
+
+
+def test_voiceover_muxes_narration_as_aac(server: Server, client: httpx.Client, tmp_path) -> None:
+    project = create(
+        client,
+        prompt="Welcome to Framecast. Videos from words.",
+        duration_s=2,
+        resolution="360p",
+        fps=24,
+        voiceover=True,
+    )
+    snap = wait_terminal(client, project["id"])
+    assert snap["status"] == "completed", snap
+    kinds = [t["kind"] for t in snap["tasks"]]
+    assert "narration" in kinds
+    path = tmp_path / "n.mp4"
+    path.write_bytes(client.get(snap["result"]["url"]).content)
+    with av.open(str(path)) as container:
+        assert container.streams.audio, "no audio track"
+        audio = container.streams.audio[0]
+        assert audio.codec_context.name == "aac"
+        samples = np.concatenate([f.to_ndarray().ravel() for f in container.decode(audio)])
+    assert float(np.abs(samples).max()) > 0.05, "the narration is silent"
+    # scenes were stretched to fit the speech: the video may be longer than asked, never shorter
+    assert snap["result"]["duration_s"] >= 2.0 - 0.05

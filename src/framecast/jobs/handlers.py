@@ -16,7 +16,7 @@ from framecast.domain.models import AssetKind, Task, TaskKind, new_id
 from framecast.domain.options import VideoOptions
 from framecast.domain.timeline import Timeline, parse_timeline
 from framecast.jobs.context import TaskContext
-from framecast.render import planner, video
+from framecast.render import audio, planner, video
 from framecast.render.chunks import chunk_ranges
 from framecast.render.encode import join_chunks
 from framecast.services.pipeline import TaskOutcome
@@ -74,17 +74,18 @@ def plan(ctx: TaskContext) -> TaskOutcome:
             id=new_id("tsk"), project_id=ctx.project.id, kind=TaskKind.NARRATION, depends_on=[ctx.task.id]
         )
         return TaskOutcome(timeline=data, new_tasks=[narration])
-    has_audio = False
+    music = audio.render_music(timeline, ctx.tmp / "audio.wav", asset_path=ctx.asset_path)
+    has_audio = music is not None
+    if music is not None:
+        ctx.put_internal(music, AUDIO_KEY)
     return TaskOutcome(timeline=data, new_tasks=render_graph(ctx, timeline, has_audio=has_audio))
 
 
 def narration(ctx: TaskContext) -> TaskOutcome:
     timeline = _timeline(ctx)
-    from framecast.render import narration as speech  # type: ignore[attr-defined]
-
-    adjusted, audio = speech.synthesize_narration(timeline, ctx.tmp, asset_path=ctx.asset_path)
+    adjusted, track = audio.synthesize_narration(timeline, ctx.tmp)
     ctx.check_cancelled()
-    ctx.put_internal(audio, AUDIO_KEY)
+    ctx.put_internal(track, AUDIO_KEY)
     return TaskOutcome(
         timeline=adjusted.model_dump(mode="json"), new_tasks=render_graph(ctx, adjusted, has_audio=True)
     )
