@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -302,3 +303,15 @@ def test_infinity_in_a_timeline_is_422(client: TestClient, content: bytes) -> No
 def test_non_finite_numbers_with_bounds_are_422(client: TestClient, content: bytes) -> None:
     response = client.post("/api/projects", content=content, headers={"Content-Type": "application/json"})
     assert_problem(response, 422, "invalid_input")
+
+
+def test_concurrent_requests_with_one_key_make_one_project(client: TestClient) -> None:
+    def post(_: int) -> tuple[int, str]:
+        response = client.post("/api/projects", json={"prompt": PROMPT}, headers={"Idempotency-Key": "race"})
+        return response.status_code, response.json().get("id", response.text)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(post, range(16)))
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [200] * 15 + [201], results
+    assert len({project_id for _, project_id in results}) == 1
