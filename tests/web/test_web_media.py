@@ -136,7 +136,7 @@ def test_chunked_upload_within_the_limit_is_accepted(make_client: ClientFactory)
 
 @pytest.mark.xfail(
     strict=True,
-    reason="bug: web/routers/uploads.py:75 words the limit as limit // 1_000_000 MB, which says 'over 0 MB' "
+    reason="bug: web/routers/uploads.py (upload) words the limit as limit // 1_000_000 MB, which says 'over 0 MB' "
     "for a limit under 1 MB; reuse limits._limit_message (bytes below 1 MB)",
 )
 def test_upload_limit_message_states_the_real_limit(make_client: ClientFactory) -> None:
