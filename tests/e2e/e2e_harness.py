@@ -195,12 +195,24 @@ http {{
     map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
     server {{
         listen 127.0.0.1:{port};
-        location / {{
+        location ~ /ws$ {{
             proxy_pass http://127.0.0.1:{upstream};
             proxy_http_version 1.1;
             proxy_set_header Host $host;
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection $connection_upgrade;
+            proxy_read_timeout 300s;
+        }}
+        location / {{
+            proxy_pass http://127.0.0.1:{upstream};
+            proxy_http_version 1.1;
+            proxy_set_header Host $host;
+            # Compressing a stream holds its bytes in zlib until a block fills: with buffering this is the
+            # proxy that swallows small SSE messages (the stream opens, then says nothing).
+            gzip on;
+            gzip_types text/event-stream application/json;
+            gzip_min_length 0;
+            gzip_proxied any;
             # The misconfigured proxy of the field reports: SSE is held back until the buffer fills,
             # whatever the application asks for.
             proxy_buffering on;

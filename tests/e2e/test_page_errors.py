@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -46,11 +47,22 @@ def test_failed_project_shows_its_reason_and_offers_retry(
     assert "undefined" not in text and "Traceback" not in text
     assert page.is_visible(f"{card(pid)} button.retry")
     assert page.is_hidden(f"{card(pid)} button.cancel")
-    page.click(f"{card(pid)} button.check")
-    page.wait_for_function(
+
+    # With every automatic path broken, Check for Results finds the failure and says why.
+    page2 = page.context.new_page()
+    page2.route(re.compile(r"/api/projects/[^/]+/(events|ws)"), lambda route: route.abort())
+    page2.route_web_socket(re.compile(r"/api/projects/[^/]+/ws"), lambda ws: ws.close())
+    pid2 = failing_server.create("This one fails too")["id"]
+    page2.goto(f"{failing_server.url}{PAGE_PATH}?projects={pid2}")
+    page2.wait_for_selector(f"{card(pid2)} button.check")
+    snap2 = failing_server.wait_terminal(pid2)
+    page2.click(f"{card(pid2)} button.check")
+    page2.wait_for_function(
         "sel => document.querySelector(sel).textContent.startsWith('Failed: ')",
-        arg=f"{card(pid)} .check-result",
+        arg=f"{card(pid2)} .check-result",
     )
+    assert snap2["error"]["message"] in (page2.text_content(f"{card(pid2)} .check-result") or "")
+    assert page2.is_visible(f"{card(pid2)} .project-error")
 
 
 def test_invalid_input_names_the_field(page: Any, server: Server) -> None:

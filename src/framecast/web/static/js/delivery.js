@@ -509,7 +509,7 @@ export class DeliveryClient {
     this.report({
       transport: how === "manual" ? this.info.transport : how,
       state: "closed",
-      reason: how === "manual" ? "Finished — found by Check for Results" : "Finished",
+      reason: how === "manual" ? "Found by Check for Results" : this.switchReason ? `${this.switchReason} — switched to ${NAMES[this.transport]}; all events received` : "All events received",
     });
     this.onDone(how);
   }

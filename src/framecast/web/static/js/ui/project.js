@@ -253,7 +253,6 @@ export class ProjectView {
     this.client = null;
     const s = this.state;
     if (s.status === "completed") {
-      this.opts.onCompleted(this);
       // The leader (or a tab on its own) confirms; followers saw the same result through it.
       if (how !== "tab" && !this.deliveredSent && s.result?.url) {
         this.deliveredSent = true;
@@ -266,6 +265,7 @@ export class ProjectView {
         }
       }
       if (s.deliveredAt) removeActive(this.id);
+      this.opts.onCompleted(this);
     }
   }
 
