@@ -12,8 +12,11 @@ from framecast.render.planner import plan
 def tiny(timeline: Timeline, width: int = 192, height: int = 108) -> Timeline:
     """The same timeline on a tiny canvas (fast tests)."""
     canvas = Canvas(
-        aspect=timeline.canvas.aspect, resolution=timeline.canvas.resolution, fps=timeline.canvas.fps,
-        width=width, height=height,
+        aspect=timeline.canvas.aspect,
+        resolution=timeline.canvas.resolution,
+        fps=timeline.canvas.fps,
+        width=width,
+        height=height,
     )
     return timeline.model_copy(update={"canvas": canvas})
 

@@ -14,7 +14,9 @@ from framecast.render.encode import decode_frames, join_chunks, probe
 from framecast.render.video import render_poster, render_spritesheet, render_video
 
 
-def test_render_video_writes_h264_at_timeline_size(tmp_path: Path, small_plan: Callable[..., Timeline]) -> None:
+def test_render_video_writes_h264_at_timeline_size(
+    tmp_path: Path, small_plan: Callable[..., Timeline]
+) -> None:
     tl = small_plan()
     seen: list[tuple[int, int]] = []
     info = render_video(tl, tmp_path / "out.mp4", on_progress=lambda d, t: seen.append((d, t)))

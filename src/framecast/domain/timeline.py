@@ -196,7 +196,10 @@ LAYER_TYPES = frozenset({"text", "caption", "shape", "image"})
 
 
 class Transition(_Model):
-    """How a scene replaces the one before it (ignored on the first scene)."""
+    """How a scene replaces the one before it (ignored on the first scene).
+
+    The renderer shortens a transition that is longer than the scene it opens.
+    """
 
     kind: TransitionKind = "crossfade"
     duration_s: float = Field(0.6, ge=0, le=5)
@@ -211,15 +214,6 @@ class Scene(_Model):
     transition: Transition = Field(default_factory=Transition)
     narration: str | None = Field(None, max_length=2000, description="Spoken with espeak-ng if voiceover.")
     narration_start_s: float = Field(0.3, ge=0, description="When the narration starts in the scene.")
-
-    @model_validator(mode="after")
-    def _transition_fits(self) -> Scene:
-        if self.transition.kind != "cut" and self.transition.duration_s > self.duration_s:
-            raise ValueError(
-                f"transition.duration_s ({self.transition.duration_s}) is longer than the scene "
-                f"({self.duration_s} s)"
-            )
-        return self
 
 
 class Audio(_Model):

@@ -26,7 +26,10 @@ class _SceneRenderer:
         self.scene = scene
         # Each scene has its own random stream from the seed, so editing one scene leaves the others alone.
         self.background = BackgroundRenderer(scene.background, w, h, tl.seed * 1009 + index, asset_path)
-        self.layers = [LayerRenderer(layer, w, h, scene.duration_s, asset_path) for layer in scene.layers]
+        fps = tl.canvas.fps
+        self.layers = [
+            LayerRenderer(layer, w, h, scene.duration_s, asset_path, fps) for layer in scene.layers
+        ]
 
     def draw(self, planes: Planes, t: float) -> None:
         self.background.render(planes, t)
@@ -81,15 +84,18 @@ class FrameSource:
         t = (index - self.bounds[i]) / self.fps
         scene = self.tl.scenes[i]
         tr = scene.transition
+        tr_s = 0.0
+        if i > 0 and tr.kind != "cut":
+            tr_s = min(tr.duration_s, (self.bounds[i + 1] - self.bounds[i]) / self.fps)
         # Resolve the previous scene before the current one so the LRU keeps both.
-        if i > 0 and tr.kind != "cut" and tr.duration_s > 0 and t < tr.duration_s:
+        if tr_s > 0 and t < tr_s:
             prev = self._scene(i - 1)
             cur = self._scene(i)
             prev_t = (self.bounds[i] - self.bounds[i - 1]) / self.fps + t
             p = (
-                ease_out((t + 0.5 / self.fps) / tr.duration_s)
+                ease_out((t + 0.5 / self.fps) / tr_s)
                 if tr.kind != "crossfade"
-                else ((t + 0.5 / self.fps) / tr.duration_s)
+                else ((t + 0.5 / self.fps) / tr_s)
             )
             p = min(1.0, max(0.0, p))
             prev.draw(self._other, prev_t)

@@ -49,8 +49,11 @@ def sample_frames(prompt: str, aspect: Aspect, style: Style, seed: int = 11) -> 
     picks = [int(poster_time(tl) * tl.canvas.fps)]
     for i in range(1, len(tl.scenes)):
         picks.append(bounds[i] + int((bounds[i + 1] - bounds[i]) * 0.6))
+    if len(picks) < 4 and len(tl.scenes) > 2:
+        # mid-transition into the last scene: shows the crossfade / wipe / slide
+        picks.append(bounds[-2] + int(tl.scenes[-1].transition.duration_s * tl.canvas.fps / 2))
     while len(picks) < 4:
-        picks.append(int(tl.total_frames * (0.3 + 0.2 * len(picks))))
+        picks.append(int(tl.total_frames * 0.95))
     picks = sorted(picks[:4])
     return [Image.fromarray(source.frame(k).rgb()) for k in picks]
 
@@ -59,8 +62,10 @@ def contact_sheet(width: int = 1600) -> Image.Image:
     label_h, gap = 30, 8
     rows: list[Image.Image] = []
     by_aspect: dict[str, list[tuple[str, Style, list[Image.Image]]]] = {}
-    for prompt, aspect, style in SAMPLES:
-        by_aspect.setdefault(aspect, []).append((prompt, style, sample_frames(prompt, aspect, style)))
+    aspect: str
+    for prompt, aspect_, style in SAMPLES:
+        aspect = aspect_
+        by_aspect.setdefault(aspect, []).append((prompt, style, sample_frames(prompt, aspect_, style)))
     font = load_font("sans", "regular", 17)
     for aspect, groups in by_aspect.items():
         if aspect == "16:9":

@@ -44,19 +44,27 @@ class AnimState:
 
 
 def anim_state(
-    anim_in: Animation, anim_out: Animation, t: float, start: float, end: float, held: bool, short: int
+    anim_in: Animation,
+    anim_out: Animation,
+    t: float,
+    start: float,
+    end: float,
+    held: bool,
+    short: int,
+    lead: float = 0.0,
 ) -> AnimState | None:
     """The state of a layer at scene time ``t`` (None when invisible).
 
     ``held``: the layer lasts to the scene end without an out animation, so it stays on through the
-    outgoing transition (where ``t`` runs past the scene's end).
+    outgoing transition (where ``t`` runs past the scene's end). ``lead`` (one frame) makes a layer
+    already visible on its start frame, so a caption shows on the frame its words start.
     """
-    if t < start or (t > end and not held):
+    if t < start - 1e-9 or (t > end + 1e-9 and not held):
         return None
     opacity, dx, dy, scale, reveal = 1.0, 0.0, 0.0, 1.0, 1.0
     dist = 0.08 * short
     for anim, p in (
-        (anim_in, (t - start) / anim_in.duration_s if anim_in.duration_s > 0 else 1.0),
+        (anim_in, (t - start + lead) / anim_in.duration_s if anim_in.duration_s > 0 else 1.0),
         (anim_out, (end - t) / anim_out.duration_s if anim_out.duration_s > 0 else 1.0),
     ):
         if anim.kind == "none" or p >= 1.0:
@@ -86,7 +94,16 @@ def anim_state(
 class LayerRenderer:
     """One layer of one scene, ready to draw at any scene time."""
 
-    def __init__(self, layer: Layer, width: int, height: int, scene_s: float, asset_path: AssetPath | None):
+    def __init__(
+        self,
+        layer: Layer,
+        width: int,
+        height: int,
+        scene_s: float,
+        asset_path: AssetPath | None,
+        fps: int = 30,
+    ) -> None:
+        self.lead = 1.0 / fps
         self.layer = layer
         self.w, self.h = width, height
         self.short = min(width, height)
@@ -199,7 +216,7 @@ class LayerRenderer:
     def draw(self, planes: Planes, t: float) -> None:
         layer = self.layer
         state = anim_state(
-            layer.animate_in, layer.animate_out, t, self.start, self.end, self.held, self.short
+            layer.animate_in, layer.animate_out, t, self.start, self.end, self.held, self.short, self.lead
         )
         if state is None:
             return

@@ -23,7 +23,7 @@ from framecast.domain.timeline import Timeline, derive_seed
 from framecast.render.color import luminance
 from framecast.render.lexicon import FALLBACK_ORDER, STYLES, THEMES, StylePreset, Theme
 
-_SENTENCE = re.compile(r"(?<=[.!?;:])\s+|\n+")
+_SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 _WORD = re.compile(r"[A-Za-z0-9']+")
 _STOP = frozenset(
     "a an the and or but of to in on at for with from by is are was were be been it its this that these those "

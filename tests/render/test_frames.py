@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from framecast.domain.options import VideoOptions
+from framecast.domain.timeline import Animation, parse_timeline
+from framecast.render.backgrounds import _crop_wrap
+from framecast.render.chunks import chunk_ranges, gop_frames
+from framecast.render.color import palette_array, rgb_to_yuv, yuv_to_rgb
+from framecast.render.frames import FrameSource
+from framecast.render.layers import anim_state, ease_out
+from framecast.render.planes import Planes, blend_sprite, crossfade, sprite_from_rgba
+
+OPTS = VideoOptions(resolution="360p", fps=24, seed=5)
+KINDS = ["gradient", "noise", "particles", "starfield", "waves", "bokeh", "solid"]
+
+
+def tl_for(scenes: list[dict[str, object]], w: int = 96, h: int = 64):  # type: ignore[no-untyped-def]
+    return parse_timeline({"canvas": {"width": w, "height": h}, "scenes": scenes}, OPTS)
+
+
+def test_rgb_yuv_round_trip() -> None:
+    rgb = np.array([[[255, 0, 0], [0, 255, 0]], [[0, 0, 255], [40, 120, 200]]], np.float32) / 255
+    y, u, v = rgb_to_yuv(rgb)
+    np.testing.assert_allclose(y[0, 0], 16 + 219 * 0.2126, atol=0.01)  # BT.709 red
+    back = yuv_to_rgb(
+        np.round(y).astype(np.uint8), np.full((1, 1), 128, np.uint8), np.full((1, 1), 128, np.uint8)
+    )
+    np.testing.assert_allclose(back[..., 0], back[..., 1], atol=1)  # neutral chroma is grey
+    white = rgb_to_yuv(np.ones((1, 1, 3), np.float32))
+    np.testing.assert_allclose([white[0][0, 0], white[1][0, 0], white[2][0, 0]], [235, 128, 128], atol=0.01)
+
+
+def test_opaque_sprite_replaces_and_transparent_sprite_leaves_pixels() -> None:
+    planes = Planes(8, 8)
+    planes.fill(50, 100, 150)
+    rgba = np.zeros((4, 4, 4), np.uint8)
+    rgba[..., :3] = 255
+    rgba[:2, :, 3] = 255  # top half opaque white, bottom half transparent
+    blend_sprite(planes, sprite_from_rgba(rgba), 2, 2)
+    np.testing.assert_array_equal(planes.y[2:4, 2:6], 235)
+    np.testing.assert_array_equal(planes.y[4:6, 2:6], 50)
+    np.testing.assert_array_equal(planes.y[:2], 50)
+    blend_sprite(planes, sprite_from_rgba(rgba), -3, -3)  # off the edge: clipped, no error
+    blend_sprite(planes, sprite_from_rgba(rgba), 100, 100)
+
+
+def test_crossfade_midpoint_is_the_mean() -> None:
+    a, b = Planes(4, 4), Planes(4, 4)
+    a.fill(20, 100, 100)
+    b.fill(220, 140, 160)
+    crossfade(a, b, 0.5)
+    np.testing.assert_array_equal(a.y, 120)
+    np.testing.assert_array_equal(a.v, 130)
+
+
+def test_crop_wrap_wraps_around_a_tile() -> None:
+    src = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    out = np.zeros((3, 4), np.uint8)
+    _crop_wrap(src, 1, 3, out)
+    np.testing.assert_array_equal(out, np.roll(np.roll(src, -1, 0), -3, 1))
+
+
+def test_animations_ease_in_and_out() -> None:
+    assert ease_out(0) == 0 and ease_out(1) == 1 and ease_out(0.5) > 0.5
+    fade, none = Animation(kind="fade", duration_s=1), Animation(kind="none", duration_s=0)
+    assert anim_state(fade, none, -0.1, 0, 5, False, 100) is None
+    half = anim_state(fade, none, 0.5, 0, 5, False, 100)
+    assert half is not None and half.opacity == pytest.approx(ease_out(0.5))
+    slide = anim_state(Animation(kind="slide_up", duration_s=1), none, 0.0001, 0, 5, False, 100)
+    assert slide is None or slide.dy > 7
+    out = anim_state(none, fade, 4.75, 0, 5, False, 100)
+    assert out is not None and out.opacity == pytest.approx(ease_out(0.25))
+    held = anim_state(fade, none, 6.0, 0, 5, True, 100)  # past the end, held through the transition
+    assert held is not None and held.opacity == 1
+    typing = anim_state(Animation(kind="typewriter", duration_s=2), none, 1, 0, 5, False, 100)
+    assert typing is not None and typing.reveal == pytest.approx(0.5)
+
+
+def test_chunks_are_gop_aligned_and_cover_every_frame() -> None:
+    for total, fps, secs in [
+        (300, 30, 2.0),
+        (301, 30, 2.0),
+        (1000, 24, 5.0),
+        (7, 30, 2.0),
+        (18000, 30, 10.0),
+    ]:
+        ranges = chunk_ranges(total, fps, secs)
+        assert ranges[0][0] == 0 and ranges[-1][1] == total
+        for (_a, b), (c, _) in zip(ranges, ranges[1:], strict=False):
+            assert b == c
+        assert all(a % gop_frames(fps) == 0 for a, _ in ranges)
+    assert chunk_ranges(0, 30, 2.0) == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_background_moves_and_is_deterministic(kind: str) -> None:
+    scene = {"duration_s": 2, "background": {"kind": kind, "palette": ["#102030", "#a04060", "#f0c020"]}}
+    tl = tl_for([scene])
+    one, two = FrameSource(tl), FrameSource(tl)
+    f10 = one.frame(10).buf.copy()
+    f40 = one.frame(40).buf.copy()
+    np.testing.assert_array_equal(two.frame(10).buf, f10)  # a fresh source, same pixels
+    np.testing.assert_array_equal(one.frame(10).buf, f10)  # out of order, same pixels
+    if kind != "solid":
+        assert np.abs(f40.astype(int) - f10.astype(int)).mean() > 0.2
+    assert 16 <= f10[:64].mean() <= 235
+
+
+def test_palette_sets_the_colours() -> None:
+    red = tl_for([{"duration_s": 1, "background": {"kind": "solid", "palette": ["#ff0000"]}}])
+    rgb = FrameSource(red).frame(0).rgb()
+    np.testing.assert_allclose(rgb[10, 10], [255, 0, 0], atol=3)
+    np.testing.assert_allclose(palette_array(["#ff0000"]), [[1, 0, 0]])
+
+
+def test_text_is_drawn_inside_the_frame_at_every_aspect() -> None:
+    long_text = "Supercalifragilistic words and a long line of text that must wrap without clipping"
+    for w, h in [(192, 108), (108, 192), (128, 128)]:
+        scene = {
+            "duration_s": 1,
+            "background": {"kind": "solid", "palette": ["#000000"]},
+            "layers": [
+                {
+                    "type": "text",
+                    "text": long_text,
+                    "size": 200,
+                    "x": 0.95,
+                    "y": 0.05,
+                    "shadow": False,
+                    "animate_in": {"kind": "none"},
+                }
+            ],
+        }
+        y = FrameSource(tl_for([scene], w, h)).frame(0).y
+        lit = np.argwhere(y > 60)
+        assert len(lit) > 20, "the text is visible"
+        margin = 2
+        assert lit[:, 0].min() >= margin and lit[:, 0].max() < h - margin
+        assert lit[:, 1].min() >= margin and lit[:, 1].max() < w - margin
+
+
+def test_crossfade_transition_blends_the_two_scenes() -> None:
+    black = {"duration_s": 1, "background": {"kind": "solid", "palette": ["#000000"]}}
+    white = {
+        "duration_s": 1,
+        "background": {"kind": "solid", "palette": ["#ffffff"]},
+        "transition": {"kind": "crossfade", "duration_s": 0.5},
+    }
+    src = FrameSource(tl_for([black, white]))
+    before, during, after = src.frame(23).y.mean(), src.frame(30).y.mean(), src.frame(40).y.mean()
+    assert before == pytest.approx(16, abs=1) and after == pytest.approx(235, abs=1)
+    assert 40 < during < 210
+
+
+@pytest.mark.parametrize("kind", ["wipe", "slide"])
+def test_wipe_and_slide_split_the_frame(kind: str) -> None:
+    black = {"duration_s": 1, "background": {"kind": "solid", "palette": ["#000000"]}}
+    white = {
+        "duration_s": 1,
+        "background": {"kind": "solid", "palette": ["#ffffff"], "angle": 0},
+        "transition": {"kind": kind, "duration_s": 0.5},
+    }
+    y = FrameSource(tl_for([black, white])).frame(30).y
+    cols = y.mean(axis=0)
+    assert cols.min() < 20 and cols.max() > 230
+    assert np.all(np.diff((cols > 128).astype(int)) <= 0) or np.all(np.diff((cols > 128).astype(int)) >= 0)
