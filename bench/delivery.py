@@ -25,11 +25,12 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tests.support.server import Server  # noqa: E402
+
 from bench._report import write_section  # noqa: E402
 from framecast.client.sse import parse  # noqa: E402
 from framecast.ledger.engine import make_engine  # noqa: E402
 from framecast.ledger.repository import SqlLedger  # noqa: E402
-from tests.support.server import Server  # noqa: E402
 
 
 def pct(values: list[float], p: float) -> float:

@@ -48,7 +48,7 @@ def test_prompt_becomes_a_decodable_mp4_with_a_gap_free_log(
     assert len(frames) == 72
     assert all(f.shape == (360, 640, 3) for f in frames)
     assert min(float(f.std()) for f in frames) > 3.0, "a frame is blank"
-    diffs = [float(np.abs(a.astype(int) - b.astype(int)).mean()) for a, b in zip(frames, frames[1:])]
+    diffs = [float(np.abs(a.astype(int) - b.astype(int)).mean()) for a, b in zip(frames, frames[1:], strict=False)]
     assert sum(d > 0.05 for d in diffs) > len(diffs) * 0.8, "the video is static"
 
     events = all_events(client, project["id"])
@@ -107,7 +107,7 @@ def test_same_seed_same_frames(server: Server, client: httpx.Client, tmp_path) -
     a, _ = decode(paths[0])
     b, _ = decode(paths[1])
     assert len(a) == len(b)
-    for fa, fb in zip(a, b):
+    for fa, fb in zip(a, b, strict=False):
         np.testing.assert_array_equal(fa, fb)
 
 

@@ -34,12 +34,6 @@ PROMPT = "A paper boat drifting down a rainy street"
             {"timeline": "not an object"},
             "timeline",
             id="timeline-not-an-object",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="bug: web/errors.py _sentence maps every dict_type error to 'The request body must be "
-                "a JSON object.' even when the loc is a field (timeline); say \"'timeline' must be a JSON "
-                'object" when a field is known',
-            ),
         ),
         pytest.param({"prompt": PROMPT, "colour": "red"}, "colour", id="unknown-field"),
     ],
@@ -63,11 +57,6 @@ def test_literal_message_lists_allowed_values(client: TestClient) -> None:
         assert allowed in problem["message"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the whitespace check lives in ProjectRequest's model validator (domain/options.py:68), so "
-    "the error has no loc and the 422 carries no field; a prompt-only field_validator would give field=prompt",
-)
 def test_whitespace_prompt_names_the_prompt_field(client: TestClient) -> None:
     response = client.post("/api/projects", json={"prompt": "   \n\t "})
     assert_problem(response, 422, "invalid_input", field="prompt")
@@ -155,12 +144,6 @@ def test_declared_length_over_the_limit_is_refused_before_reading(client: TestCl
     assert_problem(response, 413, "payload_too_large")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: web/limits.py raises PayloadTooLarge inside receive(); FastAPI's body reader turns any "
-    "exception while reading into HTTPException(400, 'There was an error parsing the body'), so a chunked "
-    "body over the limit answers 400 http_error instead of 413 payload_too_large",
-)
 def test_chunked_body_over_1mb_is_413(client: TestClient) -> None:
     def chunks() -> Iterator[bytes]:
         body = _big_body()
@@ -279,12 +262,6 @@ INFINITE_TIMELINES = [
 ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Infinity in a timeline float bounded only below (TextLayer.end_s, Scene.narration_start_s) "
-    "passes validation, the project is stored, then JSONResponse (allow_nan=False) raises -> 500 on create "
-    "and on every later GET; set allow_inf_nan=False on the timeline/options models (or parse bodies strictly)",
-)
 @pytest.mark.parametrize("content", INFINITE_TIMELINES)
 def test_infinity_in_a_timeline_is_422(client: TestClient, content: bytes) -> None:
     response = client.post("/api/projects", content=content, headers={"Content-Type": "application/json"})

@@ -114,12 +114,6 @@ def test_chunked_upload_far_over_the_limit_is_4xx(make_client: ClientFactory) ->
     assert_problem(response, response.status_code)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: web/limits.py raises PayloadTooLarge inside receive(); the multipart parser's caller in "
-    "FastAPI turns it into HTTPException(400, 'There was an error parsing the body'), so a chunked upload "
-    "over the limit is 400 http_error, not 413 payload_too_large",
-)
 def test_chunked_upload_far_over_the_limit_is_413(make_client: ClientFactory) -> None:
     client = make_client(max_upload_bytes=10_000)
     content, headers = _chunked_multipart(png_bytes() + b"\0" * 200_000)
@@ -134,11 +128,6 @@ def test_chunked_upload_within_the_limit_is_accepted(make_client: ClientFactory)
     assert response.status_code == 201, response.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: web/routers/uploads.py (upload) words the limit as limit // 1_000_000 MB, which says 'over 0 MB' "
-    "for a limit under 1 MB; reuse limits._limit_message (bytes below 1 MB)",
-)
 def test_upload_limit_message_states_the_real_limit(make_client: ClientFactory) -> None:
     client = make_client(max_upload_bytes=10_000)
     content = png_bytes() + b"\0" * 20_000

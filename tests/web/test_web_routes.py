@@ -117,11 +117,6 @@ def test_openapi_lists_the_http_surface(client: TestClient) -> None:
         assert methods <= set(paths[path]), (path, set(paths[path]))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="web/routers/page.py declares /tools/video-generator with include_in_schema=False, so /openapi.json "
-    "omits a path of DESIGN.md's HTTP surface; drop include_in_schema=False on that route",
-)
 def test_openapi_lists_the_page(client: TestClient) -> None:
     assert "/tools/video-generator" in client.get("/openapi.json").json()["paths"]
 

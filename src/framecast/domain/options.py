@@ -6,9 +6,10 @@ message everywhere.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Aspect = Literal["16:9", "9:16", "1:1"]
 Resolution = Literal["360p", "480p", "720p", "1080p"]
@@ -39,7 +40,7 @@ def frame_size(aspect: str, resolution: str) -> tuple[int, int]:
 class VideoOptions(BaseModel):
     """Options of a video; every field has a default so ``VideoOptions()`` is a valid 8 s 720p30 clip."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     duration_s: float = Field(
         8, ge=1, le=MAX_DURATION_S, description="Length of the video in seconds (1..600)."
@@ -62,10 +63,28 @@ class ProjectRequest(VideoOptions):
     prompt: str | None = Field(None, min_length=1, max_length=MAX_PROMPT_CHARS)
     timeline: dict[str, Any] | None = None
 
+    @field_validator("prompt")
+    @classmethod
+    def _prompt_text(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.strip():
+            raise ValueError("the prompt must contain some text, not only spaces")
+        if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in value):
+            raise ValueError("the prompt contains control characters; send plain text")
+        return value
+
+    @field_validator("timeline")
+    @classmethod
+    def _finite_numbers(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            path = _non_finite(value, "timeline")
+            if path:
+                raise ValueError(f"{path} is not a finite number (NaN and Infinity are not allowed)")
+        return value
+
     @model_validator(mode="after")
     def _prompt_or_timeline(self) -> ProjectRequest:
-        if self.prompt is not None and not self.prompt.strip():
-            raise ValueError("prompt must contain some text, not only spaces")
         if (self.prompt is None) == (self.timeline is None):
             raise ValueError(
                 "send either a prompt (text, 1 to 2000 characters) or a timeline (JSON), not both"
@@ -74,3 +93,20 @@ class ProjectRequest(VideoOptions):
 
     def options(self) -> VideoOptions:
         return VideoOptions(**self.model_dump(exclude={"prompt", "timeline"}))
+
+
+def _non_finite(value: Any, path: str) -> str | None:
+    """The path of the first NaN or Infinity in a JSON value (Python's json accepts them; JSON does not)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _non_finite(item, f"{path}.{key}")
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _non_finite(item, f"{path}.{index}")
+            if found:
+                return found
+    return None

@@ -88,6 +88,8 @@ class ProjectService:
                                     "use a new key for a new video."
                                 )
                             return existing, False
+                    if timeline is not None:
+                        _check_asset_references(tx, timeline, owner)
                     to_send = pipeline.create_project(tx, project, [plan])
                 break
             except AlreadyExists:
@@ -230,6 +232,32 @@ class ProjectService:
             last = projects[limit - 1]
             next_cursor = _encode_cursor(last.completed_at or last.created_at, last.id)
         return {"items": items, "next_cursor": next_cursor}
+
+
+def _asset_references(value: object, path: str) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "asset_id" and isinstance(item, str):
+                found.append((f"{path}.{key}", item))
+            else:
+                found.extend(_asset_references(item, f"{path}.{key}"))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.extend(_asset_references(item, f"{path}.{index}"))
+    return found
+
+
+def _check_asset_references(tx: LedgerSession, timeline: JSON, owner: str) -> None:
+    """Every uploaded file a timeline names must exist and belong to the caller (refused now, not at render)."""
+    for field, asset_id in _asset_references(timeline, "timeline"):
+        asset = tx.asset(asset_id)
+        if asset is None or asset.owner != owner or asset.project_id is not None:
+            raise InvalidInput(
+                f"{field}: there is no uploaded file {asset_id!r}; upload it with POST /api/uploads first.",
+                field=field,
+                code="unknown_asset",
+            )
 
 
 def _overall_progress(tasks: list[Task]) -> float:

@@ -77,8 +77,10 @@ def _sentence(err: dict[str, Any]) -> tuple[str, str]:
         )
     if kind == "missing":
         return field, f"'{field}' is required."
-    if kind == "model_attributes_type" or kind == "dict_type":
-        return field or "body", "The request body must be a JSON object."
+    if kind in ("model_attributes_type", "dict_type"):
+        if field:
+            return field, f"'{field}' must be a JSON object."
+        return "body", "The request body must be a JSON object."
     if kind == "literal_error":
         return field, f"'{field}' must be one of {ctx.get('expected', 'the allowed values')}."
     if msg.startswith("Value error, "):

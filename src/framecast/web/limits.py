@@ -35,27 +35,44 @@ class BodyLimitMiddleware:
                     return
         seen = 0
         too_large = False
+        response_started = False
 
         async def limited_receive() -> Message:
             nonlocal seen, too_large
+            if too_large:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
+                    # Tell the app the client went away; we answer 413 ourselves below, since a framework
+                    # would turn a failing body read into a generic 400.
                     too_large = True
-                    from framecast.domain.errors import PayloadTooLarge
-
-                    raise PayloadTooLarge(_limit_message(limit))
+                    return {"type": "http.disconnect"}
             return message
 
-        await self.app(scope, limited_receive, send)
+        async def guarded_send(message: Message) -> None:
+            nonlocal response_started
+            if too_large and not response_started:
+                return  # the app's answer to a cut-off body is replaced by our 413
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not too_large:
+                raise
+        if too_large and not response_started:
+            await self._refuse(scope, receive, send, limit)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        response = problem(413, "payload_too_large", _limit_message(limit))
+        response = problem(413, "payload_too_large", limit_message(limit))
         await response(scope, receive, send)
 
 
-def _limit_message(limit: int) -> str:
-    if limit >= 1_000_000:
-        return f"The request body is over {limit / 1_000_000:.0f} MB, the most this endpoint accepts."
-    return f"The request body is over {limit} bytes, the most this endpoint accepts."
+def limit_message(limit: int, *, what: str = "The request body") -> str:
+    if limit >= 1_000_000 and limit % 1_000_000 == 0:
+        return f"{what} is over {limit // 1_000_000} MB, the most this endpoint accepts."
+    return f"{what} is over {limit:,} bytes, the most this endpoint accepts."

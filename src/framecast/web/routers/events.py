@@ -20,7 +20,9 @@ from framecast.web.sse import HEADERS, sse_body
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/projects", tags=["events"])
 
-After = Annotated[int | None, Query(ge=0, le=2**31, description="Send events with seq greater than this.")]
+MAX_SEQ = 2**31
+
+After = Annotated[int | None, Query(ge=0, le=MAX_SEQ, description="Send events with seq greater than this.")]
 
 
 def _cursor(after: int | None, last_event_id: str | None) -> int:
@@ -33,8 +35,8 @@ def _cursor(after: int | None, last_event_id: str | None) -> int:
             raise InvalidInput(
                 "Last-Event-ID must be a whole number (the last seq received).", field="Last-Event-ID"
             ) from exc
-        if value < 0:
-            raise InvalidInput("Last-Event-ID must not be negative.", field="Last-Event-ID")
+        if not 0 <= value <= MAX_SEQ:
+            raise InvalidInput(f"Last-Event-ID must be between 0 and {MAX_SEQ}.", field="Last-Event-ID")
         return value
     return 0
 
@@ -85,11 +87,11 @@ async def project_ws(websocket: WebSocket, project_id: str) -> None:
     raw_after = websocket.query_params.get("after", "0")
     try:
         after = int(raw_after)
-        if after < 0:
+        if not 0 <= after <= MAX_SEQ:
             raise ValueError
     except ValueError:
         await _close_with_error(
-            websocket, InvalidInput("after must be a whole number >= 0.", field="after"), 4422
+            websocket, InvalidInput(f"after must be a whole number from 0 to {MAX_SEQ}.", field="after"), 4422
         )
         return
     try:

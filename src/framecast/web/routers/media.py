@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse, Response
 
 from framecast.domain.errors import NotFound
 from framecast.web.deps import RuntimeDep
+from framecast.web.routers.projects import etag_matches
 
 router = APIRouter(tags=["media"])
 
@@ -30,12 +31,8 @@ async def media(asset_id: str, filename: str, request: Request, runtime: Runtime
         filename=asset.filename,
     )
     etag = response.headers.get("etag")
-    if etag and etag in _etags(request.headers.get("if-none-match", "")):
+    if etag and etag_matches(request.headers.get("if-none-match"), etag):
         return Response(
             status_code=304, headers={"ETag": etag, "Cache-Control": response.headers["cache-control"]}
         )
     return response
-
-
-def _etags(header: str) -> set[str]:
-    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}

@@ -35,7 +35,12 @@ async def root() -> RedirectResponse:
     return RedirectResponse("/tools/video-generator", status_code=307)
 
 
-@router.get("/tools/video-generator", include_in_schema=False)
+@router.get(
+    "/tools/video-generator",
+    tags=["page"],
+    summary="The video generator page",
+    response_class=HTMLResponse,
+)
 async def video_generator() -> Response:
     index = STATIC_DIR / "index.html"
     if index.is_file():

@@ -29,6 +29,14 @@ def _etag(snapshot: dict[str, Any]) -> str:
     return f'W/"{digest}"'
 
 
+def etag_matches(header: str | None, etag: str) -> bool:
+    """RFC 9110 weak comparison against an If-None-Match list (or ``*``)."""
+    if not header:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return "*" in tags or etag.removeprefix("W/") in tags
+
+
 @router.post("", status_code=201, summary="Create a project from a prompt or a timeline")
 def create_project(
     body: ProjectRequest,
@@ -50,7 +58,7 @@ def get_project(project_id: ProjectId, request: Request, service: ServiceDep, ow
     snapshot = service.snapshot(project_id, owner=owner)
     etag = _etag(snapshot)
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
-    if request.headers.get("if-none-match") == etag:
+    if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     return JSONResponse(snapshot, headers=headers)
 

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from framecast.domain.errors import InvalidInput, PayloadTooLarge, UnsupportedMedia
 from framecast.domain.models import Asset, AssetKind, new_id
 from framecast.web.deps import OwnerDep, RuntimeDep
+from framecast.web.limits import limit_message
 
 router = APIRouter(prefix="/api/uploads", tags=["uploads"])
 
@@ -52,6 +53,19 @@ def sniff(head: bytes) -> tuple[str, str, str]:
     )
 
 
+def verify_image(path: Path) -> None:
+    """Decode the image header and structure, so a file that only starts like a PNG is refused."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            img.verify()
+            if img.width * img.height > 80_000_000:
+                raise InvalidInput("The image is larger than 80 megapixels.", field="file")
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
+        raise UnsupportedMedia("The image file is damaged or incomplete.", field="file") from exc
+
+
 def _safe_stem(name: str | None) -> str:
     stem = Path(name or "upload").stem
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip(".-")[:60]
@@ -75,9 +89,7 @@ async def upload(
             while chunk := await file.read(1 << 20):
                 size += len(chunk)
                 if size > limit:
-                    raise PayloadTooLarge(
-                        f"The file is over {limit // 1_000_000} MB, the largest upload accepted."
-                    )
+                    raise PayloadTooLarge(limit_message(limit, what="The file"))
                 if len(head) < 64:
                     head += chunk[: 64 - len(head)]
                 digest.update(chunk)
@@ -85,6 +97,8 @@ async def upload(
         if size == 0:
             raise InvalidInput("The file is empty.", field="file")
         kind, mime, ext = sniff(head)
+        if kind == AssetKind.IMAGE:
+            await asyncio.to_thread(verify_image, tmp)
         asset_id = new_id("ast")
         filename = f"{_safe_stem(file.filename)}.{ext}"
         key = f"uploads/{asset_id}/{filename}"
