@@ -25,7 +25,11 @@ class LocalMediaStore:
     def path(self, key: str) -> Path:
         """The file for ``key``; NotFound when the key would leave the media root or does not exist."""
         candidate = (self.root / key).resolve()
-        if not candidate.is_relative_to(self.root) or candidate == self.root or ".tmp" in candidate.parts[len(self.root.parts):]:
+        if (
+            not candidate.is_relative_to(self.root)
+            or candidate == self.root
+            or ".tmp" in candidate.parts[len(self.root.parts) :]
+        ):
             raise NotFound("No such file.", code="asset_not_found")
         return candidate
 
@@ -59,4 +63,6 @@ class LocalMediaStore:
             with tempfile.NamedTemporaryFile(dir=self.root / ".tmp"):
                 pass
         except OSError as exc:
-            raise Unavailable(f"The media directory is not writable: {exc.strerror}", code="storage_down") from exc
+            raise Unavailable(
+                f"The media directory is not writable: {exc.strerror}", code="storage_down"
+            ) from exc
