@@ -207,24 +207,53 @@ def join_chunks(chunk_paths: list[Path], out_path: Path, *, audio_path: Path | N
 
 
 class _AudioFeed:
-    """Streams an audio file into an AAC stream of ``out``, padded with silence to the video's end."""
+    """Streams an audio file into an AAC stream of ``out``, padded with silence to the video's end.
+
+    The source is decoded lazily, a block at a time, so a 10-minute track never sits in memory.
+    """
 
     def __init__(self, out: av.container.OutputContainer, path: Path) -> None:
-        self._samples = decode_audio(path, AUDIO_RATE)
+        try:
+            self._src = av.open(str(path))
+        except av.FFmpegError as exc:
+            raise InvalidInput(f"cannot read audio file {path.name}: {exc}") from exc
+        if not self._src.streams.audio:
+            self._src.close()
+            raise InvalidInput(f"{path.name} has no audio stream")
+        self._frames = self._src.decode(audio=0)
+        self._resampler = av.AudioResampler(format="flt", layout="mono", rate=AUDIO_RATE)
+        self._pending: list[npt.NDArray[np.float32]] = []
+        self._pending_n = 0
+        self._exhausted = False
         self._stream = out.add_stream("aac", rate=AUDIO_RATE)
         self._stream.bit_rate = AUDIO_BITRATE
         self._stream.layout = "mono"
         self._out = out
         self._pos = 0
 
+    def _take(self, n: int) -> npt.NDArray[np.float32]:
+        while self._pending_n < n and not self._exhausted:
+            frame = next(self._frames, None)
+            outs = self._resampler.resample(frame)
+            if frame is None:
+                self._exhausted = True
+            for o in outs:
+                arr = o.to_ndarray().reshape(-1).astype(np.float32)
+                self._pending.append(arr)
+                self._pending_n += len(arr)
+        data = np.concatenate(self._pending) if self._pending else np.zeros(0, np.float32)
+        head, tail = data[:n], data[n:]
+        self._pending, self._pending_n = ([tail] if len(tail) else []), len(tail)
+        if len(head) < n:
+            head = np.concatenate([head, np.zeros(n - len(head), np.float32)])
+        return head
+
     def feed_until(self, seconds: float) -> None:
         end = int(round(seconds * AUDIO_RATE))
         step = 1024 * 16
         while self._pos < end:
             stop = min(end, self._pos + step)
-            chunk = self._samples[self._pos : stop]
-            if len(chunk) < stop - self._pos:
-                chunk = np.concatenate([chunk, np.zeros(stop - self._pos - len(chunk), np.float32)])
+            chunk = self._take(stop - self._pos)
             frame = av.AudioFrame.from_ndarray(chunk.reshape(1, -1), format="fltp", layout="mono")
             frame.sample_rate = AUDIO_RATE
             frame.pts = self._pos
@@ -237,3 +266,4 @@ class _AudioFeed:
         self.feed_until(seconds)
         for packet in self._stream.encode(None):
             self._out.mux(packet)
+        self._src.close()
