@@ -66,6 +66,9 @@ def test_happy_path_over_sse(page: Any, console: Console, server: Server) -> Non
     assert console.has("📡 Video SSE message:")
     assert console.has(f"🎬 ✅ Video completed via SSE: {server.snapshot(pid)['result']['url']}")
     assert_contiguous(debug(page, pid)["applied"], server.snapshot(pid)["last_seq"])
+    assert debug(page, pid)["media"] == ["poster", "video"], (
+        "the poster shows as soon as its file event arrives"
+    )
     assert str(server.snapshot(pid)["options"]["seed"]) == seed
     # Delivery is confirmed, so the gallery shows no "not delivered" badge for it.
     page.wait_for_function(

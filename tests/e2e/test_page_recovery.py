@@ -76,7 +76,11 @@ def test_server_restart_mid_render_and_the_page_recovers(browser: Any, needs_too
         srv.close()
 
 
-def test_seven_tabs_share_one_connection(context: Any, server: Server) -> None:
+@pytest.mark.parametrize("election", ["web-locks", "heartbeat"])
+def test_seven_tabs_share_one_connection(context: Any, server: Server, election: str) -> None:
+    if election == "heartbeat":
+        # Plain http from another host has no Web Locks: the BroadcastChannel heartbeat election takes over.
+        context.add_init_script("delete Navigator.prototype.locks")
     pid = server.create("A flock of starlings over a lake", duration_s=4)["id"]
     streams: list[str] = []
     context.on("request", lambda r: streams.append(r.url) if r.resource_type == "eventsource" else None)

@@ -68,7 +68,7 @@ Object.defineProperty(window, "framecast", {
     debug: (/** @type {string} */ id) => {
       const v = views.get(id);
       return v
-        ? { applied: [...v.applied], role: v.role, lastSeq: v.state.lastSeq, status: v.state.status, transports: v.transportHistory.map((t) => ({ ...t })) }
+        ? { applied: [...v.applied], role: v.role, lastSeq: v.state.lastSeq, status: v.state.status, media: [...v.mediaHistory], videoShownAt: v.videoShownAt, transports: v.transportHistory.map((t) => ({ ...t })) }
         : null;
     },
   }),

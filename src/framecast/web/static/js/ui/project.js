@@ -45,6 +45,10 @@ export class ProjectView {
     this.applied = [];
     /** @type {import("../delivery.js").TransportInfo[]} */
     this.transportHistory = [];
+    /** What the media box showed, in order ("poster", "video"), and when the video appeared (epoch ms). */
+    /** @type {string[]} */
+    this.mediaHistory = [];
+    this.videoShownAt = 0;
     this.role = "none";
     this.deliveredSent = false;
     this.announcedStep = -1;
@@ -391,6 +395,8 @@ export class ProjectView {
         this.applyAspect(video);
         this.media.replaceChildren(video);
         this.media.dataset.state = "video";
+        this.mediaHistory.push("video");
+        this.videoShownAt = Date.now();
         this.media.dataset.src = videoUrl;
         this.downloadLink.setAttribute("href", videoUrl);
         this.downloadLink.setAttribute("download", filenameOf(videoUrl));
@@ -402,6 +408,7 @@ export class ProjectView {
       this.applyAspect(img);
       this.media.replaceChildren(img, h("span", { class: "media-badge" }, "Preview"));
       this.media.dataset.state = "poster";
+      this.mediaHistory.push("poster");
     } else if (!poster && !videoUrl && this.media.dataset.state === "empty") {
       this.applyAspect(/** @type {HTMLElement} */ (this.media.firstElementChild));
     }
