@@ -31,10 +31,10 @@ class _SceneRenderer:
             LayerRenderer(layer, w, h, scene.duration_s, asset_path, fps) for layer in scene.layers
         ]
 
-    def draw(self, planes: Planes, t: float) -> None:
+    def draw(self, planes: Planes, t: float, fade: float = 1.0) -> None:
         self.background.render(planes, t)
         for layer in self.layers:
-            layer.draw(planes, t)
+            layer.draw(planes, t, fade)
 
 
 class FrameSource:
@@ -98,7 +98,8 @@ class FrameSource:
                 else ((t + 0.5 / self.fps) / tr_s)
             )
             p = min(1.0, max(0.0, p))
-            prev.draw(self._other, prev_t)
+            # The outgoing scene's words leave in the first half, so two texts never sit on top of each other.
+            prev.draw(self._other, prev_t, fade=max(0.0, 1.0 - 2.0 * p))
             cur.draw(self._out, t)
             self._transition(tr.kind, p, scene.background.angle)
             return self._out

@@ -213,7 +213,7 @@ class LayerRenderer:
             self._cache[key] = cached
         return cached
 
-    def draw(self, planes: Planes, t: float) -> None:
+    def draw(self, planes: Planes, t: float, fade: float = 1.0) -> None:
         layer = self.layer
         state = anim_state(
             layer.animate_in, layer.animate_out, t, self.start, self.end, self.held, self.short, self.lead
@@ -223,4 +223,4 @@ class LayerRenderer:
         sprite = self._sprite_for(state)
         x = int(round(self.cx + state.dx - sprite.width / 2))
         y = int(round(self.cy + state.dy - sprite.height / 2))
-        blend_sprite(planes, sprite, x, y, state.opacity * layer.opacity)
+        blend_sprite(planes, sprite, x, y, state.opacity * layer.opacity * fade)

@@ -305,7 +305,7 @@ STYLES: dict[str, StylePreset] = {
         "serif",
         "regular",
         118,
-        74,
+        84,
         "fade",
         "scale",
         "crossfade",
