@@ -12,7 +12,7 @@ import re
 import shutil
 import subprocess
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -89,13 +89,16 @@ def speak(text: str, voice: str, wpm: int, wav_path: Path) -> F32:
     return samples[loud[0] : loud[-1] + 1]
 
 
-def synthesize_narration(timeline: Timeline, out_dir: Path) -> tuple[Timeline, Path]:
+def synthesize_narration(
+    timeline: Timeline, out_dir: Path, *, asset_path: AssetPath | None = None
+) -> tuple[Timeline, Path]:
     """Speak every scene's narration; return the adjusted timeline and the mixed track (WAV).
 
     Writes ``scene_<i>.wav`` per narrated scene and ``mix.wav`` into ``out_dir``. In the returned timeline
     narrated scenes last at least as long as their speech, their caption layers are replaced by captions
     timed to the words, and the music (if any) is ducked under the speech in ``mix.wav``. Render the video
-    from the returned timeline. Raises :class:`Unavailable` if espeak-ng is missing.
+    from the returned timeline. ``asset_path`` resolves uploaded music. Raises :class:`Unavailable` if
+    espeak-ng is missing.
     """
     espeak_binary()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -146,7 +149,7 @@ def synthesize_narration(timeline: Timeline, out_dir: Path) -> tuple[Timeline, P
     bounds = adjusted.scene_frames()
     placed = [(int(round(bounds[i] / fps * RATE)) + off, s) for i, off, s in speech]
     mix = out_dir / "mix.wav"
-    _mix_to_wav(adjusted, placed, mix, None)
+    _mix_to_wav(adjusted, placed, mix, asset_path)
     return adjusted, mix
 
 
@@ -166,7 +169,7 @@ def _write_wav(path: Path, samples: F32) -> None:
         w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
 
 
-def _music_source(timeline: Timeline, total: int, asset_path: AssetPath | None) -> Any:
+def _music_source(timeline: Timeline, total: int, asset_path: AssetPath | None) -> Iterator[F32] | None:
     audio = timeline.audio
     if audio.music == "none":
         return None
@@ -180,7 +183,7 @@ def _music_source(timeline: Timeline, total: int, asset_path: AssetPath | None) 
     return music_blocks(timeline.seed, timeline.style, total)
 
 
-def _loop_blocks(track: F32, total: int) -> Any:
+def _loop_blocks(track: F32, total: int) -> Iterator[F32]:
     pos = 0
     block = RATE
     while pos < total:
@@ -204,7 +207,7 @@ def _mix_to_wav(
         w.setsampwidth(2)
         w.setframerate(RATE)
         pos = 0
-        blocks = iter(source) if source is not None else None
+        blocks = source
         while pos < total:
             if blocks is not None:
                 try:
