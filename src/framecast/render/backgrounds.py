@@ -149,9 +149,36 @@ class BackgroundRenderer:
         y = _lookup(lut[0], t_luma)
         if shade is not None:
             y = 16 + (y - 16) * shade
+        u, v = _lookup(lut[1], t_chroma), _lookup(lut[2], t_chroma)
+        if self.bg.kind == "bokeh":
+            y, u, v = self._bake_bokeh(y, u, v)
         self.tex_y = _upscale_wrap(y, 4)
-        self.tex_u = _upscale_wrap(_lookup(lut[1], t_chroma), 2)
-        self.tex_v = _upscale_wrap(_lookup(lut[2], t_chroma), 2)
+        self.tex_u = _upscale_wrap(u, 2)
+        self.tex_v = _upscale_wrap(v, 2)
+
+    def _bake_bokeh(self, y: F32, u: F32, v: F32) -> tuple[F32, F32, F32]:
+        """Paint the far bokeh discs into the (tileable) texture: they drift with it and cost nothing per frame."""
+        lh, lw = y.shape
+        yy = np.arange(lh, dtype=np.float32)[:, None]
+        xx = np.arange(lw, dtype=np.float32)[None, :]
+        pal = palette_array(self.bg.palette)
+        n = int(44 * self.bg.density)  # over a texture four frames in area
+        short = min(lh, lw) / 2  # the texture is twice the frame
+        for _ in range(n):
+            cx, cy = float(self.rng.uniform(0, lw)), float(self.rng.uniform(0, lh))
+            r = short * float(self.rng.uniform(0.03, 0.09))
+            dx = np.abs(xx - cx)
+            dy = np.abs(yy - cy)
+            dx = np.minimum(dx, lw - dx)  # periodic distance: the texture tiles
+            dy = np.minimum(dy, lh - dy)
+            d = np.sqrt(dx * dx + dy * dy) / r
+            a = (np.clip((1 - d) / 0.3, 0, 1) * float(self.rng.uniform(0.18, 0.42))).astype(np.float32)
+            c = pal[int(self.rng.integers(0, len(pal)))] * 0.5 + 0.5
+            cy_, cu, cv = rgb_to_yuv(c[None, None, :].astype(np.float32))
+            y = y + (float(cy_[0, 0]) - y) * a
+            u = u + (float(cu[0, 0]) - u) * a
+            v = v + (float(cv[0, 0]) - v) * a
+        return y.astype(np.float32), u.astype(np.float32), v.astype(np.float32)
 
     def _low_shape(self) -> tuple[int, int]:
         # Period = twice the frame; painted at quarter resolution.
@@ -302,18 +329,19 @@ def _soft_disc(radius: int, rgb: tuple[int, int, int], hardness: float, alpha: f
 
 
 class _Particles(_Dots):
-    """Glowing motes rising and swaying, in the palette's brightest colours."""
+    """Glowing motes rising and swaying; drawn as additive luma stamps, all of a size class at once."""
 
     def __init__(self, bg: BackgroundRenderer, rng: np.random.Generator) -> None:
         self.w, self.h = bg.w, bg.h
-        n = int(36 * bg.bg.density)
-        pal = sorted(bg.bg.palette, key=lambda c: -sum(int(c[i : i + 2], 16) for i in (1, 3, 5)))
-        self.sprites = []
+        n = int(42 * bg.bg.density)
+        self.stamps: list[U8] = []
         for i in range(3):
-            r = max(2, int(bg.short * (0.006 + 0.006 * i)))
-            c = pal[i % max(1, min(2, len(pal)))]
-            rgb = tuple(min(255, int(int(c[j : j + 2], 16) * 0.5 + 128)) for j in (1, 3, 5))
-            self.sprites.append(_soft_disc(r, (rgb[0], rgb[1], rgb[2]), 0.2, 0.9))
+            r = max(2, int(bg.short * (0.007 + 0.008 * i)))
+            size = 2 * r + 1
+            yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+            d = np.hypot(xx - r, yy - r) / r
+            glow = np.clip(1.15 - 1.15 * d, 0, 1) ** 1.8 * (200 - 45 * i)
+            self.stamps.append(glow.astype(np.uint8))
         self.kind = rng.integers(0, 3, n)
         self.x = rng.uniform(0, 1, n)
         self.y = rng.uniform(0, 1, n)
@@ -321,14 +349,29 @@ class _Particles(_Dots):
         self.sway = rng.uniform(0.005, 0.03, n)
         self.phase = rng.uniform(0, 2 * math.pi, n)
         self.blink = rng.uniform(0.3, 1.2, n)
+        self.offsets = []
+        for stamp in self.stamps:
+            s = stamp.shape[0]
+            oy, ox = np.mgrid[0:s, 0:s]
+            self.offsets.append((oy.ravel(), ox.ravel(), stamp.ravel().astype(np.float32)))
 
     def draw(self, planes: Planes, t: float) -> None:
-        for i in range(len(self.x)):
-            s = self.sprites[int(self.kind[i])]
-            yy = (self.y[i] - self.v[i] * t) % 1.1 - 0.05
-            xx = self.x[i] + self.sway[i] * math.sin(t * 0.9 + self.phase[i])
-            op = 0.55 + 0.45 * math.sin(t * self.blink[i] * 2 + self.phase[i])
-            blend_sprite(planes, s, int(xx * self.w) - s.width // 2, int(yy * self.h) - s.height // 2, op)
+        ys = (self.y - self.v * t) % 1.1 - 0.05
+        xs = self.x + self.sway * np.sin(t * 0.9 + self.phase)
+        op = 0.55 + 0.45 * np.sin(t * self.blink * 2 + self.phase)
+        plane = planes.y
+        for k, (oy, ox, glow) in enumerate(self.offsets):
+            sel = self.kind == k
+            if not sel.any():
+                continue
+            s = self.stamps[k].shape[0]
+            top = (ys[sel] * self.h).astype(np.intp) - s // 2
+            left = (xs[sel] * self.w).astype(np.intp) - s // 2
+            rows = np.clip(top[:, None] + oy[None, :], 0, self.h - 1)
+            cols = np.clip(left[:, None] + ox[None, :], 0, self.w - 1)
+            add = glow[None, :] * op[sel][:, None]
+            # Overlapping motes take the brighter value, not the sum: cheaper, and it never blows out.
+            plane[rows, cols] = np.minimum(plane[rows, cols] + add, 235).astype(np.uint8)
 
 
 class _Bokeh(_Dots):
@@ -336,7 +379,7 @@ class _Bokeh(_Dots):
 
     def __init__(self, bg: BackgroundRenderer, rng: np.random.Generator) -> None:
         self.w, self.h = bg.w, bg.h
-        n = int(14 * bg.bg.density)
+        n = int(4 * bg.bg.density)  # the near ones; the far ones are painted into the texture
         self.items: list[tuple[Sprite, float, float, float, float, float]] = []
         for _ in range(n):
             r = int(bg.short * rng.uniform(0.04, 0.12))
