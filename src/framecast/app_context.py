@@ -44,9 +44,15 @@ def make_broker(settings: Settings) -> dramatiq.Broker:
         from dramatiq.brokers.redis import RedisBroker
 
         # Redis: acks after the work, heartbeat-based redelivery of a dead worker's messages.
-        return RedisBroker(
-            url=settings.broker_url, heartbeat_timeout=int(settings.heartbeat_timeout_s * 1000)
+        # Dead workers' messages are requeued during "maintenance", which Dramatiq runs on a random
+        # fraction of fetches; raise that fraction so recovery does not wait for luck (our reconciler
+        # also re-queues tasks whose heartbeat stopped).
+        broker: dramatiq.Broker = RedisBroker(  # type: ignore[no-untyped-call]
+            url=settings.broker_url,
+            heartbeat_timeout=int(settings.heartbeat_timeout_s * 1000),
+            maintenance_chance=100_000,
         )
+        return broker
     from framecast.jobs.sqlite_broker import SQLiteBroker
 
     path = settings.data_dir.absolute() / "framecast.db"

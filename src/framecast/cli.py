@@ -52,6 +52,7 @@ def serve(
 
     from framecast.app_context import build_runtime
     from framecast.jobs.pool import WorkerPool
+    from framecast.jobs.reconcile_loop import ReconcilerThread
     from framecast.web.app import create_app
 
     settings = _settings(host=host, port=port, data_dir=data_dir, workers=workers)
@@ -65,6 +66,8 @@ def serve(
     pool = WorkerPool(settings, settings.worker_count)
     if settings.worker_count > 0:
         pool.start()
+    reconciler = ReconcilerThread(runtime, interval_s=settings.reconcile_interval_s)
+    reconciler.start()
     try:
         uvicorn.run(
             create_app(runtime),
@@ -75,6 +78,7 @@ def serve(
             ws_ping_interval=20,
         )
     finally:
+        reconciler.stop()
         pool.stop()
         runtime.close()
 

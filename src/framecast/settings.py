@@ -62,6 +62,16 @@ class Settings(BaseSettings):
     task_time_limit_s: float = Field(6 * 3600, gt=0, description="Dramatiq time limit for one task.")
     max_body_bytes: int = Field(1_000_000, gt=0)
     max_upload_bytes: int = Field(25_000_000, gt=0)
+    reconcile_interval_s: float = Field(
+        3.0, gt=0, description="How often serve reconciles ledger and broker."
+    )
+    outbox_grace_s: float = Field(5.0, gt=0, description="Outbox rows older than this are re-sent.")
+    lost_message_after_s: float = Field(
+        10.0, gt=0, description="A sent task whose message vanished is re-sent."
+    )
+    drain_timeout_s: float = Field(
+        20.0, ge=0, description="On SIGTERM, running tasks get this long before handing back."
+    )
     chunk_seconds: float = Field(2.0, gt=0, description="Target length of one render chunk (GOP-aligned).")
 
     # Fault injection for tests and drills, e.g. "render_chunk:1" fails the first attempt of every render chunk.

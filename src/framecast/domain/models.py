@@ -65,6 +65,9 @@ class Task:
     enqueued_at: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    heartbeat_at: datetime | None = None
+    message_id: str | None = None
+    sent_at: datetime | None = None
 
     def public(self) -> JSON:
         return {

@@ -21,6 +21,18 @@ from framecast.settings import Settings
 
 log = logging.getLogger(__name__)
 
+#: Set when this worker process is shutting down and running tasks should hand their work back.
+_HAND_BACK = threading.Event()
+
+
+def request_hand_back() -> None:
+    """Make every running task of this process stop at its next frame and go back to the queue."""
+    _HAND_BACK.set()
+
+
+class HandBack(Exception):
+    """Raised inside a task when its worker is draining; the runner re-queues the task."""
+
 
 def asset_id_for(task_id: str, kind: str, filename: str) -> str:
     """The same task always stores the same output under the same id, so a re-delivery overwrites in place."""
@@ -48,11 +60,16 @@ class TaskContext:
     # -- cancellation ---------------------------------------------------------------------------------
 
     def _watch_cancel(self) -> None:
+        beat_every = max(0.2, self.settings.heartbeat_timeout_s / 4)
+        last_beat = time.monotonic()
         while not self._stop_watch.wait(self.settings.cancel_check_interval_s):
             try:
                 if not self._still_mine():
                     self._cancelled.set()
                     return
+                if time.monotonic() - last_beat >= beat_every:
+                    self.ledger.heartbeat(self.task.id, self.task.attempt)
+                    last_beat = time.monotonic()
             except Exception:  # noqa: BLE001 - a busy database must not kill the render
                 log.debug("cancel check failed", exc_info=True)
 
@@ -67,10 +84,15 @@ class TaskContext:
         )
 
     def should_stop(self) -> bool:
-        """Checked by renderers every frame: True once the project was cancelled (or this attempt went stale)."""
+        """Checked by renderers every frame: True once the project was cancelled (or this attempt went
+        stale), or the worker is draining (then ``HandBack`` is raised here so the task is re-queued)."""
+        if _HAND_BACK.is_set():
+            raise HandBack("the worker is shutting down")
         return self._cancelled.is_set()
 
     def check_cancelled(self) -> None:
+        if _HAND_BACK.is_set():
+            raise HandBack("the worker is shutting down")
         if self._cancelled.is_set():
             raise Cancelled("The project was cancelled.")
 

@@ -59,12 +59,25 @@ class DramatiqQueue:
         self.broker = broker
         self.actors = actors
 
-    def enqueue(self, task: Task) -> None:
+    def enqueue(self, task: Task) -> str:
         actor = self.actors.get(task.kind)
         if actor is None:
             raise Unavailable(f"No worker handles tasks of kind {task.kind!r}.", code="unknown_task_kind")
-        actor.send(task.id, task.attempt)
-        log.debug("sent %s %s attempt %s", task.kind, task.id, task.attempt)
+        message = actor.send(task.id, task.attempt)
+        log.debug("sent %s %s attempt %s as %s", task.kind, task.id, task.attempt, message.message_id)
+        return str(message.message_id)
+
+    def message_exists(self, message_id: str) -> bool:
+        """True while the broker still holds the message (waiting, delayed or in a worker's hands)."""
+        exists = getattr(self.broker, "message_exists", None)
+        if exists is not None:
+            return bool(exists(message_id))
+        client = getattr(self.broker, "client", None)
+        if client is None:
+            return True  # unknown broker: assume it is there, never resend blindly
+        namespace = getattr(self.broker, "namespace", "dramatiq")
+        keys = (f"{namespace}:{QUEUE_NAME}.msgs", f"{namespace}:{QUEUE_NAME}.DQ.msgs")
+        return any(client.hexists(key, message_id) for key in keys)
 
     def ping(self) -> None:
         ping = getattr(self.broker, "ping", None)

@@ -6,8 +6,10 @@ import logging
 from collections.abc import Callable, Mapping
 
 from framecast.domain.errors import Cancelled, FramecastError, TaskFailed
-from framecast.jobs.context import TaskContext
+from framecast.domain.status import Status
+from framecast.jobs.context import HandBack, TaskContext
 from framecast.services import pipeline
+from framecast.services.dispatch import send_tasks
 from framecast.services.pipeline import TaskOutcome
 from framecast.services.ports import JobQueue, Ledger, MediaStore
 from framecast.settings import Settings
@@ -57,6 +59,12 @@ class TaskRunner:
         except Cancelled:
             log.info("task %s stopped: project cancelled", task.id)
             return
+        except HandBack:
+            log.info("task %s handed back: worker draining", task.id)
+            with self.ledger.transaction() as tx:
+                handed = pipeline.requeue_task(tx, task_id, expect=Status.RUNNING, attempt=attempt)
+            send_tasks(self.ledger, self.queue, handed)
+            return
         except FramecastError as exc:
             log.warning("task %s failed: %s", task.id, exc.message)
             self._fail(task_id, attempt, exc.as_dict())
@@ -84,8 +92,7 @@ class TaskRunner:
                 callback()
             except Exception:  # noqa: BLE001
                 log.exception("after-commit cleanup of %s failed", task.id)
-        for nxt in to_send:
-            self.queue.enqueue(nxt)
+        send_tasks(self.ledger, self.queue, to_send)
 
     def _fail(self, task_id: str, attempt: int, error: dict[str, str]) -> None:
         with self.ledger.transaction() as tx:

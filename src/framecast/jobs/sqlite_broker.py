@@ -210,6 +210,13 @@ class SQLiteBroker(Broker):
         it is not waiting (claimed by a worker, done, or unknown)."""
         return self.store.position(message_id)
 
+    def message_exists(self, message_id: str) -> bool:
+        """True while the message is queued, delayed or held by a worker (not acked, not dead)."""
+        try:
+            return self.store.message_exists(message_id)
+        except sqlite3.Error as e:
+            raise Unavailable(f"The job queue could not be read: {e}", code="broker_down") from None
+
     def dead_letters(self, queue_name: str) -> list[Message[Any]]:
         """The dead-lettered messages of a queue, oldest first."""
         messages = []

@@ -337,6 +337,18 @@ class SQLiteQueueStore:
         ).fetchone()
         return int(ahead[0])
 
+    def message_exists(self, message_id: str) -> bool:
+        """True while the message waits or is being worked on (not yet acked or dead-lettered)."""
+        row = (
+            self._connections.get()
+            .execute(
+                "SELECT 1 FROM dramatiq_messages WHERE namespace = ? AND message_id = ? LIMIT 1",
+                (self.namespace, message_id),
+            )
+            .fetchone()
+        )
+        return row is not None
+
     def dead_letters(self, dead_queue_name: str) -> list[bytes]:
         rows = (
             self._connections.get()

@@ -10,16 +10,24 @@ from types import FrameType
 
 import dramatiq
 
+from framecast.jobs.context import request_hand_back
 from framecast.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 def run_worker(
-    settings: Settings, *, threads: int = 1, stop_timeout_s: float = 30.0, parent_pid: int | None = None
+    settings: Settings,
+    *,
+    threads: int = 1,
+    stop_timeout_s: float | None = None,
+    parent_pid: int | None = None,
 ) -> None:
     """Run one worker process in the foreground. On SIGTERM it stops taking work and lets running tasks
-    finish (up to ``stop_timeout_s``); whatever is still unacknowledged is redelivered by the broker."""
+    finish (up to ``stop_timeout_s``, default ``settings.drain_timeout_s``), then hand their work back to
+    the queue with a fresh attempt; whatever is still unacknowledged is redelivered by the broker."""
+    if stop_timeout_s is None:
+        stop_timeout_s = settings.drain_timeout_s
     from framecast.app_context import build_runtime
 
     runtime = build_runtime(settings, migrate=True)
@@ -32,6 +40,9 @@ def run_worker(
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     worker = dramatiq.Worker(runtime.broker, worker_threads=threads, worker_timeout=100)
+    # Prefetch one message per thread: a worker holding a second chunk it cannot start yet would keep it
+    # from an idle worker, and would hand it back only when it dies.
+    worker.queue_prefetch = threads
     worker.start()
     log.info("worker started with %d thread(s)", threads)
     if parent_pid is not None:
@@ -39,7 +50,12 @@ def run_worker(
     try:
         stop.wait()
     finally:
-        worker.stop(timeout=int(stop_timeout_s * 1000))
+        # Drain: stop taking work; running tasks get stop_timeout_s to finish, then hand themselves back.
+        drain = threading.Timer(stop_timeout_s, request_hand_back)
+        drain.daemon = True
+        drain.start()
+        worker.stop(timeout=int((stop_timeout_s + 10) * 1000))
+        drain.cancel()
         runtime.close()
         log.info("worker stopped")
 

@@ -14,7 +14,7 @@ from framecast.domain.errors import AlreadyExists, NotFound, Unavailable
 from framecast.domain.models import JSON, Asset, Event, Project, Task, utcnow
 from framecast.domain.status import Status
 from framecast.ledger.engine import is_sqlite
-from framecast.ledger.tables import assets, events, projects, tasks
+from framecast.ledger.tables import assets, events, outbox, projects, tasks
 
 CommitHook = Callable[[list[Event]], None]
 
@@ -61,6 +61,9 @@ def _task(row: RowMapping) -> Task:
         enqueued_at=_utc(row["enqueued_at"]),
         started_at=_utc(row["started_at"]),
         finished_at=_utc(row["finished_at"]),
+        heartbeat_at=_utc(row["heartbeat_at"]),
+        message_id=row["message_id"],
+        sent_at=_utc(row["sent_at"]),
     )
 
 
@@ -266,6 +269,32 @@ class SqlSession:
         ).scalar_one()
         return int(ahead)
 
+    def add_outbox(self, task_id: str, attempt: int) -> None:
+        exists = self._conn.execute(
+            select(outbox.c.id).where(outbox.c.task_id == task_id, outbox.c.attempt == attempt)
+        ).first()
+        if exists is None:
+            self._conn.execute(insert(outbox).values(task_id=task_id, attempt=attempt, created_at=utcnow()))
+
+    def outbox_due(self, before: datetime) -> list[tuple[str, int]]:
+        rows = self._conn.execute(
+            select(outbox.c.task_id, outbox.c.attempt)
+            .where(outbox.c.created_at < before)
+            .order_by(outbox.c.id)
+        )
+        return [(r.task_id, r.attempt) for r in rows]
+
+    def delete_outbox(self, task_id: str, attempt: int) -> None:
+        self._conn.execute(delete(outbox).where(outbox.c.task_id == task_id, outbox.c.attempt == attempt))
+
+    def tasks_where(self, *, status: str, before: datetime, column: str) -> list[Task]:
+        """Tasks in ``status`` whose ``column`` (heartbeat_at, sent_at...) is older than ``before`` or unset."""
+        col = tasks.c[column]
+        rows = self._conn.execute(
+            select(tasks).where(tasks.c.status == status, or_(col < before, col.is_(None)))
+        ).mappings()
+        return [_task(r) for r in rows]
+
 
 class SqlLedger:
     """The ledger over a SQLAlchemy engine.
@@ -307,6 +336,24 @@ class SqlLedger:
                 .limit(limit)
             ).mappings()
             return [_event(r) for r in rows]
+
+    def mark_sent(self, task_id: str, attempt: int, message_id: str) -> None:
+        """The message for this attempt is with the broker: drop the outbox row, remember the message id."""
+        with self.transaction() as tx:
+            tx.delete_outbox(task_id, attempt)
+            tx._conn.execute(
+                update(tasks)
+                .where(tasks.c.id == task_id, tasks.c.attempt == attempt)
+                .values(message_id=message_id, sent_at=utcnow())
+            )
+
+    def heartbeat(self, task_id: str, attempt: int) -> None:
+        with self.transaction() as tx:
+            tx._conn.execute(
+                update(tasks)
+                .where(tasks.c.id == task_id, tasks.c.attempt == attempt)
+                .values(heartbeat_at=utcnow())
+            )
 
     def events_since_id(self, last_id: int, limit: int = 5000) -> tuple[int, list[Event]]:
         """Events of every project with a global id above ``last_id`` (for the embedded hub)."""

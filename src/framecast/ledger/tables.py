@@ -65,6 +65,24 @@ tasks = Table(
     Column("enqueued_at", DateTime(timezone=True), nullable=True),
     Column("started_at", DateTime(timezone=True), nullable=True),
     Column("finished_at", DateTime(timezone=True), nullable=True),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=True),
+    Column("message_id", String(64), nullable=True),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+)
+Index("ix_tasks_status", tasks.c.status)
+
+OutboxId = BigInteger().with_variant(Integer(), "sqlite")
+
+#: Tasks that became ready in a committed transaction and still have to be sent to the broker. A row is
+#: deleted once the message is out; the reconciler sends rows that a crash left behind.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", OutboxId, primary_key=True, autoincrement=True),
+    Column("task_id", String(40), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("task_id", "attempt", name="uq_outbox_task_attempt"),
 )
 
 assets = Table(

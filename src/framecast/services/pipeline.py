@@ -70,6 +70,7 @@ def ready_to_send(tx: LedgerSession, project_id: str) -> list[Task]:
             and all(d in done for d in task.depends_on)
         ):
             tx.update_task(task.id, enqueued_at=now)
+            tx.add_outbox(task.id, task.attempt)
             task.enqueued_at = now
             ready.append(task)
     return ready
@@ -99,7 +100,9 @@ def start_task(tx: LedgerSession, task_id: str, attempt: int) -> tuple[Project, 
         )
         return None
     if task.status is Status.QUEUED:
-        _set_task(tx, task, Status.RUNNING, started_at=utcnow(), progress=0.0)
+        _set_task(tx, task, Status.RUNNING, started_at=utcnow(), progress=0.0, heartbeat_at=utcnow())
+    else:
+        tx.update_task(task.id, heartbeat_at=utcnow())
     if project.status is Status.QUEUED:
         tx.update_project(project.id, status=Status.RUNNING)
         project.status = Status.RUNNING
@@ -226,6 +229,29 @@ def retry_project(tx: LedgerSession, project: Project) -> list[Task]:
             )
     tx.update_project(project.id, status=Status.QUEUED, error=None)
     project_event(tx, project.id, Status.QUEUED)
+    return ready_to_send(tx, project.id)
+
+
+def requeue_task(tx: LedgerSession, task_id: str, *, expect: Status, attempt: int) -> list[Task]:
+    """Give a lost task (dead worker, lost message) a fresh attempt, if it is still as the caller saw it."""
+    task = tx.task(task_id)
+    project = tx.project(task.project_id, lock=True)
+    task = tx.task(task_id)
+    if project.status.terminal or task.status is not expect or task.attempt != attempt:
+        return []
+    log.warning("re-queueing %s %s (attempt %s was lost)", task.kind, task.id, attempt)
+    _set_task(
+        tx,
+        task,
+        Status.QUEUED,
+        attempt=attempt + 1,
+        progress=0.0,
+        enqueued_at=None,
+        started_at=None,
+        heartbeat_at=None,
+        message_id=None,
+        sent_at=None,
+    )
     return ready_to_send(tx, project.id)
 
 

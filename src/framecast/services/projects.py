@@ -15,6 +15,7 @@ from framecast.domain.options import ProjectRequest
 from framecast.domain.status import Status
 from framecast.domain.timeline import parse_timeline
 from framecast.services import pipeline
+from framecast.services.dispatch import send_tasks
 from framecast.services.ports import JobQueue, Ledger, LedgerSession, MediaStore
 
 log = logging.getLogger(__name__)
@@ -155,8 +156,7 @@ class ProjectService:
         return sent
 
     def _send(self, tasks: list[Task]) -> None:
-        for task in tasks:
-            self.queue.enqueue(task)
+        send_tasks(self.ledger, self.queue, tasks)
 
     # -- queries --------------------------------------------------------------------------------------
 

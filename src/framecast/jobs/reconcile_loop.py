@@ -1,0 +1,65 @@
+"""Runs the reconciler every few seconds in ``framecast serve``. On Postgres, a session advisory lock keeps
+it to one replica at a time (the others skip their turn)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import text
+
+from framecast.app_context import Runtime
+from framecast.services.reconciler import Reconciler
+
+log = logging.getLogger(__name__)
+
+LOCK_KEY = 0x46_52_4D_43  # "FRMC"
+
+
+class ReconcilerThread:
+    def __init__(self, runtime: Runtime, *, interval_s: float) -> None:
+        settings = runtime.settings
+        self.runtime = runtime
+        self.interval_s = interval_s
+        self.reconciler = Reconciler(
+            runtime.ledger,
+            runtime.service.queue,
+            outbox_grace_s=settings.outbox_grace_s,
+            heartbeat_timeout_s=max(settings.heartbeat_timeout_s * 2, settings.heartbeat_timeout_s + 5),
+            lost_after_s=settings.lost_message_after_s,
+        )
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="reconciler", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                with self._leader() as leader:
+                    if leader:
+                        self.reconciler.run_once()
+            except Exception:  # noqa: BLE001 - a database or broker outage must not end the loop
+                log.warning("reconcile round failed", exc_info=True)
+
+    @contextmanager
+    def _leader(self) -> Iterator[bool]:
+        engine = self.runtime.ledger.engine
+        if engine.dialect.name != "postgresql":
+            yield True
+            return
+        with engine.connect() as conn:
+            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar())
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
+                conn.commit()
