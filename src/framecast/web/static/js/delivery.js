@@ -449,7 +449,7 @@ export class DeliveryClient {
       this.report({
         transport,
         state: "live",
-        reason: this.switchReason ? `${this.switchReason} — ${name} live` : `${name} live`,
+        reason: this.switchReason ? `${this.switchReason} — ${name} live` : "",
       });
       return;
     }

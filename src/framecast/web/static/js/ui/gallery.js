@@ -53,9 +53,6 @@ export function setupGallery() {
     const poster = safeUrl(r.poster_url);
     const prompt = typeof item.prompt === "string" && item.prompt ? item.prompt : "Video from a timeline";
     const media = h("div", { class: "media" });
-    const w = Number(r.width) || 16;
-    const hgt = Number(r.height) || 9;
-    media.style.aspectRatio = `${w} / ${hgt}`;
     const play = h(
       "button",
       { type: "button", class: "play", "aria-label": `Play: ${prompt.slice(0, 80)}` },
