@@ -152,11 +152,35 @@ def moviepy_render(tl: Timeline, out: Path) -> float:
     return time.perf_counter() - began
 
 
+def _memory_job(args: tuple[float, str]) -> tuple[int, float, float]:
+    """Render a long 1080p video in a fresh process; returns (frames, seconds, max RSS in MB)."""
+    import resource
+
+    from framecast.render.planner import plan
+
+    seconds, path = args
+    prompt = (
+        "Neon city at night. Rain falls on empty streets. Stars over the ocean. Forest bokeh in spring. "
+        "Fire and lava. Snow in winter."
+    )
+    tl = plan(prompt, VideoOptions(duration_s=seconds, resolution="1080p", seed=3))
+    began = time.perf_counter()
+    info = render_video(tl, Path(path))
+    elapsed = time.perf_counter() - began
+    return info.frames, elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--resolution", default="720p")
     ap.add_argument("--skip-moviepy", action="store_true")
+    ap.add_argument(
+        "--memory-seconds",
+        type=float,
+        default=0,
+        help="also render this long a 1080p video and report peak RSS",
+    )
     args = ap.parse_args()
     tl = bench_timeline(args.seconds, args.resolution)
     n = tl.total_frames
@@ -190,6 +214,15 @@ def main() -> None:
     if len(rows) > 3:
         lines.append(
             f"Goal (b) >= 3 x (c): 2 processes {rows[3][1] / fc2:.1f} x, 1 process {rows[3][1] / rows[1][1]:.1f} x."
+        )
+    if args.memory_seconds > 0:
+        with tempfile.TemporaryDirectory() as d, ProcessPoolExecutor(1) as solo:
+            frames, secs, rss = solo.submit(
+                _memory_job, (args.memory_seconds, str(Path(d) / "m.mp4"))
+            ).result()
+        lines.append(
+            f"Memory: a {args.memory_seconds:.0f} s 1080p30 render ({frames} frames, {frames / secs:.1f} frames/s) "
+            f"peaked at {rss:.0f} MB RSS in its worker process (goal: under 500 MB)."
         )
     body = "\n".join(lines)
     print(body)

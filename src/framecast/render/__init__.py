@@ -20,6 +20,18 @@ frame_delay_s=0.0, asset_path=None) -> VideoInfo``  (``framecast.render.video``)
 ``render_poster(timeline, out_path, at_s=None) -> (w, h)``; ``render_spritesheet(timeline, out_path,
 every_s=2.0) -> {columns, rows, count, tile_width, tile_height, interval_s}``  (``framecast.render.video``)
 
+``synthesize_narration(timeline, out_dir, *, asset_path=None) -> (Timeline, Path)``  (``render.audio``)
+    The narration task (when ``timeline.audio.voiceover``): espeak-ng speaks each scene's narration
+    (one WAV per scene in ``out_dir``), scenes are stretched to fit, captions are timed to the words;
+    returns the adjusted timeline (render every chunk, the poster and the spritesheet from it) and
+    ``mix.wav``, the narration over the ducked music, for ``join_chunks(audio_path=...)``. Raises
+    ``Unavailable`` when espeak-ng is missing (never a silent video).
+``render_music(timeline, out_path, *, asset_path=None) -> Path | None``  (``render.audio``)
+    Without voiceover: the background music alone (procedural or uploaded); None for ``music: "none"``.
+
+Gallery: ``python -m framecast.render.gallery docs/gallery.png``; schema: ``python -m
+framecast.render.schema``; speed: ``bench/render.py``.
+
 Every render function takes ``asset_path: Callable[[str], Path]`` (keyword) mapping uploaded asset ids
 (images, music) to files; pass the media store's resolver.
 """
