@@ -11,11 +11,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dramatiq
+import redis
 
+from framecast.events.local import LocalEventHub
+from framecast.events.redis_streams import RedisEventHub, RedisEventLog, RedisEventPublisher
 from framecast.ledger.engine import make_engine
 from framecast.ledger.migrate import upgrade
 from framecast.ledger.repository import SqlLedger
 from framecast.media.local import LocalMediaStore
+from framecast.services.ports import EventLog
 from framecast.services.projects import PollingPolicy, ProjectService
 from framecast.settings import Settings
 
@@ -30,7 +34,14 @@ class Runtime:
     broker: dramatiq.Broker
     actors: dict[str, dramatiq.Actor[Any, Any]]
     service: ProjectService
+    event_log: EventLog
     extras: dict[str, Any] = field(default_factory=dict)
+
+    def make_hub(self) -> LocalEventHub | RedisEventHub:
+        """The event hub for an API process: Redis Streams in scale-out, the SQLite watcher embedded."""
+        if self.settings.broker_url and self.settings.broker_url.startswith(("redis://", "rediss://")):
+            return RedisEventHub(self.settings.broker_url, namespace=self.settings.namespace)
+        return LocalEventHub(self.ledger, interval_s=self.settings.hub_interval_s)
 
     def close(self) -> None:
         try:
@@ -51,6 +62,7 @@ def make_broker(settings: Settings) -> dramatiq.Broker:
             url=settings.broker_url,
             heartbeat_timeout=int(settings.heartbeat_timeout_s * 1000),
             maintenance_chance=100_000,
+            namespace=f"{settings.namespace}-dramatiq",
         )
         return broker
     from framecast.jobs.sqlite_broker import SQLiteBroker
@@ -72,6 +84,11 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     if migrate:
         upgrade(engine)
     ledger = SqlLedger(engine)
+    event_log: EventLog = ledger
+    if settings.broker_url and settings.broker_url.startswith(("redis://", "rediss://")):
+        client = redis.Redis.from_url(settings.broker_url, socket_timeout=5, socket_connect_timeout=5)
+        ledger.set_commit_hook(RedisEventPublisher(client, namespace=settings.namespace))
+        event_log = RedisEventLog(client, ledger, namespace=settings.namespace)
     media = LocalMediaStore(settings.media_dir)
     broker = make_broker(settings)
     dramatiq.set_broker(broker)
@@ -92,5 +109,11 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         ),
     )
     return Runtime(
-        settings=settings, ledger=ledger, media=media, broker=broker, actors=actors, service=service
+        settings=settings,
+        ledger=ledger,
+        media=media,
+        broker=broker,
+        actors=actors,
+        service=service,
+        event_log=event_log,
     )

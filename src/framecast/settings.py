@@ -37,6 +37,7 @@ class Settings(BaseSettings):
         None, ge=0, description="Local worker processes; default the number of cores."
     )
     worker_threads: int = Field(1, ge=1)
+    namespace: str = Field("framecast", description="Prefix of Redis keys, so deployments can share a Redis.")
     owner: str = Field("local", description="Owner of every project in single-user mode.")
 
     ping_interval_s: float = Field(

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from framecast.domain.events import EventType, StreamMessage
 from framecast.domain.models import Event, Project
-from framecast.services.ports import EventHub, Ledger, Subscription
+from framecast.services.ports import EventHub, EventLog, Ledger, Subscription
 
 T = TypeVar("T")
 StreamItem = Event | StreamMessage
@@ -30,7 +30,7 @@ async def _in_thread(fn: Callable[..., T], *args: Any) -> T:
 class EventStream:
     """An opened stream. Iterate it with ``async for``; ``close()`` releases the hub subscription."""
 
-    ledger: Ledger
+    log: EventLog
     subscription: Subscription
     project: Project
     after: int
@@ -70,7 +70,7 @@ class EventStream:
                 need_read = True
             if need_read:
                 while True:
-                    batch = await _in_thread(self.ledger.events_after, project.id, cursor, BATCH)
+                    batch = await _in_thread(self.log.events_after, project.id, cursor, BATCH)
                     for event in batch:
                         cursor = self._cursor = event.seq
                         if event.type == EventType.PROJECT_STATUS and event.seq > state_seq:
@@ -106,7 +106,14 @@ class EventStream:
 
 
 async def open_stream(
-    ledger: Ledger, hub: EventHub, project_id: str, *, owner: str, after: int, ping_interval_s: float
+    ledger: Ledger,
+    hub: EventHub,
+    project_id: str,
+    *,
+    owner: str,
+    after: int,
+    ping_interval_s: float,
+    log: EventLog | None = None,
 ) -> EventStream:
     """Open a stream of a project's events after ``after``. Raises NotFound before anything is sent.
 
@@ -120,7 +127,7 @@ async def open_stream(
     except BaseException:
         subscription.close()
         raise
-    return EventStream(ledger, subscription, project, after, ping_interval_s)
+    return EventStream(log or ledger, subscription, project, after, ping_interval_s)
 
 
 def _load(ledger: Ledger, project_id: str, owner: str) -> Project:

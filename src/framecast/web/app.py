@@ -10,7 +10,6 @@ from fastapi.staticfiles import StaticFiles
 
 from framecast import __version__
 from framecast.app_context import Runtime, build_runtime
-from framecast.events.local import LocalEventHub
 from framecast.settings import Settings
 from framecast.web import errors
 from framecast.web.limits import BodyLimitMiddleware
@@ -24,7 +23,7 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
     """
     if runtime is None:
         runtime = build_runtime(settings or Settings())
-    hub = LocalEventHub(runtime.ledger, interval_s=runtime.settings.hub_interval_s)
+    hub = runtime.make_hub()
     runtime.extras["hub"] = hub
 
     @asynccontextmanager

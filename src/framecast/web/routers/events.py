@@ -65,6 +65,7 @@ async def project_events(
             owner=owner,
             after=cursor,
             ping_interval_s=runtime.settings.ping_interval_s,
+            log=runtime.event_log,
         )
         return StreamingResponse(
             sse_body(stream, retry_ms=runtime.settings.sse_retry_ms),
@@ -102,6 +103,7 @@ async def project_ws(websocket: WebSocket, project_id: str) -> None:
             owner=owner,
             after=after,
             ping_interval_s=runtime.settings.ping_interval_s,
+            log=runtime.event_log,
         )
     except FramecastError as exc:
         await _close_with_error(websocket, exc, 4404 if exc.code.endswith("not_found") else 4400)

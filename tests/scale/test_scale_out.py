@@ -1,0 +1,180 @@
+"""Scale-out on the machine's real Postgres and Redis: API replicas and workers as real processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections import Counter
+
+import httpx
+import pytest
+
+from framecast.client.sse import parse
+from tests.scale.conftest import Cluster, OwnRedis
+from tests.support.server import all_events, create, wait_for, wait_terminal
+
+
+def _check_once(client: httpx.Client, project_id: str) -> dict:
+    snap = client.get(f"/api/projects/{project_id}").json()
+    events = all_events(client, project_id)
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1)), "gap or repeat in the log"
+    assert [e["type"] for e in events].count("render_result") == 1
+    videos = [a for a in snap["assets"] if a["kind"] == "video"]
+    assert len(videos) == 1
+    files = Counter(e["data"]["asset"]["id"] for e in events if e["type"] == "file")
+    assert all(n == 1 for n in files.values()), "an asset was announced twice"
+    return snap
+
+
+def _stream(url: str, project_id: str, after: int, *, stop_after: int | None = None) -> list[dict]:
+    got: list[dict] = []
+    with httpx.Client(base_url=url, timeout=httpx.Timeout(10, read=60)) as c:
+        with c.stream(
+            "GET",
+            f"/api/projects/{project_id}/events",
+            params={"after": after},
+            headers={"Accept": "text/event-stream"},
+        ) as response:
+            assert response.status_code == 200
+            for message in parse(response.iter_lines()):
+                if message.id is None:
+                    continue
+                got.append(json.loads(message.data))
+                if stop_after is not None and len(got) >= stop_after:
+                    break
+    return got
+
+
+def test_submit_on_one_replica_stream_on_the_other(cluster: Cluster) -> None:
+    a, b = cluster.api(), cluster.api()
+    cluster.worker()
+    cluster.worker()
+    with httpx.Client(base_url=a.url, timeout=30) as client_a:
+        project = create(client_a, prompt="Two replicas, one story", duration_s=2, resolution="360p", fps=24)
+    streamed = _stream(b.url, project["id"], 0)
+    assert [e["seq"] for e in streamed] == list(range(1, len(streamed) + 1))
+    assert streamed[-1]["type"] == "project_status" and streamed[-1]["data"]["status"] == "completed"
+    with httpx.Client(base_url=b.url, timeout=30) as client_b:
+        snap = _check_once(client_b, project["id"])
+        assert client_b.get(snap["result"]["url"]).status_code == 200  # shared media: any replica serves it
+    with httpx.Client(base_url=a.url, timeout=30) as client_a:
+        assert client_a.get(snap["result"]["url"]).status_code == 200
+
+
+def test_sigkill_a_worker_mid_render(cluster: Cluster) -> None:
+    cluster.extra_env["FRAMECAST_DEBUG_FRAME_DELAY_MS"] = "30"
+    api = cluster.api()
+    w1, w2 = cluster.worker(), cluster.worker()
+    with httpx.Client(base_url=api.url, timeout=30) as client:
+        project = create(client, prompt="Kill a worker mid render", duration_s=6, resolution="360p", fps=24)
+
+        def rendering() -> bool:
+            snap = client.get(f"/api/projects/{project['id']}").json()
+            return any(t["kind"] == "render_chunk" and t["progress"] > 0.2 for t in snap["tasks"])
+
+        wait_for(rendering, timeout_s=60)
+        os.kill(w1.pid, signal.SIGKILL)
+        snap = wait_terminal(client, project["id"], timeout_s=180)
+        assert snap["status"] == "completed", cluster.logs()
+        _check_once(client, project["id"])
+    assert w2.poll() is None
+
+
+def test_killed_api_replica_stream_resumes_on_the_other(cluster: Cluster) -> None:
+    cluster.extra_env["FRAMECAST_DEBUG_FRAME_DELAY_MS"] = "20"
+    a, b = cluster.api(), cluster.api()
+    cluster.worker()
+    cluster.worker()
+    with httpx.Client(base_url=b.url, timeout=30) as client_b:
+        project = create(client_b, prompt="Fail over the stream", duration_s=4, resolution="360p", fps=24)
+    first = _stream(a.url, project["id"], 0, stop_after=8)
+    a.stop(signal.SIGKILL)
+    rest = _stream(b.url, project["id"], first[-1]["seq"])
+    seqs = [e["seq"] for e in first + rest]
+    assert seqs == list(range(1, len(seqs) + 1)), "a gap or a repeat across the failover"
+    assert rest[-1]["type"] == "project_status" and rest[-1]["data"]["terminal"]
+    with httpx.Client(base_url=b.url, timeout=30) as client_b:
+        assert [e["seq"] for e in all_events(client_b, project["id"])] == seqs
+
+
+def test_redis_restart_mid_render_loses_nothing(tmp_path, postgres_url: str, own_redis: OwnRedis) -> None:
+    cluster = Cluster(
+        tmp_path, postgres_url, own_redis.url, extra_env={"FRAMECAST_DEBUG_FRAME_DELAY_MS": "20"}
+    )
+    cluster.migrate()
+    try:
+        api = cluster.api()
+        cluster.worker()
+        cluster.worker()
+        with httpx.Client(base_url=api.url, timeout=30) as client:
+            projects = [
+                create(client, prompt=f"Redis restart {i}", duration_s=3, resolution="360p", fps=24)["id"]
+                for i in range(3)
+            ]
+
+            def rendering() -> bool:
+                snap = client.get(f"/api/projects/{projects[0]}").json()
+                return any(t["kind"] == "render_chunk" and t["status"] == "running" for t in snap["tasks"])
+
+            wait_for(rendering, timeout_s=60)
+            own_redis.kill()
+            time.sleep(1.0)
+            own_redis.start()
+            for pid in projects:
+                snap = wait_terminal(client, pid, timeout_s=180)
+                assert snap["status"] == "completed", (snap, cluster.logs())
+                _check_once(client, pid)
+    finally:
+        cluster.stop()
+
+
+def test_fifty_concurrent_projects_all_complete_without_duplicates(cluster: Cluster) -> None:
+    a, b = cluster.api(), cluster.api()
+    cluster.worker()
+    cluster.worker()
+    ids = []
+    with httpx.Client(base_url=a.url, timeout=30) as ca, httpx.Client(base_url=b.url, timeout=30) as cb:
+        for i in range(50):
+            client = ca if i % 2 else cb
+            ids.append(
+                create(client, prompt=f"Project number {i}", duration_s=1, resolution="360p", fps=24)["id"]
+            )
+        for pid in ids:
+            snap = wait_terminal(ca, pid, timeout_s=600)
+            assert snap["status"] == "completed", snap
+            _check_once(ca, pid)
+        gallery = ca.get("/api/videos", params={"limit": 100}).json()
+        listed = [item["project_id"] for item in gallery["items"]]
+        assert sorted(listed) == sorted(ids)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM])
+def test_worker_drains_on_sigterm_and_hands_back(cluster: Cluster, sig: int) -> None:
+    cluster.extra_env.update(
+        {
+            "FRAMECAST_DEBUG_FRAME_DELAY_MS": "60",
+            "FRAMECAST_DRAIN_TIMEOUT_S": "1",
+            "FRAMECAST_CHUNK_SECONDS": "10",
+        }
+    )
+    api = cluster.api()
+    w1 = cluster.worker()
+    with httpx.Client(base_url=api.url, timeout=30) as client:
+        project = create(client, prompt="Drain me", duration_s=4, resolution="360p", fps=24)
+
+        def rendering() -> bool:
+            snap = client.get(f"/api/projects/{project['id']}").json()
+            return any(t["kind"] == "render_chunk" and t["progress"] > 0.1 for t in snap["tasks"])
+
+        wait_for(rendering, timeout_s=60)
+        w1.send_signal(sig)
+        assert w1.wait(timeout=30) == 0, "the worker should exit cleanly after handing back"
+        snap = client.get(f"/api/projects/{project['id']}").json()
+        chunk = next(t for t in snap["tasks"] if t["kind"] == "render_chunk")
+        assert chunk["status"] == "queued" and chunk["attempt"] == 2, chunk
+        cluster.worker()
+        done = wait_terminal(client, project["id"], timeout_s=180)
+        assert done["status"] == "completed"
+        _check_once(client, project["id"])
