@@ -1,0 +1,69 @@
+"""The CLI as a person runs it: real processes, real files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import pytest
+
+
+def run(*args: str, tmp_path: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, FRAMECAST_DATA_DIR=str(tmp_path / "data"), FRAMECAST_WORKERS="2")
+    return subprocess.run(
+        [sys.executable, "-m", "framecast", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.mark.slow
+def test_generate_writes_a_playable_mp4(tmp_path: Path) -> None:
+    out = tmp_path / "clip.mp4"
+    result = run(
+        "generate",
+        "A lighthouse in the fog",
+        "-o",
+        str(out),
+        "--duration",
+        "1",
+        "--resolution",
+        "360p",
+        "--fps",
+        "24",
+        tmp_path=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Wrote" in result.stdout and "rendering" in result.stderr
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(stream))
+        assert (stream.codec_context.width, stream.codec_context.height) == (640, 360)
+    assert frames == 24
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["generate", "", "--duration", "2"], "prompt"),
+        (["generate", "ok", "--duration", "0"], "duration_s"),
+        (["generate", "ok", "--resolution", "8k"], "resolution"),
+        (["generate", "ok", "--fps", "7"], "fps"),
+    ],
+)
+def test_generate_bad_options_print_an_error_not_a_traceback(
+    tmp_path: Path, args: list[str], field: str
+) -> None:
+    result = run(*args, tmp_path=tmp_path, timeout=60)
+    assert result.returncode != 0
+    assert result.stderr.startswith("Error:") and field in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
+    result = run("db", "upgrade", tmp_path=tmp_path, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "data" / "framecast.db").exists()
+    again = run("db", "upgrade", tmp_path=tmp_path, timeout=60)
+    assert again.returncode == 0
