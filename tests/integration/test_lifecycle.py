@@ -120,3 +120,29 @@ def test_server_restart_mid_render_reconciles_and_completes(tmp_path) -> None:
             assert len([a for a in snap["assets"] if a["kind"] == "video"]) == 1
     finally:
         again.stop()
+
+
+def test_deleting_a_running_project_ends_its_stream_and_frees_the_worker(slow_server: Server) -> None:
+    from tests.support.server import read_sse
+
+    with httpx.Client(base_url=slow_server.url, timeout=30) as client:
+        project = create(client, prompt="Delete me mid render", duration_s=6, resolution="360p", fps=24)
+        _running_render(client, project["id"])
+        import threading
+
+        result: dict = {}
+
+        def listen() -> None:
+            result["messages"] = read_sse(client, project["id"], after=0, timeout_s=60)[1]
+
+        listener = threading.Thread(target=listen)
+        listener.start()
+        time.sleep(0.5)
+        assert client.delete(f"/api/projects/{project['id']}").status_code == 204
+        listener.join(timeout=60)
+        assert not listener.is_alive(), "the stream of a deleted project did not end"
+        last = result["messages"][-1]
+        assert last[0] in ("error", "project_status"), last
+        assert client.get(f"/api/projects/{project['id']}").status_code == 404
+        nxt = create(client, prompt="After the delete", duration_s=1, resolution="360p", fps=24)
+        assert wait_terminal(client, nxt["id"], timeout_s=60)["status"] == "completed"

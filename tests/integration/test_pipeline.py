@@ -48,7 +48,9 @@ def test_prompt_becomes_a_decodable_mp4_with_a_gap_free_log(
     assert len(frames) == 72
     assert all(f.shape == (360, 640, 3) for f in frames)
     assert min(float(f.std()) for f in frames) > 3.0, "a frame is blank"
-    diffs = [float(np.abs(a.astype(int) - b.astype(int)).mean()) for a, b in zip(frames, frames[1:], strict=False)]
+    diffs = [
+        float(np.abs(a.astype(int) - b.astype(int)).mean()) for a, b in zip(frames, frames[1:], strict=False)
+    ]
     assert sum(d > 0.05 for d in diffs) > len(diffs) * 0.8, "the video is static"
 
     events = all_events(client, project["id"])

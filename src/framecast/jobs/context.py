@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from framecast.domain.errors import Cancelled
+from framecast.domain.errors import Cancelled, NotFound
 from framecast.domain.models import JSON, Asset, Project, Task
 from framecast.domain.status import Status
 from framecast.services import pipeline
@@ -70,6 +70,9 @@ class TaskContext:
                 if time.monotonic() - last_beat >= beat_every:
                     self.ledger.heartbeat(self.task.id, self.task.attempt)
                     last_beat = time.monotonic()
+            except NotFound:
+                self._cancelled.set()  # deleted
+                return
             except Exception:  # noqa: BLE001 - a busy database must not kill the render
                 log.debug("cancel check failed", exc_info=True)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
-from framecast.domain.errors import Cancelled, FramecastError, TaskFailed
+from framecast.domain.errors import Cancelled, FramecastError, NotFound, TaskFailed
 from framecast.domain.status import Status
 from framecast.jobs.context import HandBack, TaskContext
 from framecast.services import pipeline
@@ -37,6 +37,13 @@ class TaskRunner:
         self.handlers = handlers
 
     def run(self, task_id: str, attempt: int) -> None:
+        try:
+            self._run(task_id, attempt)
+        except NotFound:
+            # The project was deleted while its task waited or ran: nothing is left to do or to record.
+            log.info("task %s belongs to a deleted project; dropped", task_id)
+
+    def _run(self, task_id: str, attempt: int) -> None:
         with self.ledger.transaction() as tx:
             started = pipeline.start_task(tx, task_id, attempt)
         if started is None:
@@ -56,8 +63,8 @@ class TaskRunner:
             if handler is None:
                 raise TaskFailed(f"No handler for tasks of kind {task.kind!r}.", code="unknown_task_kind")
             outcome = handler(ctx)
-        except Cancelled:
-            log.info("task %s stopped: project cancelled", task.id)
+        except (Cancelled, NotFound):
+            log.info("task %s stopped: project cancelled or deleted", task.id)
             return
         except HandBack:
             log.info("task %s handed back: worker draining", task.id)

@@ -35,6 +35,7 @@ class EventStream:
     project: Project
     after: int
     ping_interval_s: float
+    ledger: Ledger | None = None
 
     def close(self) -> None:
         self.subscription.close()
@@ -86,6 +87,9 @@ class EventStream:
             live = await self.subscription.get(timeout=wait)
             if live is None:
                 if time.monotonic() - last_sent >= self.ping_interval_s:
+                    if self.ledger is not None:
+                        # A deleted project's stream must end; NotFound becomes an error message.
+                        await _in_thread(_load, self.ledger, project.id, project.owner)
                     yield StreamMessage(EventType.PING, project.id, {"last_seq": cursor})
                     last_sent = time.monotonic()
                     need_read = True  # a cheap safety net in case the hub missed something
@@ -127,7 +131,7 @@ async def open_stream(
     except BaseException:
         subscription.close()
         raise
-    return EventStream(log or ledger, subscription, project, after, ping_interval_s)
+    return EventStream(log or ledger, subscription, project, after, ping_interval_s, ledger)
 
 
 def _load(ledger: Ledger, project_id: str, owner: str) -> Project:

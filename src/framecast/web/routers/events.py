@@ -117,6 +117,8 @@ async def project_ws(websocket: WebSocket, project_id: str) -> None:
         await websocket.close(code=1000)
     except (WebSocketDisconnect, RuntimeError):
         pass  # the client went away; it resumes from its last seq
+    except FramecastError as exc:
+        await _close_with_error(websocket, exc, 4404 if exc.code.endswith("not_found") else 4400)
     except Exception:  # noqa: BLE001
         log.exception("WebSocket stream of %s failed", project_id)
         with contextlib.suppress(Exception):
