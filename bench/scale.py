@@ -1,0 +1,532 @@
+"""Scale-out: throughput with 1 vs 2 worker processes, one long render split across 1 vs 2 workers, and SSE
+fan-out (idle subscribers on one API replica, their memory, and the time for one event to reach them all).
+Real processes in scale-out mode (Postgres ledger, Redis broker and Redis Streams events), side by side in
+one run; the fan-out part also runs in embedded mode (SQLite) for comparison.
+
+    .venv/bin/python bench/scale.py [--projects 20] [--long-duration 20] [--subscribers 10000]
+                                    [--client-procs 1] [--skip-embedded] [--no-write]
+
+Needs Postgres on 127.0.0.1:5432 (user postgres) and Redis on 127.0.0.1:6379; makes its own database and
+Redis namespace and removes both afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support.server import Server, create, wait_terminal  # noqa: E402
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def raise_fd_limit() -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        # Children (the server, the client processes) inherit the raised limit.
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def rss_kib(pid: int) -> int:
+    """VmRSS of a process and its children (recursively), in KiB."""
+    total = 0
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += rss_kib(int(child))
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return total
+
+
+# --------------------------------------------------------------------------- the deployment under test
+
+
+class Deployment:
+    """One scale-out deployment: its own database and Redis namespace, API replicas and worker processes."""
+
+    def __init__(self, tmp: Path, env: dict[str, str]) -> None:
+        self.tmp = tmp
+        self.db = f"fc_bench_{uuid.uuid4().hex[:8]}"
+        self.namespace = f"fcbench{uuid.uuid4().hex[:8]}"
+        self.database_url = f"postgresql://postgres@127.0.0.1:5432/{self.db}"
+        self.env = {
+            "FRAMECAST_DATABASE_URL": self.database_url,
+            "FRAMECAST_BROKER_URL": REDIS_URL,
+            "FRAMECAST_MEDIA_URL": str(tmp / "shared-media"),
+            "FRAMECAST_NAMESPACE": self.namespace,
+            "FRAMECAST_HEARTBEAT_TIMEOUT_S": "15",
+            "FRAMECAST_LOG_LEVEL": "WARNING",
+            **env,
+        }
+        self.servers: list[Server] = []
+        self.workers: list[subprocess.Popen[bytes]] = []
+
+    def __enter__(self) -> Deployment:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {self.db}")
+        env = dict(os.environ, **self.env, FRAMECAST_DATA_DIR=str(self.tmp / "cli"))
+        subprocess.run([sys.executable, "-m", "framecast", "db", "upgrade"], env=env, check=True, capture_output=True)
+        return self
+
+    def api(self) -> Server:
+        server = Server(self.tmp / f"api{len(self.servers)}", workers=0, env=self.env).start()
+        self.servers.append(server)
+        return server
+
+    def start_workers(self, n: int) -> None:
+        for _ in range(n):
+            index = len(self.workers)
+            log = (self.tmp / f"worker{index}.log").open("ab")
+            env = {**os.environ, **self.env, "FRAMECAST_DATA_DIR": str(self.tmp / f"worker{index}"), "FRAMECAST_LOG_LEVEL": "INFO"}
+            self.workers.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "framecast", "worker", "--threads", "1"],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        # A worker logs "worker started" once it consumes; wait for every one so start-up is not measured.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            logs = [(self.tmp / f"worker{i}.log").read_text(errors="replace") for i in range(len(self.workers))]
+            if all("worker started" in text for text in logs):
+                return
+            time.sleep(0.1)
+        raise RuntimeError("workers did not start")
+
+    def stop_workers(self) -> None:
+        for proc in self.workers:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.workers:
+            try:
+                proc.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for i in range(len(self.workers)):
+            (self.tmp / f"worker{i}.log").unlink(missing_ok=True)
+        self.workers = []
+
+    def stop_servers(self) -> None:
+        for server in self.servers:
+            server.stop()
+        self.servers = []
+
+    def __exit__(self, *_exc: object) -> None:
+        import psycopg
+        import redis
+
+        self.stop_workers()
+        self.stop_servers()
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {self.db} WITH (FORCE)")
+        client = redis.Redis.from_url(REDIS_URL)
+        for key in client.scan_iter(f"{self.namespace}*"):
+            client.delete(key)
+        client.close()
+
+
+# --------------------------------------------------------------------------- 1 and 2: throughput, long render
+
+
+def run_projects(server: Server, bodies: list[dict[str, Any]], timeout_s: float) -> tuple[float, list[str]]:
+    """POST every body at once, wait until all are terminal; wall seconds from the first POST, statuses."""
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        t0 = time.monotonic()
+        ids = [create(c, **body)["id"] for body in bodies]
+        statuses = [wait_terminal(c, pid, timeout_s=timeout_s)["status"] for pid in ids]
+        return time.monotonic() - t0, statuses
+
+
+def render_phase(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {"throughput": {}, "long": {}}
+    short = [
+        {"prompt": f"Benchmark project {i}. A quiet harbour at dawn.", "duration_s": args.short_duration,
+         "resolution": args.short_resolution, "seed": i}
+        for i in range(args.projects)
+    ]
+    long_body = {"prompt": "A long benchmark render. Mountains, rivers, a city at night, the sea.",
+                 "duration_s": args.long_duration, "resolution": args.long_resolution, "fps": 30, "seed": 7}
+    env = {"FRAMECAST_CHUNK_SECONDS": str(args.chunk_seconds)}
+    with Deployment(tmp / "pg", env) as dep:
+        server = dep.api()
+        for n in args.worker_counts:
+            dep.start_workers(n)
+            run_projects(server, [{"prompt": "warm-up", "duration_s": 1, "resolution": "360p"}] * n, 120)
+            wall, statuses = run_projects(server, short, args.timeout)
+            out["throughput"][n] = {"wall": wall, "completed": statuses.count("completed"), "n": len(short)}
+            print(f"throughput, {n} worker(s): {len(short)} projects in {wall:.1f} s ({statuses.count('completed')} completed)", flush=True)
+            wall, statuses = run_projects(server, [long_body], args.timeout)
+            out["long"][n] = {"wall": wall, "status": statuses[0]}
+            print(f"long render, {n} worker(s): {wall:.1f} s ({statuses[0]})", flush=True)
+            dep.stop_workers()
+    return out
+
+
+# --------------------------------------------------------------------------- 3: SSE fan-out
+
+
+async def _subscribe(host: str, port: int, path: str, arrivals: dict[int, float], ready: asyncio.Event,
+                     failures: list[str]) -> asyncio.StreamWriter | None:
+    try:
+        reader, writer = await asyncio.open_connection(host, port, limit=1 << 16)
+        writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n".encode())
+        await writer.drain()
+        head = await reader.readuntil(b"\r\n\r\n")
+        if not head.startswith(b"HTTP/1.1 200"):
+            failures.append(head.split(b"\r\n", 1)[0].decode(errors="replace"))
+            writer.close()
+            return None
+    except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+        failures.append(type(exc).__name__ + ": " + str(exc)[:80])
+        return None
+
+    async def pump() -> None:
+        buf = b""
+        try:
+            while True:
+                chunk = await reader.read(65536)
+                if not chunk:
+                    return
+                now = time.monotonic()
+                buf += chunk
+                # Chunked transfer encoding: the SSE frames appear whole inside the chunks; size lines are
+                # hex digits alone on a line, which never look like "id: " or "event: hello".
+                while b"\n\n" in buf:
+                    message, buf = buf.split(b"\n\n", 1)
+                    if b"event: hello" in message:
+                        ready.set()
+                    idx = message.find(b"id: ")
+                    if idx >= 0:
+                        end = message.find(b"\n", idx)
+                        seq = int(message[idx + 4 : end if end >= 0 else None])
+                        arrivals.setdefault(seq, now)
+        except (OSError, ValueError):
+            return
+
+    asyncio.get_running_loop().create_task(pump())
+    return writer
+
+
+async def _clients(url: str, paths: list[str], concurrency: int) -> None:
+    """Client process: open one SSE stream per path, report readiness, then per-stream arrival times."""
+    host, port = url.removeprefix("http://").split(":")
+    arrivals: list[dict[int, float]] = [{} for _ in paths]
+    readies = [asyncio.Event() for _ in paths]
+    failures: list[str] = []
+    writers: list[asyncio.StreamWriter] = []
+    sem = asyncio.Semaphore(concurrency)
+
+    async def one(i: int) -> None:
+        async with sem:
+            w = await _subscribe(host, int(port), paths[i], arrivals[i], readies[i], failures)
+            if w is not None:
+                writers.append(w)
+                try:
+                    await asyncio.wait_for(readies[i].wait(), 60)
+                except TimeoutError:
+                    failures.append("no hello in 60 s")
+
+    t0 = time.monotonic()
+    await asyncio.gather(*(one(i) for i in range(len(paths))))
+    connected = sum(r.is_set() for r in readies)
+    print(json.dumps({"ready": connected, "failures": failures[:5], "n_failures": len(failures),
+                      "connect_s": time.monotonic() - t0}), flush=True)
+    loop = asyncio.get_running_loop()
+    # The parent says "report" on stdin after it committed its events and waited.
+    await loop.run_in_executor(None, sys.stdin.readline)
+    print(json.dumps({"arrivals": [{str(k): v for k, v in a.items()} for a in arrivals]}), flush=True)
+    for w in writers:
+        w.close()
+
+
+class ClientProcs:
+    def __init__(self, url: str, paths: list[str], procs: int, concurrency: int) -> None:
+        self.procs: list[subprocess.Popen[str]] = []
+        per = [paths[i::procs] for i in range(procs)]
+        for part in per:
+            p = subprocess.Popen(
+                [sys.executable, __file__, "_clients", url, str(concurrency)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            )
+            assert p.stdin is not None
+            p.stdin.write(json.dumps(part) + "\n")
+            p.stdin.flush()
+            self.procs.append(p)
+
+    def wait_ready(self) -> dict[str, Any]:
+        infos = [json.loads(p.stdout.readline()) for p in self.procs if p.stdout is not None]
+        return {
+            "ready": sum(i["ready"] for i in infos),
+            "n_failures": sum(i["n_failures"] for i in infos),
+            "failures": [f for i in infos for f in i["failures"]][:5],
+            "connect_s": max(i["connect_s"] for i in infos),
+        }
+
+    def report(self) -> list[dict[int, float]]:
+        out: list[dict[int, float]] = []
+        for p in self.procs:
+            assert p.stdin is not None and p.stdout is not None
+            p.stdin.write("report\n")
+            p.stdin.flush()
+        for p in self.procs:
+            assert p.stdout is not None
+            data = json.loads(p.stdout.readline())
+            out.extend({int(k): v for k, v in a.items()} for a in data["arrivals"])
+            p.wait(timeout=30)
+        return out
+
+    def kill(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def fanout(server: Server, commit: Any, args: argparse.Namespace, label: str) -> dict[str, Any]:
+    """K idle subscribers on one project of ``server``; RSS; then events committed by ``commit(pid, i)``."""
+    assert server.proc is not None
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        snap = create(c, prompt="fan-out benchmark", duration_s=2, resolution="360p")
+        pid, last = snap["id"], snap["last_seq"]
+        time.sleep(1)
+        last = c.get(f"/api/projects/{pid}").json()["last_seq"]
+    rss_before = rss_kib(server.proc.pid)
+    path = f"/api/projects/{pid}/events?after={last}"
+    clients = ClientProcs(server.url, [path] * args.subscribers, args.client_procs, args.connect_concurrency)
+    result: dict[str, Any] = {"label": label, "rss_before_mib": rss_before / 1024}
+    try:
+        info = clients.wait_ready()
+        result.update(info)
+        print(f"[{label}] {info['ready']} subscribers connected in {info['connect_s']:.1f} s "
+              f"({info['n_failures']} failures {info['failures']})", flush=True)
+        time.sleep(args.idle_s)  # idle: let at least one ping round pass
+        rss_samples = []
+        for _ in range(5):
+            rss_samples.append(rss_kib(server.proc.pid))
+            time.sleep(0.5)
+        result["rss_idle_mib"] = max(rss_samples) / 1024
+        print(f"[{label}] server RSS {rss_before / 1024:.0f} MiB before, {result['rss_idle_mib']:.0f} MiB idle", flush=True)
+        committed: dict[int, float] = {}
+        for i in range(args.fanout_events):
+            seq, t = commit(pid, i)
+            committed[seq] = t
+            time.sleep(args.event_gap_s)
+        arrivals = clients.report()
+    finally:
+        clients.kill()
+    result["rss_peak_mib"] = max(result["rss_idle_mib"], rss_kib(server.proc.pid) / 1024) if server.proc.poll() is None else None
+    trials = []
+    per_sub: list[float] = []
+    missing = 0
+    connected = [a for a in arrivals]  # every stream, connected or not, counts
+    for seq, t in committed.items():
+        lat = [(a[seq] - t) * 1000 for a in connected if seq in a]
+        missing += len(connected) - len(lat)
+        per_sub.extend(lat)
+        if lat:
+            trials.append(max(lat))
+    result.update(
+        events=len(committed),
+        missing=missing,
+        p50=statistics.median(per_sub) if per_sub else float("nan"),
+        p99=pct(per_sub, 99) if per_sub else float("nan"),
+        max=max(per_sub) if per_sub else float("nan"),
+        all_ms=trials,
+    )
+    print(f"[{label}] per subscriber p50 {result['p50']:.0f} ms p99 {result['p99']:.0f} ms max {result['max']:.0f} ms; "
+          f"all reached after {', '.join(f'{x:.0f}' for x in trials)} ms; missing {missing}", flush=True)
+    return result
+
+
+def fanout_scale_out(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    from framecast.app_context import build_runtime
+    from framecast.settings import Settings
+
+    with Deployment(tmp / "pg-fanout", {"FRAMECAST_PING_INTERVAL_S": str(args.ping_interval)}) as dep:
+        server = dep.api()
+        runtime = build_runtime(
+            Settings(database_url=dep.database_url, broker_url=REDIS_URL, namespace=dep.namespace,
+                     data_dir=tmp / "bench-runtime", media_url=str(tmp / "pg-fanout" / "shared-media")),
+            migrate=False,
+        )
+        try:
+            return fanout(server, lambda pid, i: _commit(runtime.ledger, pid, i), args, "scale-out (Postgres + Redis)")
+        finally:
+            runtime.close()
+
+
+def fanout_embedded(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    from framecast.ledger.engine import make_engine
+    from framecast.ledger.repository import SqlLedger
+
+    data = tmp / "embedded" / "data"
+    server = Server(data, workers=0, env={"FRAMECAST_LOG_LEVEL": "WARNING",
+                                          "FRAMECAST_PING_INTERVAL_S": str(args.ping_interval)}).start()
+    try:
+        ledger = SqlLedger(make_engine(f"sqlite:///{data / 'framecast.db'}"))
+        try:
+            return fanout(server, lambda pid, i: _commit(ledger, pid, i), args, "embedded (SQLite)")
+        finally:
+            ledger.engine.dispose()
+    finally:
+        server.stop()
+
+
+def _commit(ledger: Any, pid: str, i: int) -> tuple[int, float]:
+    with ledger.transaction() as tx:
+        ev = tx.append_event(pid, "render_progress",
+                             {"task_id": "bench", "progress": i / 100, "frame": i, "frames": 100, "eta_s": None})
+    return ev.seq, time.monotonic()
+
+
+# --------------------------------------------------------------------------- report
+
+
+def report(args: argparse.Namespace, renders: dict[str, Any] | None, fans: list[dict[str, Any]], fd: int) -> str:
+    parts = []
+    if renders:
+        rows = ["| workers | projects | completed | wall s | projects/min |", "| ---: | ---: | ---: | ---: | ---: |"]
+        for n, r in renders["throughput"].items():
+            rows.append(f"| {n} | {r['n']} | {r['completed']} | {r['wall']:.1f} | {r['n'] / r['wall'] * 60:.1f} |")
+        tp = renders["throughput"]
+        ratio = (tp[1]["wall"] / tp[2]["wall"]) if 1 in tp and 2 in tp else None
+        parts.append(
+            f"**Throughput**: {args.projects} projects × {args.short_duration:g} s {args.short_resolution} (prompt, "
+            "plan + chunked render + compose + poster), all POSTed at once to one API replica; wall time from the "
+            "first POST until every project is terminal.\n\n" + "\n".join(rows)
+            + (f"\n\n2 workers vs 1: {ratio:.2f}x." if ratio else "")
+        )
+        rows = ["| workers | status | wall s | speedup |", "| ---: | --- | ---: | ---: |"]
+        lr = renders["long"]
+        base = lr[min(lr)]["wall"]
+        for n, r in lr.items():
+            rows.append(f"| {n} | {r['status']} | {r['wall']:.1f} | {base / r['wall']:.2f}x |")
+        speed = (lr[1]["wall"] / lr[2]["wall"]) if 1 in lr and 2 in lr else None
+        verdict = "" if speed is None else (
+            f"\n\nGoal: speedup ≥ 1.7x with 2 workers — {'met' if speed >= 1.7 else 'NOT met'} ({speed:.2f}x)."
+        )
+        parts.append(
+            f"**One long render**: one project, {args.long_duration:g} s {args.long_resolution} 30 fps, "
+            f"CHUNK_SECONDS={args.chunk_seconds:g} (chunks rendered in parallel by the workers, then joined without "
+            "re-encoding); wall time from POST to `completed`.\n\n" + "\n".join(rows) + verdict
+        )
+    if fans:
+        rows = [
+            "| mode | subscribers connected | connect s | RSS before MiB | RSS idle MiB | KiB/subscriber | events | missing | p50 ms | p99 ms | max ms | all reached, ms (per event) |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        ]
+        for f in fans:
+            per = (f["rss_idle_mib"] - f["rss_before_mib"]) * 1024 / max(1, f["ready"])
+            rows.append(
+                f"| {f['label']} | {f['ready']} / {args.subscribers} | {f['connect_s']:.1f} | {f['rss_before_mib']:.0f} | "
+                f"{f['rss_idle_mib']:.0f} | {per:.1f} | {f['events']} | {f['missing']} | {f['p50']:.0f} | {f['p99']:.0f} | "
+                f"{f['max']:.0f} | {', '.join(f'{x:.0f}' for x in f['all_ms'])} |"
+            )
+        so = fans[0]
+        worst_all = max(so["all_ms"]) if so["all_ms"] else float("inf")
+        mem_ok = so["ready"] >= 10_000 and so["rss_idle_mib"] <= 1024
+        parts.append(
+            f"**SSE fan-out**: one API replica (`serve --workers 0`), {args.subscribers} idle SSE subscribers on ONE "
+            f"project, opened by {args.client_procs} asyncio client process(es) (raw streams); fd limit {fd}; "
+            f"PING_INTERVAL_S={args.ping_interval:g}; idle {args.idle_s:g} s before measuring RSS (VmRSS of the server "
+            f"and its children). Then {args.fanout_events} `render_progress` events committed {args.event_gap_s:g} s "
+            "apart by the benchmark (ledger transaction; in scale-out the commit hook publishes to Redis Streams); "
+            "latency = arrival at each subscriber − end of the commit.\n\n" + "\n".join(rows)
+            + f"\n\nGoal: 10,000 idle subscribers within 1 GB RSS — {'met' if mem_ok else 'NOT met'} "
+            f"({so['ready']} connected, {so['rss_idle_mib']:.0f} MiB). "
+            f"Goal: one event reaches all of them in ≤ 1 s — {'met' if worst_all <= 1000 and so['missing'] == 0 else 'NOT met'} "
+            f"(worst of {so['events']} events: {worst_all:.0f} ms, {so['missing']} missing)."
+        )
+    parts.append(
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; benchmark "
+        f"clients, API, workers, Postgres and Redis all on this one machine; run {time.strftime('%Y-%m-%d')}."
+    )
+    return "`bench/scale.py`, one run, real processes.\n\n" + "\n\n".join(parts)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "_clients":
+        raise_fd_limit()
+        paths = json.loads(sys.stdin.readline())
+        import uvloop
+
+        uvloop.run(_clients(sys.argv[2], paths, int(sys.argv[3])))
+        return
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--projects", type=int, default=20)
+    ap.add_argument("--short-duration", type=float, default=2)
+    ap.add_argument("--short-resolution", default="360p")
+    ap.add_argument("--long-duration", type=float, default=20)
+    ap.add_argument("--long-resolution", default="720p")
+    ap.add_argument("--chunk-seconds", type=float, default=2.0)
+    ap.add_argument("--worker-counts", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--subscribers", type=int, default=10_000)
+    ap.add_argument("--client-procs", type=int, default=1)
+    ap.add_argument("--connect-concurrency", type=int, default=200)
+    ap.add_argument("--ping-interval", type=float, default=15)
+    ap.add_argument("--idle-s", type=float, default=20)
+    ap.add_argument("--fanout-events", type=int, default=5)
+    ap.add_argument("--event-gap-s", type=float, default=3)
+    ap.add_argument("--skip-renders", action="store_true")
+    ap.add_argument("--skip-fanout", action="store_true")
+    ap.add_argument("--skip-embedded", action="store_true")
+    ap.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    args = ap.parse_args()
+    fd = raise_fd_limit()
+    tmp = Path(tempfile.mkdtemp(prefix="fc-scale-"))
+    t0 = time.monotonic()
+    try:
+        renders = None if args.skip_renders else render_phase(args, tmp)
+        fans = []
+        if not args.skip_fanout:
+            fans.append(fanout_scale_out(args, tmp))
+            if not args.skip_embedded:
+                fans.append(fanout_embedded(args, tmp))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    text = report(args, renders, fans, fd)
+    print(text)
+    print(f"(benchmark took {time.monotonic() - t0:.0f} s)")
+    if not args.no_write:
+        from bench._report import write_section
+
+        write_section("Scale-out", text)
+
+
+if __name__ == "__main__":
+    main()
