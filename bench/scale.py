@@ -96,7 +96,9 @@ class Deployment:
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             conn.execute(f"CREATE DATABASE {self.db}")
         env = dict(os.environ, **self.env, FRAMECAST_DATA_DIR=str(self.tmp / "cli"))
-        subprocess.run([sys.executable, "-m", "framecast", "db", "upgrade"], env=env, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "framecast", "db", "upgrade"], env=env, check=True, capture_output=True
+        )
         return self
 
     def api(self) -> Server:
@@ -108,7 +110,12 @@ class Deployment:
         for _ in range(n):
             index = len(self.workers)
             log = (self.tmp / f"worker{index}.log").open("ab")
-            env = {**os.environ, **self.env, "FRAMECAST_DATA_DIR": str(self.tmp / f"worker{index}"), "FRAMECAST_LOG_LEVEL": "INFO"}
+            env = {
+                **os.environ,
+                **self.env,
+                "FRAMECAST_DATA_DIR": str(self.tmp / f"worker{index}"),
+                "FRAMECAST_LOG_LEVEL": "INFO",
+            }
             self.workers.append(
                 subprocess.Popen(
                     [sys.executable, "-m", "framecast", "worker", "--threads", "1"],
@@ -120,7 +127,9 @@ class Deployment:
         # A worker logs "worker started" once it consumes; wait for every one so start-up is not measured.
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            logs = [(self.tmp / f"worker{i}.log").read_text(errors="replace") for i in range(len(self.workers))]
+            logs = [
+                (self.tmp / f"worker{i}.log").read_text(errors="replace") for i in range(len(self.workers))
+            ]
             if all("worker started" in text for text in logs):
                 return
             time.sleep(0.1)
@@ -174,12 +183,21 @@ def run_projects(server: Server, bodies: list[dict[str, Any]], timeout_s: float)
 def render_phase(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     out: dict[str, Any] = {"throughput": {}, "long": {}}
     short = [
-        {"prompt": f"Benchmark project {i}. A quiet harbour at dawn.", "duration_s": args.short_duration,
-         "resolution": args.short_resolution, "seed": i}
+        {
+            "prompt": f"Benchmark project {i}. A quiet harbour at dawn.",
+            "duration_s": args.short_duration,
+            "resolution": args.short_resolution,
+            "seed": i,
+        }
         for i in range(args.projects)
     ]
-    long_body = {"prompt": "A long benchmark render. Mountains, rivers, a city at night, the sea.",
-                 "duration_s": args.long_duration, "resolution": args.long_resolution, "fps": 30, "seed": 7}
+    long_body = {
+        "prompt": "A long benchmark render. Mountains, rivers, a city at night, the sea.",
+        "duration_s": args.long_duration,
+        "resolution": args.long_resolution,
+        "fps": 30,
+        "seed": 7,
+    }
     env = {"FRAMECAST_CHUNK_SECONDS": str(args.chunk_seconds)}
     with Deployment(tmp / "pg", env) as dep:
         server = dep.api()
@@ -188,7 +206,10 @@ def render_phase(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             run_projects(server, [{"prompt": "warm-up", "duration_s": 1, "resolution": "360p"}] * n, 120)
             wall, statuses = run_projects(server, short, args.timeout)
             out["throughput"][n] = {"wall": wall, "completed": statuses.count("completed"), "n": len(short)}
-            print(f"throughput, {n} worker(s): {len(short)} projects in {wall:.1f} s ({statuses.count('completed')} completed)", flush=True)
+            print(
+                f"throughput, {n} worker(s): {len(short)} projects in {wall:.1f} s ({statuses.count('completed')} completed)",
+                flush=True,
+            )
             wall, statuses = run_projects(server, [long_body], args.timeout)
             out["long"][n] = {"wall": wall, "status": statuses[0]}
             print(f"long render, {n} worker(s): {wall:.1f} s ({statuses[0]})", flush=True)
@@ -199,8 +220,9 @@ def render_phase(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
 # --------------------------------------------------------------------------- 3: SSE fan-out
 
 
-async def _subscribe(host: str, port: int, path: str, arrivals: dict[int, float], ready: asyncio.Event,
-                     failures: list[str]) -> asyncio.StreamWriter | None:
+async def _subscribe(
+    host: str, port: int, path: str, arrivals: dict[int, float], ready: asyncio.Event, failures: list[str]
+) -> asyncio.StreamWriter | None:
     try:
         reader, writer = await asyncio.open_connection(host, port, limit=1 << 16)
         writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAccept: text/event-stream\r\n\r\n".encode())
@@ -263,8 +285,17 @@ async def _clients(url: str, paths: list[str], concurrency: int) -> None:
     t0 = time.monotonic()
     await asyncio.gather(*(one(i) for i in range(len(paths))))
     connected = sum(r.is_set() for r in readies)
-    print(json.dumps({"ready": connected, "failures": failures[:5], "n_failures": len(failures),
-                      "connect_s": time.monotonic() - t0}), flush=True)
+    print(
+        json.dumps(
+            {
+                "ready": connected,
+                "failures": failures[:5],
+                "n_failures": len(failures),
+                "connect_s": time.monotonic() - t0,
+            }
+        ),
+        flush=True,
+    )
     loop = asyncio.get_running_loop()
     # The parent says "report" on stdin after it committed its events and waited.
     await loop.run_in_executor(None, sys.stdin.readline)
@@ -280,7 +311,9 @@ class ClientProcs:
         for part in per:
             p = subprocess.Popen(
                 [sys.executable, __file__, "_clients", url, str(concurrency)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
             )
             assert p.stdin is not None
             p.stdin.write(json.dumps(part) + "\n")
@@ -331,15 +364,21 @@ def fanout(server: Server, commit: Any, args: argparse.Namespace, label: str) ->
     try:
         info = clients.wait_ready()
         result.update(info)
-        print(f"[{label}] {info['ready']} subscribers connected in {info['connect_s']:.1f} s "
-              f"({info['n_failures']} failures {info['failures']})", flush=True)
+        print(
+            f"[{label}] {info['ready']} subscribers connected in {info['connect_s']:.1f} s "
+            f"({info['n_failures']} failures {info['failures']})",
+            flush=True,
+        )
         time.sleep(args.idle_s)  # idle: let at least one ping round pass
         rss_samples = []
         for _ in range(5):
             rss_samples.append(rss_kib(server.proc.pid))
             time.sleep(0.5)
         result["rss_idle_mib"] = max(rss_samples) / 1024
-        print(f"[{label}] server RSS {rss_before / 1024:.0f} MiB before, {result['rss_idle_mib']:.0f} MiB idle", flush=True)
+        print(
+            f"[{label}] server RSS {rss_before / 1024:.0f} MiB before, {result['rss_idle_mib']:.0f} MiB idle",
+            flush=True,
+        )
         committed: dict[int, float] = {}
         for i in range(args.fanout_events):
             seq, t = commit(pid, i)
@@ -348,7 +387,9 @@ def fanout(server: Server, commit: Any, args: argparse.Namespace, label: str) ->
         arrivals = clients.report()
     finally:
         clients.kill()
-    result["rss_peak_mib"] = max(result["rss_idle_mib"], rss_kib(server.proc.pid) / 1024) if server.proc.poll() is None else None
+    result["rss_peak_mib"] = (
+        max(result["rss_idle_mib"], rss_kib(server.proc.pid) / 1024) if server.proc.poll() is None else None
+    )
     trials = []
     per_sub: list[float] = []
     missing = 0
@@ -367,8 +408,11 @@ def fanout(server: Server, commit: Any, args: argparse.Namespace, label: str) ->
         max=max(per_sub) if per_sub else float("nan"),
         all_ms=trials,
     )
-    print(f"[{label}] per subscriber p50 {result['p50']:.0f} ms p99 {result['p99']:.0f} ms max {result['max']:.0f} ms; "
-          f"all reached after {', '.join(f'{x:.0f}' for x in trials)} ms; missing {missing}", flush=True)
+    print(
+        f"[{label}] per subscriber p50 {result['p50']:.0f} ms p99 {result['p99']:.0f} ms max {result['max']:.0f} ms; "
+        f"all reached after {', '.join(f'{x:.0f}' for x in trials)} ms; missing {missing}",
+        flush=True,
+    )
     return result
 
 
@@ -379,12 +423,19 @@ def fanout_scale_out(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     with Deployment(tmp / "pg-fanout", {"FRAMECAST_PING_INTERVAL_S": str(args.ping_interval)}) as dep:
         server = dep.api()
         runtime = build_runtime(
-            Settings(database_url=dep.database_url, broker_url=REDIS_URL, namespace=dep.namespace,
-                     data_dir=tmp / "bench-runtime", media_url=str(tmp / "pg-fanout" / "shared-media")),
+            Settings(
+                database_url=dep.database_url,
+                broker_url=REDIS_URL,
+                namespace=dep.namespace,
+                data_dir=tmp / "bench-runtime",
+                media_url=str(tmp / "pg-fanout" / "shared-media"),
+            ),
             migrate=False,
         )
         try:
-            return fanout(server, lambda pid, i: _commit(runtime.ledger, pid, i), args, "scale-out (Postgres + Redis)")
+            return fanout(
+                server, lambda pid, i: _commit(runtime.ledger, pid, i), args, "scale-out (Postgres + Redis)"
+            )
         finally:
             runtime.close()
 
@@ -394,8 +445,11 @@ def fanout_embedded(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     from framecast.ledger.repository import SqlLedger
 
     data = tmp / "embedded" / "data"
-    server = Server(data, workers=0, env={"FRAMECAST_LOG_LEVEL": "WARNING",
-                                          "FRAMECAST_PING_INTERVAL_S": str(args.ping_interval)}).start()
+    server = Server(
+        data,
+        workers=0,
+        env={"FRAMECAST_LOG_LEVEL": "WARNING", "FRAMECAST_PING_INTERVAL_S": str(args.ping_interval)},
+    ).start()
     try:
         ledger = SqlLedger(make_engine(f"sqlite:///{data / 'framecast.db'}"))
         try:
@@ -408,26 +462,37 @@ def fanout_embedded(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
 
 def _commit(ledger: Any, pid: str, i: int) -> tuple[int, float]:
     with ledger.transaction() as tx:
-        ev = tx.append_event(pid, "render_progress",
-                             {"task_id": "bench", "progress": i / 100, "frame": i, "frames": 100, "eta_s": None})
+        ev = tx.append_event(
+            pid,
+            "render_progress",
+            {"task_id": "bench", "progress": i / 100, "frame": i, "frames": 100, "eta_s": None},
+        )
     return ev.seq, time.monotonic()
 
 
 # --------------------------------------------------------------------------- report
 
 
-def report(args: argparse.Namespace, renders: dict[str, Any] | None, fans: list[dict[str, Any]], fd: int) -> str:
+def report(
+    args: argparse.Namespace, renders: dict[str, Any] | None, fans: list[dict[str, Any]], fd: int
+) -> str:
     parts = []
     if renders:
-        rows = ["| workers | projects | completed | wall s | projects/min |", "| ---: | ---: | ---: | ---: | ---: |"]
+        rows = [
+            "| workers | projects | completed | wall s | projects/min |",
+            "| ---: | ---: | ---: | ---: | ---: |",
+        ]
         for n, r in renders["throughput"].items():
-            rows.append(f"| {n} | {r['n']} | {r['completed']} | {r['wall']:.1f} | {r['n'] / r['wall'] * 60:.1f} |")
+            rows.append(
+                f"| {n} | {r['n']} | {r['completed']} | {r['wall']:.1f} | {r['n'] / r['wall'] * 60:.1f} |"
+            )
         tp = renders["throughput"]
         ratio = (tp[1]["wall"] / tp[2]["wall"]) if 1 in tp and 2 in tp else None
         parts.append(
             f"**Throughput**: {args.projects} projects × {args.short_duration:g} s {args.short_resolution} (prompt, "
             "plan + chunked render + compose + poster), all POSTed at once to one API replica; wall time from the "
-            "first POST until every project is terminal.\n\n" + "\n".join(rows)
+            "first POST until every project is terminal.\n\n"
+            + "\n".join(rows)
             + (f"\n\n2 workers vs 1: {ratio:.2f}x." if ratio else "")
         )
         rows = ["| workers | status | wall s | speedup |", "| ---: | --- | ---: | ---: |"]
@@ -436,8 +501,12 @@ def report(args: argparse.Namespace, renders: dict[str, Any] | None, fans: list[
         for n, r in lr.items():
             rows.append(f"| {n} | {r['status']} | {r['wall']:.1f} | {base / r['wall']:.2f}x |")
         speed = (lr[1]["wall"] / lr[2]["wall"]) if 1 in lr and 2 in lr else None
-        verdict = "" if speed is None else (
-            f"\n\nGoal: speedup ≥ 1.7x with 2 workers — {'met' if speed >= 1.7 else 'NOT met'} ({speed:.2f}x)."
+        verdict = (
+            ""
+            if speed is None
+            else (
+                f"\n\nGoal: speedup ≥ 1.7x with 2 workers — {'met' if speed >= 1.7 else 'NOT met'} ({speed:.2f}x)."
+            )
         )
         parts.append(
             f"**One long render**: one project, {args.long_duration:g} s {args.long_resolution} 30 fps, "
@@ -465,7 +534,8 @@ def report(args: argparse.Namespace, renders: dict[str, Any] | None, fans: list[
             f"PING_INTERVAL_S={args.ping_interval:g}; idle {args.idle_s:g} s before measuring RSS (VmRSS of the server "
             f"and its children). Then {args.fanout_events} `render_progress` events committed {args.event_gap_s:g} s "
             "apart by the benchmark (ledger transaction; in scale-out the commit hook publishes to Redis Streams); "
-            "latency = arrival at each subscriber − end of the commit.\n\n" + "\n".join(rows)
+            "latency = arrival at each subscriber − end of the commit.\n\n"
+            + "\n".join(rows)
             + f"\n\nGoal: 10,000 idle subscribers within 1 GB RSS — {'met' if mem_ok else 'NOT met'} "
             f"({so['ready']} connected, {so['rss_idle_mib']:.0f} MiB). "
             f"Goal: one event reaches all of them in ≤ 1 s — {'met' if worst_all <= 1000 and so['missing'] == 0 else 'NOT met'} "
