@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import QueuePool
 
 BUSY_TIMEOUT_S = 30.0
 
@@ -29,8 +29,13 @@ def make_engine(url: str) -> Engine:
     engine = create_engine(
         url,
         connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
-        # One connection per checkout: processes fork and threads come and go; opening a SQLite file is cheap.
-        poolclass=NullPool,
+        # Keep connections open: when the last connection to a WAL database closes, SQLite checkpoints and
+        # truncates the WAL, which made every commit several times slower with a connection per checkout.
+        # Processes never share a pool (workers are spawned, not forked).
+        poolclass=QueuePool,
+        pool_size=8,
+        max_overflow=24,
+        pool_timeout=60,
     )
 
     @event.listens_for(engine, "connect")
