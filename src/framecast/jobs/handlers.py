@@ -83,7 +83,7 @@ def plan(ctx: TaskContext) -> TaskOutcome:
 
 def narration(ctx: TaskContext) -> TaskOutcome:
     timeline = _timeline(ctx)
-    adjusted, track = audio.synthesize_narration(timeline, ctx.tmp)
+    adjusted, track = audio.synthesize_narration(timeline, ctx.tmp, asset_path=ctx.asset_path)
     ctx.check_cancelled()
     ctx.put_internal(track, AUDIO_KEY)
     return TaskOutcome(
