@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 import pytest
-from e2e_harness import PAGE_PATH, Console, Server, card, submit, wait_video
+from e2e_harness import PAGE_PATH, Console, Server, card, debug, submit, wait_running, wait_video
 
 pytestmark = pytest.mark.browser
 
@@ -90,3 +90,19 @@ def test_server_unreachable_is_said_plainly(page: Any, server: Server) -> None:
     page.click("#generate")
     page.wait_for_selector("#form-error:not([hidden])")
     assert "Can't reach the Framecast server" in (page.text_content("#form-error") or "")
+
+
+def test_cancel_then_retry_continues_the_same_log(page: Any, server: Server) -> None:
+    page.goto(server.url + PAGE_PATH)
+    pid = submit(page, "A train crossing a snowy bridge", duration=4)
+    wait_running(page, pid, min_percent=5)
+    page.click(f"{card(pid)} button.cancel")
+    page.wait_for_selector(f'{card(pid)}[data-status="cancelled"]', timeout=15_000)
+    assert page.is_visible(f"{card(pid)} button.retry")
+    first_end = debug(page, pid)["lastSeq"]
+    page.click(f"{card(pid)} button.retry")
+    wait_video(page, pid)
+    applied = debug(page, pid)["applied"]
+    assert applied[-1] > first_end
+    assert len(applied) == len(set(applied)) and applied == sorted(applied)
+    assert applied[-1] == server.snapshot(pid)["last_seq"]
