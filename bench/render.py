@@ -19,6 +19,7 @@ Prints a table and rewrites the "## Render" section of docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import platform
 import sys
@@ -216,7 +217,9 @@ def main() -> None:
             f"Goal (b) >= 3 x (c): 2 processes {rows[3][1] / fc2:.1f} x, 1 process {rows[3][1] / rows[1][1]:.1f} x."
         )
     if args.memory_seconds > 0:
-        with tempfile.TemporaryDirectory() as d, ProcessPoolExecutor(1) as solo:
+        # spawn, not fork: a forked child would start with (and count) the benchmark process's own memory.
+        spawn = multiprocessing.get_context("spawn")
+        with tempfile.TemporaryDirectory() as d, ProcessPoolExecutor(1, mp_context=spawn) as solo:
             frames, secs, rss = solo.submit(
                 _memory_job, (args.memory_seconds, str(Path(d) / "m.mp4"))
             ).result()

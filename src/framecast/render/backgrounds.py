@@ -95,7 +95,10 @@ def _palette_lut(colours: list[str]) -> tuple[F32, F32, F32]:
 
 
 def _lookup(lut: F32, t: F32) -> F32:
-    return np.asarray(np.interp(t, np.linspace(0, 1, 256), lut), dtype=np.float32)
+    """``lut`` (256 entries) at ``t`` in 0..1, nearest entry (the table is fine enough to show no steps)."""
+    idx = np.clip(t * 255 + 0.5, 0, 255).astype(np.intp)
+    out: F32 = lut[idx]
+    return out
 
 
 class BackgroundRenderer:
@@ -181,8 +184,8 @@ class BackgroundRenderer:
         return y.astype(np.float32), u.astype(np.float32), v.astype(np.float32)
 
     def _low_shape(self) -> tuple[int, int]:
-        # Period = twice the frame; painted at quarter resolution.
-        return (2 * self.h) // 4, (2 * self.w) // 4
+        # Period = 1.5 frames each way (room to drift without visible repeats); painted at quarter resolution.
+        return max(2, (3 * self.h) // 8), max(2, (3 * self.w) // 8)
 
     def _gradient_texture(self, dark: bool) -> None:
         lh, lw = self._low_shape()

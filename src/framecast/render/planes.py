@@ -120,9 +120,13 @@ def blend_sprite(planes: Planes, sprite: Sprite, x: int, y: int, opacity: float 
 
 def crossfade(dst: Planes, other: Planes, p: float) -> None:
     """``dst = dst * (1 - p) + other * p`` on all planes (the crossfade transition)."""
-    a = dst.buf.astype(np.float32)
-    a += (other.buf.astype(np.float32) - a) * np.float32(p)
-    np.copyto(dst.buf, to_u8(a))
+    # 8.8 fixed point in uint16: half the memory traffic of float32 on a full frame.
+    w = int(round(min(max(p, 0.0), 1.0) * 256))
+    mixed = dst.buf.astype(np.uint16) * np.uint16(256 - w)
+    mixed += other.buf.astype(np.uint16) * np.uint16(w)
+    mixed += np.uint16(128)
+    mixed >>= 8
+    np.copyto(dst.buf, mixed, casting="unsafe")
 
 
 def as_rgb(planes: Planes) -> npt.NDArray[np.uint8]:

@@ -187,8 +187,6 @@ def plan(prompt: str, options: VideoOptions) -> Timeline:
                 style,
                 rng,
                 options,
-                last=i == len(frames) - 1,
-                subtitle=None if i else (body[0] if False else None),
             )
         )
     timeline = {
@@ -212,9 +210,6 @@ def _scene(
     style: StylePreset,
     rng: random.Random,
     options: VideoOptions,
-    *,
-    last: bool,
-    subtitle: str | None,
 ) -> dict[str, Any]:
     colour, shadow = _text_colour(palette)
     palette = _legible(palette, dark_text=not shadow)
