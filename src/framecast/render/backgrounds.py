@@ -23,14 +23,15 @@ from framecast.render.planes import Planes, Sprite, blend_sprite, sprite_from_rg
 AssetPath = Callable[[str], Path]
 
 
-def _upscale_wrap(low: F32, factor: int) -> U8:
+def _upscale_wrap(low: F32, factor: int, wrap_y: bool = True) -> U8:
     """Bicubic upscale of a tileable 8-bit texture, keeping it tileable (wrap-pad, resize, crop).
 
     Upscaling 8-bit data is enough: interpolation makes the in-between values, and the frame is 8-bit anyway;
     it needs a quarter of the memory of a float image at 1080p (the texture is 4x the frame).
     """
     pad = 2
-    padded = np.pad(to_u8(low), pad, mode="wrap")
+    padded = np.pad(to_u8(low), ((0, 0), (pad, pad)), mode="wrap")
+    padded = np.pad(padded, ((pad, pad), (0, 0)), mode="wrap" if wrap_y else "edge")
     h, w = padded.shape
     img = Image.fromarray(np.ascontiguousarray(padded))
     big = img.resize((w * factor, h * factor), Image.Resampling.BICUBIC)
@@ -147,7 +148,9 @@ class BackgroundRenderer:
 
     # -- textures, painted once per scene -------------------------------------------------------------
 
-    def _set_texture(self, t_luma: F32, t_chroma: F32, lut: tuple[F32, F32, F32], shade: F32 | None) -> None:
+    def _set_texture(
+        self, t_luma: F32, t_chroma: F32, lut: tuple[F32, F32, F32], shade: F32 | None, wrap_y: bool = True
+    ) -> None:
         """Map two low-res fields through the palette and upscale: luma x4, chroma x2 (half-size planes)."""
         y = _lookup(lut[0], t_luma)
         if shade is not None:
@@ -155,9 +158,9 @@ class BackgroundRenderer:
         u, v = _lookup(lut[1], t_chroma), _lookup(lut[2], t_chroma)
         if self.bg.kind == "bokeh":
             y, u, v = self._bake_bokeh(y, u, v)
-        self.tex_y = _upscale_wrap(y, 4)
-        self.tex_u = _upscale_wrap(u, 2)
-        self.tex_v = _upscale_wrap(v, 2)
+        self.tex_y = _upscale_wrap(y, 4, wrap_y)
+        self.tex_u = _upscale_wrap(u, 2, wrap_y)
+        self.tex_v = _upscale_wrap(v, 2, wrap_y)
 
     def _bake_bokeh(self, y: F32, u: F32, v: F32) -> tuple[F32, F32, F32]:
         """Paint the far bokeh discs into the (tileable) texture: they drift with it and cost nothing per frame."""
@@ -217,7 +220,8 @@ class BackgroundRenderer:
         self.chroma_speed = self.speed * 0.7
 
     def _waves_texture(self) -> None:
-        lh, lw = self._low_shape()
+        # One frame tall (waves only drift sideways), tileable across.
+        lh, lw = max(2, -(-self.h // 4)), self._low_shape()[1]
         yy = np.arange(lh, dtype=np.float32)[:, None] / lh
         xx = np.arange(lw, dtype=np.float32)[None, :] / lw
         n_bands = max(3, int(round(5 * self.bg.density)))
@@ -230,14 +234,13 @@ class BackgroundRenderer:
             edge = (
                 base + 0.05 * np.sin(2 * math.pi * f1 * xx + p1) + 0.02 * np.sin(2 * math.pi * f2 * xx + p2)
             )
-            # Mirror vertically (the texture tiles in y too): bands above and below the middle.
-            d = np.minimum(yy, 1 - yy) * 2
+            d = yy
             soft = 0.012
             field += 1.0 / (1.0 + np.exp(-(d - edge) / soft))
         t = (field / n_bands).astype(np.float32)
         shade = (0.78 + 0.22 * (1 - np.abs(np.sin(math.pi * field)))).astype(np.float32)
-        self._set_texture(t, t, _palette_lut(self.bg.palette), shade)
-        self.dir = (1.0 if self.dir[0] >= 0 else -1.0, 0.15)
+        self._set_texture(t, t, _palette_lut(self.bg.palette), shade, wrap_y=False)
+        self.dir = (1.0 if self.dir[0] >= 0 else -1.0, 0.0)
 
     def _image_texture(self, asset_path: AssetPath | None) -> None:
         from framecast.render.images import load_image_rgb
