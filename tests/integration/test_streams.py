@@ -9,7 +9,7 @@ import httpx
 import pytest
 import websockets
 
-from tests.support.server import Server, all_events, create, read_sse, wait_terminal
+from tests.support.server import Server, all_events, create, read_sse, run_async, wait_terminal
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +115,7 @@ def test_websocket_sends_hello_then_the_same_envelopes_then_closes_1000(
             except websockets.ConnectionClosedOK as closed:
                 return got, closed.rcvd.code if closed.rcvd else None
 
-    got, code = asyncio.run(run())
+    got, code = run_async(run)
     assert code == 1000
     assert got[0]["type"] == "hello" and "seq" not in got[0]
     assert got[1:] == log[2:]
@@ -141,7 +141,7 @@ def test_websocket_resume_message_moves_the_cursor(tmp_path) -> None:
                     got.append(json.loads(await asyncio.wait_for(ws.recv(), 10)))
                 return got
 
-        got = asyncio.run(run())
+        got = run_async(run)
         assert [m for m in got if "seq" in m] == log
     finally:
         srv.stop()

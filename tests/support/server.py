@@ -172,3 +172,27 @@ def read_sse(
             if len(messages) >= max_messages:
                 break
         return response.headers, messages
+
+
+def run_async(make_coro: Any, timeout_s: float = 120.0) -> Any:
+    """Run a coroutine to completion in a fresh thread with its own loop (the test process may already
+    have a running loop, e.g. Playwright's sync API)."""
+    import asyncio
+    import threading
+
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(make_coro())
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(timeout_s)
+    if thread.is_alive():
+        raise AssertionError("the async part of the test did not finish in time")
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
