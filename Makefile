@@ -38,7 +38,7 @@ run: $(STAMP)
 	@echo "Framecast at http://127.0.0.1:8000/tools/video-generator"
 	$(BIN)/framecast serve --host 127.0.0.1 --port 8000
 
-test: system-deps $(TEST_STAMP)
+test: system-deps $(TEST_STAMP) lint
 	$(BIN)/python -m pytest -p no:cacheprovider
 
 lint: $(TEST_STAMP)
