@@ -171,6 +171,18 @@ class Deployment:
 # --------------------------------------------------------------------------- 1 and 2: throughput, long render
 
 
+def cpu_s(pids: list[int]) -> float:
+    """User + system CPU seconds used so far by these processes."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def run_projects(server: Server, bodies: list[dict[str, Any]], timeout_s: float) -> tuple[float, list[str]]:
     """POST every body at once, wait until all are terminal; wall seconds from the first POST, statuses."""
     with httpx.Client(base_url=server.url, timeout=30) as c:
@@ -191,28 +203,35 @@ def render_phase(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         }
         for i in range(args.projects)
     ]
-    long_body = {
-        "prompt": "A long benchmark render. Mountains, rivers, a city at night, the sea.",
-        "duration_s": args.long_duration,
-        "resolution": args.long_resolution,
-        "fps": 30,
-        "seed": 7,
-    }
     env = {"FRAMECAST_CHUNK_SECONDS": str(args.chunk_seconds)}
     with Deployment(tmp / "pg", env) as dep:
         server = dep.api()
         for n in args.worker_counts:
             dep.start_workers(n)
+            pids = [p.pid for p in dep.workers]
             run_projects(server, [{"prompt": "warm-up", "duration_s": 1, "resolution": "360p"}] * n, 120)
+            cpu0 = cpu_s(pids)
             wall, statuses = run_projects(server, short, args.timeout)
-            out["throughput"][n] = {"wall": wall, "completed": statuses.count("completed"), "n": len(short)}
+            cores = (cpu_s(pids) - cpu0) / wall
+            done = statuses.count("completed")
+            out["throughput"][n] = {"wall": wall, "completed": done, "n": len(short), "cores": cores}
             print(
-                f"throughput, {n} worker(s): {len(short)} projects in {wall:.1f} s ({statuses.count('completed')} completed)",
+                f"throughput, {n} worker(s): {len(short)} projects in {wall:.1f} s ({done} completed)",
                 flush=True,
             )
-            wall, statuses = run_projects(server, [long_body], args.timeout)
-            out["long"][n] = {"wall": wall, "status": statuses[0]}
-            print(f"long render, {n} worker(s): {wall:.1f} s ({statuses[0]})", flush=True)
+            for duration in args.long_duration:
+                body = {
+                    "prompt": "A long benchmark render. Mountains, rivers, a city at night, the sea.",
+                    "duration_s": duration,
+                    "resolution": args.long_resolution,
+                    "fps": 30,
+                    "seed": 7,
+                }
+                cpu0 = cpu_s(pids)
+                wall, statuses = run_projects(server, [body], args.timeout)
+                cores = (cpu_s(pids) - cpu0) / wall
+                out["long"][(duration, n)] = {"wall": wall, "status": statuses[0], "cores": cores}
+                print(f"long render {duration:g} s, {n} worker(s): {wall:.1f} s ({statuses[0]})", flush=True)
             dep.stop_workers()
     return out
 
@@ -369,7 +388,9 @@ def fanout(server: Server, commit: Any, args: argparse.Namespace, label: str) ->
             f"({info['n_failures']} failures {info['failures']})",
             flush=True,
         )
+        cpu0 = cpu_s([server.proc.pid])
         time.sleep(args.idle_s)  # idle: let at least one ping round pass
+        result["idle_cores"] = (cpu_s([server.proc.pid]) - cpu0) / args.idle_s
         rss_samples = []
         for _ in range(5):
             rss_samples.append(rss_kib(server.proc.pid))
@@ -494,35 +515,44 @@ def report(
             "first POST until every project is terminal.\n\n"
             + "\n".join(rows)
             + (f"\n\n2 workers vs 1: {ratio:.2f}x." if ratio else "")
+            + " Worker CPU cores busy: "
+            + ", ".join(f"{n} worker(s) {r['cores']:.2f}" for n, r in tp.items())
+            + "."
         )
-        rows = ["| workers | status | wall s | speedup |", "| ---: | --- | ---: | ---: |"]
+        rows = [
+            "| video | workers | status | wall s | worker CPU cores busy | speedup |",
+            "| --- | ---: | --- | ---: | ---: | ---: |",
+        ]
         lr = renders["long"]
-        base = lr[min(lr)]["wall"]
-        for n, r in lr.items():
-            rows.append(f"| {n} | {r['status']} | {r['wall']:.1f} | {base / r['wall']:.2f}x |")
-        speed = (lr[1]["wall"] / lr[2]["wall"]) if 1 in lr and 2 in lr else None
-        verdict = (
-            ""
-            if speed is None
-            else (
-                f"\n\nGoal: speedup ≥ 1.7x with 2 workers — {'met' if speed >= 1.7 else 'NOT met'} ({speed:.2f}x)."
-            )
-        )
+        verdicts = []
+        for duration in args.long_duration:
+            base = lr.get((duration, 1))
+            for n in args.worker_counts:
+                r = lr[(duration, n)]
+                speed = base["wall"] / r["wall"] if base else float("nan")
+                rows.append(
+                    f"| {duration:g} s {args.long_resolution} | {n} | {r['status']} | {r['wall']:.1f} | "
+                    f"{r['cores']:.2f} | {speed:.2f}x |"
+                )
+                if n == 2 and base:
+                    verdicts.append(f"{duration:g} s: {'met' if speed >= 1.7 else 'NOT met'} ({speed:.2f}x)")
         parts.append(
-            f"**One long render**: one project, {args.long_duration:g} s {args.long_resolution} 30 fps, "
-            f"CHUNK_SECONDS={args.chunk_seconds:g} (chunks rendered in parallel by the workers, then joined without "
-            "re-encoding); wall time from POST to `completed`.\n\n" + "\n".join(rows) + verdict
+            f"**One long render**: one project at a time, 30 fps, CHUNK_SECONDS={args.chunk_seconds:g} (chunks rendered "
+            "in parallel by the workers, then joined without re-encoding); wall time from POST to `completed`; "
+            '"CPU cores busy" = CPU seconds of the worker processes / wall time.\n\n'
+            + "\n".join(rows)
+            + ("\n\nGoal: speedup ≥ 1.7x with 2 workers — " + "; ".join(verdicts) + "." if verdicts else "")
         )
     if fans:
         rows = [
-            "| mode | subscribers connected | connect s | RSS before MiB | RSS idle MiB | KiB/subscriber | events | missing | p50 ms | p99 ms | max ms | all reached, ms (per event) |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+            "| mode | subscribers connected | connect s | RSS before MiB | RSS idle MiB | KiB/subscriber | idle CPU cores | events | missing | p50 ms | p99 ms | max ms | all reached, ms (per event) |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
         ]
         for f in fans:
             per = (f["rss_idle_mib"] - f["rss_before_mib"]) * 1024 / max(1, f["ready"])
             rows.append(
                 f"| {f['label']} | {f['ready']} / {args.subscribers} | {f['connect_s']:.1f} | {f['rss_before_mib']:.0f} | "
-                f"{f['rss_idle_mib']:.0f} | {per:.1f} | {f['events']} | {f['missing']} | {f['p50']:.0f} | {f['p99']:.0f} | "
+                f"{f['rss_idle_mib']:.0f} | {per:.1f} | {f['idle_cores']:.2f} | {f['events']} | {f['missing']} | {f['p50']:.0f} | {f['p99']:.0f} | "
                 f"{f['max']:.0f} | {', '.join(f'{x:.0f}' for x in f['all_ms'])} |"
             )
         so = fans[0]
@@ -532,7 +562,7 @@ def report(
             f"**SSE fan-out**: one API replica (`serve --workers 0`), {args.subscribers} idle SSE subscribers on ONE "
             f"project, opened by {args.client_procs} asyncio client process(es) (raw streams); fd limit {fd}; "
             f"PING_INTERVAL_S={args.ping_interval:g}; idle {args.idle_s:g} s before measuring RSS (VmRSS of the server "
-            f"and its children). Then {args.fanout_events} `render_progress` events committed {args.event_gap_s:g} s "
+            f"and its children; 'idle CPU cores' = the server's CPU seconds per second while idle, pings included). Then {args.fanout_events} `render_progress` events committed {args.event_gap_s:g} s "
             "apart by the benchmark (ledger transaction; in scale-out the commit hook publishes to Redis Streams); "
             "latency = arrival at each subscriber − end of the commit.\n\n"
             + "\n".join(rows)
@@ -560,7 +590,7 @@ def main() -> None:
     ap.add_argument("--projects", type=int, default=20)
     ap.add_argument("--short-duration", type=float, default=2)
     ap.add_argument("--short-resolution", default="360p")
-    ap.add_argument("--long-duration", type=float, default=20)
+    ap.add_argument("--long-duration", type=float, nargs="+", default=[20, 60])
     ap.add_argument("--long-resolution", default="720p")
     ap.add_argument("--chunk-seconds", type=float, default=2.0)
     ap.add_argument("--worker-counts", type=int, nargs="+", default=[1, 2])
