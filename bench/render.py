@@ -154,9 +154,11 @@ def moviepy_render(tl: Timeline, out: Path) -> float:
 
 
 def _memory_job(args: tuple[float, str]) -> tuple[int, float, float]:
-    """Render a long 1080p video in a fresh process; returns (frames, seconds, max RSS in MB)."""
-    import resource
+    """Render a long 1080p video in a fresh process; returns (frames, seconds, peak RSS in MB).
 
+    Peak RSS is VmHWM of this process's own address space: ``ru_maxrss`` would also count the parent's
+    peak, which Linux carries across fork and exec.
+    """
     from framecast.render.planner import plan
 
     seconds, path = args
@@ -168,7 +170,9 @@ def _memory_job(args: tuple[float, str]) -> tuple[int, float, float]:
     began = time.perf_counter()
     info = render_video(tl, Path(path))
     elapsed = time.perf_counter() - began
-    return info.frames, elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    status = Path("/proc/self/status").read_text()
+    hwm_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:"))
+    return info.frames, elapsed, hwm_kb / 1024
 
 
 def main() -> None:
