@@ -119,9 +119,20 @@ def test_redis_restart_mid_render_loses_nothing(tmp_path, postgres_url: str, own
                 return any(t["kind"] == "render_chunk" and t["status"] == "running" for t in snap["tasks"])
 
             wait_for(rendering, timeout_s=60)
+            import threading
+
+            streamed: dict[str, list[dict]] = {}
+            listener = threading.Thread(target=lambda: streamed.update(s=_stream(api.url, projects[0], 0)))
+            listener.start()
+            time.sleep(0.3)
             own_redis.kill()
             time.sleep(1.0)
             own_redis.start()
+            listener.join(timeout=120)
+            assert not listener.is_alive(), "the SSE stream did not survive the Redis restart"
+            seqs = [e["seq"] for e in streamed["s"]]
+            assert seqs == list(range(1, len(seqs) + 1)), "gap or repeat across the Redis restart"
+            assert streamed["s"][-1]["data"].get("terminal") is True
             for pid in projects:
                 snap = wait_terminal(client, pid, timeout_s=180)
                 assert snap["status"] == "completed", (snap, cluster.logs())

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from framecast.domain.models import Event
+from framecast.domain.events import EventType
+from framecast.domain.models import Event, utcnow
 
 QUEUE_LIMIT = 1000
 
@@ -61,6 +62,21 @@ class Fanout:
                     sub.queue.put_nowait(event)
                 except asyncio.QueueFull:
                     pass  # the stream reads the gap from the log
+
+    def mark_all_dirty(self) -> None:
+        """Wake every stream with a ``resync`` marker: the hub had an outage and may have missed events."""
+        for project_id, subs in list(self._subs.items()):
+            marker = Event(project_id=project_id, seq=0, type=EventType.RESYNC, data={}, ts=utcnow())
+            for sub in list(subs):
+                try:
+                    sub.queue.put_nowait(marker)
+                except asyncio.QueueFull:
+                    pass
+
+    def mark_all_dirty_threadsafe(self) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self.mark_all_dirty)
 
     def publish_threadsafe(self, events: list[Event]) -> None:
         loop = self._loop

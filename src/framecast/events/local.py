@@ -43,6 +43,7 @@ class LocalEventHub(Fanout):
         last_id = self.ledger.max_event_id()
         version_conn = self._data_version_connection()
         last_version: object = None
+        had_error = False
         while not self._stop.is_set():
             try:
                 if version_conn is not None:
@@ -53,12 +54,16 @@ class LocalEventHub(Fanout):
                     last_version = version
                 last_id, events = self.ledger.events_since_id(last_id)
                 self.publish_threadsafe(events)
+                if had_error:
+                    had_error = False
+                    self.mark_all_dirty_threadsafe()
                 if not events:
                     self._stop.wait(self.interval_s)
                 else:
                     last_version = None  # there may be more than one batch
             except Exception:  # noqa: BLE001 - the watcher must survive a locked or restarted database
                 log.exception("event hub watcher error; retrying")
+                had_error = True
                 self._stop.wait(0.5)
         if version_conn is not None:
             version_conn.close()

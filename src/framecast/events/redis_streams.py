@@ -122,14 +122,20 @@ class RedisEventHub(Fanout):
         key = f"{self.namespace}:events"
         client = redis.Redis.from_url(self.url, socket_timeout=self.block_ms / 1000 + 5)
         last_id = "$"
+        had_error = False
         while not self._stop.is_set():
             try:
                 reply: Any = client.xread({key: last_id}, block=self.block_ms, count=1000)
             except redis.RedisError as exc:
                 log.warning("Redis event tail failed (%s); retrying", exc)
-                last_id = "$"  # after an outage, streams re-read gaps from the log
+                last_id = "$"
+                had_error = True
                 self._stop.wait(0.5)
                 continue
+            if had_error:
+                # Back after an outage: whatever was published meanwhile is lost to us; streams re-read.
+                had_error = False
+                self.mark_all_dirty_threadsafe()
             for _key, entries in reply or []:
                 events = []
                 for entry_id, fields in entries:

@@ -20,6 +20,9 @@ from framecast.services.ports import EventHub, EventLog, Ledger, Subscription
 T = TypeVar("T")
 StreamItem = Event | StreamMessage
 BATCH = 500
+#: How often an idle stream re-reads the log and re-checks its project on its own, in case a hub lost
+#: something without noticing (hubs that notice an outage wake every stream with a ``resync`` marker).
+RECHECK_S = 30.0
 
 
 async def _in_thread(fn: Callable[..., T], *args: Any) -> T:
@@ -63,7 +66,7 @@ class EventStream:
                 "terminal": project.status.terminal,
             },
         )
-        last_sent = time.monotonic()
+        last_sent = last_check = time.monotonic()
         need_read = True
         while True:
             if self._cursor != cursor:  # a resume request moved the cursor
@@ -86,13 +89,19 @@ class EventStream:
             wait = max(0.0, self.ping_interval_s - (time.monotonic() - last_sent))
             live = await self.subscription.get(timeout=wait)
             if live is None:
-                if time.monotonic() - last_sent >= self.ping_interval_s:
-                    if self.ledger is not None:
-                        # A deleted project's stream must end; NotFound becomes an error message.
-                        await _in_thread(_load, self.ledger, project.id, project.owner)
+                now = time.monotonic()
+                if now - last_sent >= self.ping_interval_s:
+                    if now - last_check >= max(RECHECK_S, self.ping_interval_s):
+                        last_check = now
+                        need_read = True
+                        if self.ledger is not None:
+                            # A deleted project's stream must end; NotFound becomes an error message.
+                            await _in_thread(_load, self.ledger, project.id, project.owner)
                     yield StreamMessage(EventType.PING, project.id, {"last_seq": cursor})
                     last_sent = time.monotonic()
-                    need_read = True  # a cheap safety net in case the hub missed something
+                continue
+            if live.type == EventType.RESYNC:
+                need_read = True  # the hub had an outage and may have missed events
                 continue
             if live.seq <= cursor:
                 continue
