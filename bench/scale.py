@@ -37,6 +37,7 @@ from tests.support.server import Server, create, wait_terminal  # noqa: E402
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/0"
+LOAD = os.getloadavg()
 
 
 def pct(values: list[float], p: float) -> float:
@@ -573,7 +574,9 @@ def report(
         )
     parts.append(
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; benchmark "
-        f"clients, API, workers, Postgres and Redis all on this one machine; run {time.strftime('%Y-%m-%d')}."
+        f"clients, API, workers, Postgres and Redis all on this one machine; run {time.strftime('%Y-%m-%d')}. "
+        f"Load average (1 min) at the start {LOAD[0]:.1f}, at the end {os.getloadavg()[0]:.1f}: the machine was shared "
+        "with other work, so single figures vary from run to run."
     )
     return "`bench/scale.py`, one run, real processes.\n\n" + "\n\n".join(parts)
 
