@@ -7,6 +7,7 @@
 >>> client.download(client.wait(project["id"])["url"], "ocean.mp4")
 """
 
+from framecast.client.aio import AsyncClient
 from framecast.client.sync import Client, ClientError
 
-__all__ = ["Client", "ClientError"]
+__all__ = ["AsyncClient", "Client", "ClientError"]

@@ -34,6 +34,11 @@ def _check(response: httpx.Response) -> httpx.Response:
     return response
 
 
+def _should_skip(event: str, data: str) -> bool:
+    """Stream-only messages (hello, ping, resync, retry) carry no seq; the SDK yields log events only."""
+    return event in ("hello", "ping", "retry", "resync", "message") or not data
+
+
 class Client:
     """Talks to a Framecast server. ``events()`` follows a project over SSE and resumes after a dropped
     connection from the last seq, so no event is missed or repeated."""
@@ -111,6 +116,11 @@ class Client:
                             ended = True
                     if ended or self._terminal(project_id, cursor):
                         return
+                # The stream ended early (a proxy timeout, a server restart, an error event): back off, resume.
+                failures += 1
+                if failures > max_reconnects:
+                    raise ClientError(503, "stream_unavailable", "The event stream kept ending early.")
+                time.sleep(min(5.0, 0.2 * 2**failures))
             except (httpx.TransportError, httpx.RemoteProtocolError):
                 failures += 1
                 if failures > max_reconnects:
@@ -138,7 +148,9 @@ class Client:
         target = Path(path)
         tmp = target.with_name(f".{target.name}.part")
         with self._http.stream("GET", url) as response:
-            _check(response) if response.status_code >= 400 and response.read() is not None else None
+            if response.status_code >= 400:
+                response.read()
+                _check(response)
             with tmp.open("wb") as out:
                 for chunk in response.iter_bytes():
                     out.write(chunk)
