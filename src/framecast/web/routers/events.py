@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from framecast.app_context import Runtime
 from framecast.domain.errors import FramecastError, InvalidInput
 from framecast.domain.models import Event
 from framecast.services.event_stream import EventStream, open_stream
@@ -58,15 +59,7 @@ async def project_events(
     cursor = _cursor(after, last_event_id)
     accept = request.headers.get("accept", "")
     if "text/event-stream" in accept:
-        stream = await open_stream(
-            runtime.ledger,
-            runtime.extras["hub"],
-            project_id,
-            owner=owner,
-            after=cursor,
-            ping_interval_s=runtime.settings.ping_interval_s,
-            log=runtime.event_log,
-        )
+        stream = await _open(runtime, project_id, owner, cursor)
         return StreamingResponse(
             sse_body(stream, retry_ms=runtime.settings.sse_retry_ms),
             media_type="text/event-stream; charset=utf-8",
@@ -74,6 +67,18 @@ async def project_events(
         )
     body = await asyncio.to_thread(runtime.service.poll, project_id, owner=owner, after=cursor, limit=limit)
     return JSONResponse(body, headers={"Cache-Control": "no-cache"})
+
+
+async def _open(runtime: Runtime, project_id: str, owner: str, after: int) -> EventStream:
+    return await open_stream(
+        runtime.ledger,
+        runtime.extras["hub"],
+        project_id,
+        owner=owner,
+        after=after,
+        ping_interval_s=runtime.settings.ping_interval_s,
+        log=runtime.event_log,
+    )
 
 
 def _envelope(item: Any) -> str:
@@ -96,15 +101,7 @@ async def project_ws(websocket: WebSocket, project_id: str) -> None:
         )
         return
     try:
-        stream = await open_stream(
-            runtime.ledger,
-            runtime.extras["hub"],
-            project_id,
-            owner=owner,
-            after=after,
-            ping_interval_s=runtime.settings.ping_interval_s,
-            log=runtime.event_log,
-        )
+        stream = await _open(runtime, project_id, owner, after)
     except FramecastError as exc:
         await _close_with_error(websocket, exc, 4404 if exc.code.endswith("not_found") else 4400)
         return
