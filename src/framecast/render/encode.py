@@ -2,13 +2,15 @@
 
 Encoder settings and why:
 
-* ``libx264`` preset ``veryfast``: the fastest preset that keeps B-frames, sub-pixel motion search and
-  the 8x8 transform; ``superfast``/``ultrafast`` drop them and show blocking on gradients. ``faster`` costs
-  ~40 % more time for a few percent fewer bits on this kind of smooth synthetic content.
-* Constant QP (``qp=20``, about CRF 20 in look): chunked and single renders must decode to identical
-  frames. CRF carries rate-control state across GOPs (and mb-tree looks ahead past a GOP), so a chunk
-  encoder that starts fresh would quantise differently; with constant QP, fixed ``keyint`` equal to
-  ``min-keyint``, no scene-cut keyframes and closed GOPs, each GOP depends only on its own frames.
+* ``libx264`` preset ``veryfast``: the fastest preset that keeps hexagon motion search, sub-pixel
+  refinement and inter partitions (``superfast`` drops to diamond search, subme 1 and intra-only
+  partitions; ``ultrafast`` also drops B-frames and the 8x8 transform), so at a fixed QP the files stay
+  small. Slower presets mostly buy a wider motion search, which smooth synthetic pictures with little
+  detail barely use; the bytes saved are not worth the encode time the renderer is built around.
+* Constant QP (``qp=20``): chunked and single renders must decode to identical frames. CRF carries
+  rate-control state across GOPs (and mb-tree looks ahead past a GOP), so a chunk encoder that starts
+  fresh would quantise differently; with constant QP, fixed ``keyint`` equal to ``min-keyint``, no
+  scene-cut keyframes and closed GOPs, each GOP depends only on its own frames.
 * A fixed ``threads`` count: x264 output is deterministic for a given thread count, not across counts,
   and chunks may be rendered on machines with different core counts.
 * BT.709 limited range, written into the stream's VUI so players do not guess.
