@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from framecast.domain.status import Status
@@ -154,3 +156,8 @@ class Event:
             "ts": iso(self.ts),
             "data": self.data,
         }
+
+    @cached_property
+    def envelope_json(self) -> str:
+        """The envelope as compact JSON, encoded once however many streams send this event."""
+        return json.dumps(self.envelope(), separators=(",", ":"), ensure_ascii=False)

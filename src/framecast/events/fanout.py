@@ -1,8 +1,14 @@
-"""Fan-out to this process's streams: one queue per subscriber, grouped by project."""
+"""Fan-out to this process's streams: one small buffer per subscriber, grouped by project.
+
+Built for many idle subscribers: a wait is one future and one timer handle (no task per wait, as
+``asyncio.wait_for`` would create), and the same ``Event`` object — with its JSON encoded once — goes to
+every subscriber of a project.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 
 from framecast.domain.events import EventType
 from framecast.domain.models import Event, utcnow
@@ -10,17 +16,37 @@ from framecast.domain.models import Event, utcnow
 QUEUE_LIMIT = 1000
 
 
+def _wake(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
 class FanoutSubscription:
     def __init__(self, hub: Fanout, project_id: str) -> None:
         self.hub = hub
         self.project_id = project_id
-        self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=QUEUE_LIMIT)
+        self._items: deque[Event] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def push(self, event: Event) -> None:
+        if len(self._items) < QUEUE_LIMIT:
+            self._items.append(event)
+        # else: dropped; the stream sees a gap in seq and reads it from the log
+        if self._waiter is not None:
+            _wake(self._waiter)
 
     async def get(self, timeout: float) -> Event | None:
-        try:
-            return await asyncio.wait_for(self.queue.get(), timeout=timeout)
-        except TimeoutError:
-            return None
+        if not self._items:
+            loop = asyncio.get_running_loop()
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiter = waiter
+            handle = loop.call_later(timeout, _wake, waiter)
+            try:
+                await waiter
+            finally:
+                handle.cancel()
+                self._waiter = None
+        return self._items.popleft() if self._items else None
 
     def close(self) -> None:
         self.hub.unsubscribe(self)
@@ -58,20 +84,14 @@ class Fanout:
     def publish(self, events: list[Event]) -> None:
         for event in events:
             for sub in list(self._subs.get(event.project_id, ())):
-                try:
-                    sub.queue.put_nowait(event)
-                except asyncio.QueueFull:
-                    pass  # the stream reads the gap from the log
+                sub.push(event)
 
     def mark_all_dirty(self) -> None:
         """Wake every stream with a ``resync`` marker: the hub had an outage and may have missed events."""
         for project_id, subs in list(self._subs.items()):
             marker = Event(project_id=project_id, seq=0, type=EventType.RESYNC, data={}, ts=utcnow())
             for sub in list(subs):
-                try:
-                    sub.queue.put_nowait(marker)
-                except asyncio.QueueFull:
-                    pass
+                sub.push(marker)
 
     def mark_all_dirty_threadsafe(self) -> None:
         loop = self._loop

@@ -25,7 +25,7 @@ HEADERS = {
 
 
 def frame(item_type: str, data: object, seq: int | None = None) -> bytes:
-    payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    payload = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"), ensure_ascii=False)
     head = f"id: {seq}\n" if seq is not None else ""
     return f"{head}event: {item_type}\ndata: {payload}\n\n".encode()
 
@@ -35,7 +35,7 @@ async def sse_body(stream: EventStream, *, retry_ms: int) -> AsyncIterator[bytes
         yield f"retry: {retry_ms}\n\n".encode()
         async for item in stream:
             if isinstance(item, Event):
-                yield frame(item.type, item.envelope(), item.seq)
+                yield frame(item.type, item.envelope_json, item.seq)
             else:
                 yield frame(item.type, item.envelope())
     except FramecastError as exc:

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from framecast.app_context import Runtime
 from framecast.domain.errors import FramecastError, InvalidInput
+from framecast.domain.events import StreamMessage
 from framecast.domain.models import Event
 from framecast.services.event_stream import EventStream, open_stream
 from framecast.web.deps import OwnerDep, RuntimeDep
@@ -81,7 +82,9 @@ async def _open(runtime: Runtime, project_id: str, owner: str, after: int) -> Ev
     )
 
 
-def _envelope(item: Any) -> str:
+def _envelope(item: Event | StreamMessage) -> str:
+    if isinstance(item, Event):
+        return item.envelope_json
     return json.dumps(item.envelope(), separators=(",", ":"), ensure_ascii=False)
 
 
