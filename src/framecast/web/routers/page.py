@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from framecast.domain.timeline import Timeline
+from framecast.domain.timeline import timeline_json_schema
 
 router = APIRouter()
 
@@ -50,4 +50,4 @@ async def video_generator() -> Response:
 
 @router.get("/api/schema/timeline", tags=["schema"], summary="JSON Schema of the timeline")
 async def timeline_schema() -> dict[str, Any]:
-    return Timeline.model_json_schema()
+    return timeline_json_schema()
