@@ -29,6 +29,7 @@ from tests.support.server import Server  # noqa: E402
 
 from bench._report import write_section  # noqa: E402
 from framecast.client.sse import parse  # noqa: E402
+from framecast.domain.status import Status  # noqa: E402
 from framecast.ledger.engine import make_engine  # noqa: E402
 from framecast.ledger.repository import SqlLedger  # noqa: E402
 
@@ -89,6 +90,9 @@ def main() -> None:
             pid = c.post("/api/projects", json={"prompt": "benchmark", "resolution": "360p"}).json()["id"]
             base = c.get(f"/api/projects/{pid}").json()["last_seq"]
         ledger = SqlLedger(make_engine(f"sqlite:///{tmp / 'data' / 'framecast.db'}"))
+        # No workers run here, so mark the project running by hand: pollers then get the running cadence.
+        with ledger.transaction() as tx:
+            tx.update_project(pid, status=Status.RUNNING)
         n = base + args.events
         clients = {"SSE": {}, "WebSocket": {}, "JSON polling": {}}
         readers = {"SSE": sse_reader, "WebSocket": ws_reader, "JSON polling": poller}
