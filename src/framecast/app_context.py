@@ -70,7 +70,8 @@ def make_broker(settings: Settings) -> dramatiq.Broker:
     path = settings.data_dir.absolute() / "framecast.db"
     if settings.database_url and settings.database_url.startswith("sqlite:///"):
         path = settings.database_url.removeprefix("sqlite:///")  # type: ignore[assignment]
-    return SQLiteBroker(path, heartbeat_timeout_s=settings.heartbeat_timeout_s)
+    # Poll every 10 ms: an idle check is one PRAGMA (microseconds), and each step of a project waits for it.
+    return SQLiteBroker(path, heartbeat_timeout_s=settings.heartbeat_timeout_s, poll_interval_s=0.01)
 
 
 def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
