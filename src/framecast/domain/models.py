@@ -36,6 +36,7 @@ class TaskKind:
 
     PLAN = "plan"
     NARRATION = "narration"
+    AUDIO = "audio"
     RENDER = "render"
     RENDER_CHUNK = "render_chunk"
     COMPOSE = "compose"

@@ -2,9 +2,13 @@
 
 The task graph after planning:
 
-    plan ─┬─> [narration] ─┬─> poster
-          │                ├─> render_chunk × N ──> compose (join without re-encoding, mux audio)
-          │                └─> spritesheet
+    plan ─> [narration] ─┬─> poster
+                         ├─> render_chunk × N ─────┬─> compose (join without re-encoding, copy the AAC)
+                         ├─> [audio] (music, AAC) ─┘
+                         └─> spritesheet
+
+Everything that is not frame synthesis (music, AAC encoding, poster, thumbnails) runs beside the chunks,
+so the serial steps before and after them stay short.
 """
 
 from __future__ import annotations
@@ -18,12 +22,13 @@ from framecast.domain.timeline import Timeline, parse_timeline
 from framecast.jobs.context import TaskContext
 from framecast.render import audio, planner, video
 from framecast.render.chunks import chunk_ranges
-from framecast.render.encode import join_chunks
+from framecast.render.encode import encode_audio, join_chunks
 from framecast.services.pipeline import TaskOutcome
 
 log = logging.getLogger(__name__)
 
 AUDIO_KEY = "work/audio.wav"
+AAC_KEY = "work/audio.m4a"
 
 
 def _options(ctx: TaskContext) -> VideoOptions:
@@ -36,8 +41,8 @@ def _timeline(ctx: TaskContext) -> Timeline:
     return Timeline.model_validate(ctx.project.timeline)
 
 
-def render_graph(ctx: TaskContext, timeline: Timeline, *, has_audio: bool) -> list[Task]:
-    """The tasks that turn a final timeline into files."""
+def render_graph(ctx: TaskContext, timeline: Timeline, *, audio_source: str | None) -> list[Task]:
+    """The tasks that turn a final timeline into files; ``audio_source`` is "music", "narration" or None."""
     pid = ctx.project.id
     ranges = chunk_ranges(timeline.total_frames, timeline.canvas.fps, ctx.settings.chunk_seconds)
     chunks = [
@@ -51,15 +56,24 @@ def render_graph(ctx: TaskContext, timeline: Timeline, *, has_audio: bool) -> li
         for i, (start, end) in enumerate(ranges)
     ]
     poster = Task(id=new_id("tsk"), project_id=pid, kind=TaskKind.POSTER, depends_on=[ctx.task.id])
+    audio = None
+    if audio_source is not None:
+        audio = Task(
+            id=new_id("tsk"),
+            project_id=pid,
+            kind=TaskKind.AUDIO,
+            depends_on=[ctx.task.id],
+            params={"source": audio_source},
+        )
     compose = Task(
         id=new_id("tsk"),
         project_id=pid,
         kind=TaskKind.COMPOSE,
-        depends_on=[c.id for c in chunks],
-        params={"chunks": len(chunks), "audio": has_audio},
+        depends_on=[c.id for c in chunks] + ([audio.id] if audio else []),
+        params={"chunks": len(chunks), "audio": audio is not None},
     )
     sprites = Task(id=new_id("tsk"), project_id=pid, kind=TaskKind.SPRITESHEET, depends_on=[ctx.task.id])
-    return [poster, *chunks, compose, sprites]
+    return [poster, *chunks, *([audio] if audio else []), compose, sprites]
 
 
 def plan(ctx: TaskContext) -> TaskOutcome:
@@ -74,11 +88,8 @@ def plan(ctx: TaskContext) -> TaskOutcome:
             id=new_id("tsk"), project_id=ctx.project.id, kind=TaskKind.NARRATION, depends_on=[ctx.task.id]
         )
         return TaskOutcome(timeline=data, new_tasks=[narration])
-    music = audio.render_music(timeline, ctx.tmp / "audio.wav", asset_path=ctx.asset_path)
-    has_audio = music is not None
-    if music is not None:
-        ctx.put_internal(music, AUDIO_KEY)
-    return TaskOutcome(timeline=data, new_tasks=render_graph(ctx, timeline, has_audio=has_audio))
+    source = "music" if timeline.audio.music != "none" else None
+    return TaskOutcome(timeline=data, new_tasks=render_graph(ctx, timeline, audio_source=source))
 
 
 def narration(ctx: TaskContext) -> TaskOutcome:
@@ -87,8 +98,25 @@ def narration(ctx: TaskContext) -> TaskOutcome:
     ctx.check_cancelled()
     ctx.put_internal(track, AUDIO_KEY)
     return TaskOutcome(
-        timeline=adjusted.model_dump(mode="json"), new_tasks=render_graph(ctx, adjusted, has_audio=True)
+        timeline=adjusted.model_dump(mode="json"),
+        new_tasks=render_graph(ctx, adjusted, audio_source="narration"),
     )
+
+
+def soundtrack(ctx: TaskContext) -> TaskOutcome:
+    """Music (or the narration mix) as an AAC track of exactly the video's length, for compose to copy."""
+    timeline = _timeline(ctx)
+    if ctx.task.params.get("source") == "narration":
+        wav: Path | None = ctx.internal_path(AUDIO_KEY)
+    else:
+        wav = audio.render_music(timeline, ctx.tmp / "audio.wav", asset_path=ctx.asset_path)
+    if wav is None:
+        raise RuntimeError("the timeline asks for no music, so no audio task should exist")
+    ctx.check_cancelled()
+    out = ctx.tmp / "audio.m4a"
+    encode_audio(wav, out, timeline.total_frames / timeline.canvas.fps)
+    ctx.put_internal(out, AAC_KEY)
+    return TaskOutcome()
 
 
 def render_chunk(ctx: TaskContext) -> TaskOutcome:
@@ -116,9 +144,9 @@ def _chunk_key(index: int) -> str:
 def compose(ctx: TaskContext) -> TaskOutcome:
     count = int(ctx.task.params["chunks"])
     chunks = [ctx.internal_path(_chunk_key(i)) for i in range(count)]
-    audio: Path | None = ctx.internal_path(AUDIO_KEY) if ctx.task.params.get("audio") else None
+    track: Path | None = ctx.internal_path(AAC_KEY) if ctx.task.params.get("audio") else None
     out = ctx.tmp / "video.mp4"
-    info = join_chunks(chunks, out, audio_path=audio)
+    info = join_chunks(chunks, out, audio_path=track)
     ctx.check_cancelled()
     asset = ctx.store(
         out,
@@ -135,7 +163,7 @@ def compose(ctx: TaskContext) -> TaskOutcome:
     )
 
     def _cleanup() -> None:
-        for path in chunks:
+        for path in [*chunks, *([track] if track else [])]:
             path.unlink(missing_ok=True)
 
     ctx.after_commit.append(_cleanup)
@@ -169,6 +197,7 @@ def spritesheet(ctx: TaskContext) -> TaskOutcome:
 HANDLERS = {
     TaskKind.PLAN: plan,
     TaskKind.NARRATION: narration,
+    TaskKind.AUDIO: soundtrack,
     TaskKind.RENDER_CHUNK: render_chunk,
     TaskKind.COMPOSE: compose,
     TaskKind.POSTER: poster,

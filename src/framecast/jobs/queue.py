@@ -17,13 +17,20 @@ QUEUE_NAME = "framecast"
 KINDS = (
     TaskKind.PLAN,
     TaskKind.NARRATION,
+    TaskKind.AUDIO,
     TaskKind.RENDER_CHUNK,
     TaskKind.COMPOSE,
     TaskKind.POSTER,
     TaskKind.SPRITESHEET,
 )
 #: Short interactive steps jump ahead of long renders so the poster shows up early.
-PRIORITY = {TaskKind.PLAN: 0, TaskKind.POSTER: 1, TaskKind.NARRATION: 2, TaskKind.COMPOSE: 3}
+PRIORITY = {
+    TaskKind.PLAN: 0,
+    TaskKind.POSTER: 1,
+    TaskKind.NARRATION: 2,
+    TaskKind.COMPOSE: 3,
+    TaskKind.AUDIO: 4,
+}
 
 
 def declare_actors(

@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import av
 import numpy as np
@@ -177,7 +178,7 @@ def join_chunks(chunk_paths: list[Path], out_path: Path, *, audio_path: Path | N
         fps = int(round(float(template.average_rate or template.guessed_rate or 30)))
         vstream = out.add_stream_from_template(template)
         first.close()
-        audio = _AudioFeed(out, audio_path) if audio_path is not None else None
+        audio = _open_audio(out, audio_path) if audio_path is not None else None
         frames = 0
         for path in chunk_paths:
             with av.open(str(path)) as chunk:
@@ -206,6 +207,60 @@ def join_chunks(chunk_paths: list[Path], out_path: Path, *, audio_path: Path | N
         raise
     out.close()
     return VideoInfo(width, height, fps, frames, frames / fps)
+
+
+def encode_audio(src: Path, out_path: Path, duration_s: float) -> None:
+    """Encode any audio file PyAV reads to an AAC track (``.m4a``), cut or padded to ``duration_s``.
+
+    Done by its own task while the chunks render, so that the join only copies packets.
+    """
+    out = av.open(str(out_path), "w", format="mp4")
+    try:
+        _AudioFeed(out, src).finish(duration_s)
+    finally:
+        out.close()
+
+
+def _open_audio(out: av.container.OutputContainer, path: Path) -> _AudioFeed | _AudioRemux:
+    """AAC that :func:`encode_audio` made is copied as it is; anything else is encoded during the join."""
+    try:
+        with av.open(str(path)) as probe_src:
+            codec = probe_src.streams.audio[0].codec_context.name if probe_src.streams.audio else None
+    except av.FFmpegError as exc:
+        raise InvalidInput(f"cannot read audio file {path.name}: {exc}") from exc
+    if codec == "aac":
+        return _AudioRemux(out, path)
+    return _AudioFeed(out, path)
+
+
+class _AudioRemux:
+    """Copies the AAC packets of an audio-only file into ``out``, interleaved with the video by time."""
+
+    def __init__(self, out: av.container.OutputContainer, path: Path) -> None:
+        self._src = av.open(str(path))
+        src = self._src.streams.audio[0]
+        self._stream = out.add_stream_from_template(src)
+        self._tb = src.time_base
+        self._packets = self._src.demux(src)
+        self._held: Any = None
+        self._out = out
+
+    def feed_until(self, seconds: float) -> None:
+        while True:
+            packet = self._held if self._held is not None else next(self._packets, None)
+            self._held = None
+            if packet is None or packet.dts is None or not packet.size:
+                return
+            assert self._tb is not None
+            if packet.pts is not None and float(packet.pts * self._tb) > seconds:
+                self._held = packet
+                return
+            packet.stream = self._stream
+            self._out.mux(packet)
+
+    def finish(self, seconds: float) -> None:
+        self.feed_until(float("inf"))
+        self._src.close()
 
 
 class _AudioFeed:

@@ -174,6 +174,7 @@ export function taskLabel(kind, index) {
   const labels = /** @type {Object<string, string>} */ ({
     plan: "Planning",
     narration: "Voiceover",
+    audio: "Soundtrack",
     render: "Rendering",
     render_chunk: "Rendering part",
     compose: "Putting it together",
