@@ -65,7 +65,7 @@ def test_sync_client_resumes_through_dropped_connections(server: Server) -> None
     stop = threading.Event()
 
     def flaky() -> None:
-        while not stop.wait(0.7):
+        while not stop.wait(0.3):
             proxy.cut()
 
     cutter = threading.Thread(target=flaky, daemon=True)

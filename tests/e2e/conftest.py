@@ -30,7 +30,7 @@ def server(needs_tools: None) -> Iterator[Server]:
 
 @pytest.fixture(scope="session")
 def failing_server(needs_tools: None) -> Iterator[Server]:
-    srv = Server(env={**BASE_ENV, "FRAMECAST_FAIL_TASKS": "render_chunk:*,render:*"}).start()
+    srv = Server(env={**BASE_ENV, "FRAMECAST_FAIL_TASKS": "compose:*"}).start()
     yield srv
     srv.close()
 

@@ -52,7 +52,8 @@ def test_failed_project_shows_its_reason_and_offers_retry(
     page2 = page.context.new_page()
     page2.route(re.compile(r"/api/projects/[^/]+/(events|ws)"), lambda route: route.abort())
     page2.route_web_socket(re.compile(r"/api/projects/[^/]+/ws"), lambda ws: ws.close())
-    pid2 = failing_server.create("This one fails too")["id"]
+    # compose fails only after the chunks rendered (60 ms a frame), so the page meets a running project
+    pid2 = failing_server.create("This one fails too", duration_s=4)["id"]
     page2.goto(f"{failing_server.url}{PAGE_PATH}?projects={pid2}")
     page2.wait_for_selector(f"{card(pid2)} button.check")
     snap2 = failing_server.wait_terminal(pid2)
