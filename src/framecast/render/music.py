@@ -6,6 +6,7 @@ in small blocks (memory stays flat) and the same timeline always gives the same 
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections.abc import Iterator
@@ -64,6 +65,28 @@ def _tone(freq: float, n: int, harmonics: tuple[float, ...], detune: float = 0.0
     return out
 
 
+@functools.lru_cache(maxsize=16)
+def _pad_and_bass(chord: tuple[float, ...], n: int) -> F32:
+    """The held pad (slow attack, released in the tail) and the bass on beats 1 and 3, for one chord.
+
+    Cached: most of a bar's sines are here, and a song repeats its few chords for its whole length.
+    """
+    out = np.zeros(2 * n, np.float32)
+    t = np.arange(2 * n, dtype=np.float32) / RATE
+    bar_s = n / RATE
+    env = np.clip(t / 0.6, 0, 1) * np.clip(1 - (t - bar_s) / 0.8, 0, 1)
+    for f in chord:
+        out += 0.09 * env * _tone(f, 2 * n, (1.0, 0.35, 0.12), detune=0.003)
+    beat = n // 4
+    for b in (0, 2):
+        start = b * beat
+        length = min(2 * beat, 2 * n - start)
+        tt = np.arange(length, dtype=np.float32) / RATE
+        out[start : start + length] += 0.16 * np.exp(-tt * 2.2) * _tone(chord[0] / 2, length, (1.0, 0.5, 0.2))
+    out.setflags(write=False)
+    return out
+
+
 def _bar(song: Song, index: int) -> F32:
     """One bar plus a one-bar tail (for releases), as float32 mono."""
     n = song.bar_samples
@@ -72,19 +95,9 @@ def _bar(song: Song, index: int) -> F32:
     minor = step in _MINOR or step == 0 and song.progression[0] == 0 and song.progression[1] in (8, 5)
     third = 3 if minor else 4
     chord = [song.root_hz * 2 ** ((step + s) / 12) for s in (0, third, 7, 12)]
-    t = np.arange(2 * n, dtype=np.float32) / RATE
-    bar_s = n / RATE
-    # Pad: slow attack, held through the bar, released in the tail.
-    env = np.clip(t / 0.6, 0, 1) * np.clip(1 - (t - bar_s) / 0.8, 0, 1)
-    for f in chord:
-        out += 0.09 * env * _tone(f, 2 * n, (1.0, 0.35, 0.12), detune=0.003)
-    # Bass on beats 1 and 3.
+    # Pad and bass depend only on the chord: a progression has a few, so they are made once each.
+    out += _pad_and_bass(tuple(chord), n)
     beat = n // 4
-    for b in (0, 2):
-        start = b * beat
-        length = min(2 * beat, 2 * n - start)
-        tt = np.arange(length, dtype=np.float32) / RATE
-        out[start : start + length] += 0.16 * np.exp(-tt * 2.2) * _tone(chord[0] / 2, length, (1.0, 0.5, 0.2))
     if song.arp:
         eighth = n // 8
         for k in range(8):
