@@ -69,12 +69,49 @@ def theme_for(text: str, rng: random.Random, default: Theme | None = None) -> Th
 
 
 def title_of(prompt: str, parts: list[str]) -> str:
+    """A short title from the first sentence: its first clause, cut to at most six words at a point that
+    does not leave a dangling little word ("A paper boat drifting", not "Paper Boat Drifting Down Rainy")."""
     first = parts[0].rstrip(".!?;:")
     ws = first.split()
     if len(ws) <= 7:
         return first
-    keep = [w for w in ws if w.lower().strip(",.") not in _STOP][:5]
-    return " ".join(w.strip(",.") for w in keep).title() or first[:40]
+    clause = first.split(",")[0].split()
+    keep = (clause if len(clause) <= 7 else clause[:6]) or ws[:6]
+    while len(keep) > 2 and keep[-1].lower().strip(",.") in _STOP | _DANGLING:
+        keep = keep[:-1]
+    title = " ".join(w.strip(",.") for w in keep)
+    return title[:1].upper() + title[1:] if title else first[:40]
+
+
+#: Words a title should not end on (prepositions and the like), besides the stop words.
+_DANGLING = frozenset(
+    {
+        "down",
+        "up",
+        "over",
+        "under",
+        "into",
+        "onto",
+        "across",
+        "through",
+        "along",
+        "with",
+        "without",
+        "from",
+        "by",
+        "about",
+        "around",
+        "near",
+        "past",
+        "toward",
+        "towards",
+        "beneath",
+        "behind",
+        "between",
+        "like",
+        "very",
+    }
+)
 
 
 def _merge(parts: list[str], n: int) -> list[str]:
