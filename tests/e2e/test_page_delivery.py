@@ -163,7 +163,8 @@ def test_stream_cut_mid_render_resumes_without_gaps_or_repeats(
 ) -> None:
     proxy = TcpProxy(server.port)
     try:
-        page.goto(proxy.url + PAGE_PATH)
+        # A generous connect timeout: this test is about resuming a cut stream, not about the fallback.
+        page.goto(proxy.url + PAGE_PATH + "?connect_timeout_ms=30000")
         pid = submit(page, "Waves rolling onto a pebble beach", duration=4)
         wait_running(page, pid, min_percent=5)
         assert proxy.cut() >= 1
@@ -172,8 +173,12 @@ def test_stream_cut_mid_render_resumes_without_gaps_or_repeats(
         wait_video(page, pid)
         d = debug(page, pid)
         assert_contiguous(d["applied"], server.snapshot(pid)["last_seq"])
-        assert console.count(f"🔌 SSE connected for video project: {pid}") >= 2
-        assert any(t["state"] == "waiting" and "lost" in t["reason"] for t in d["transports"])
+        # Reconnected after the cuts (over SSE normally; under heavy load a slow first hello may have moved
+        # the page on to WebSocket, which is just as good for this test: what matters is the resume).
+        assert console.count(f"connected for video project: {pid}") >= 2, (console.dump(), d["transports"])
+        assert any(t["state"] == "waiting" and "lost" in t["reason"] for t in d["transports"]), d[
+            "transports"
+        ]
     finally:
         proxy.close()
 

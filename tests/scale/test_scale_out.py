@@ -126,8 +126,11 @@ def test_redis_restart_mid_render_loses_nothing(tmp_path, postgres_url: str, own
             listener.start()
             time.sleep(0.3)
             own_redis.kill()
+            ready = client.get("/readyz")
+            assert ready.status_code == 503 and ready.json()["checks"]["broker"] != "ok", ready.text
             time.sleep(1.0)
             own_redis.start()
+            wait_for(lambda: client.get("/readyz").status_code == 200, timeout_s=30)
             listener.join(timeout=120)
             assert not listener.is_alive(), "the SSE stream did not survive the Redis restart"
             seqs = [e["seq"] for e in streamed["s"]]

@@ -88,9 +88,12 @@ class DramatiqQueue:
 
     def ping(self) -> None:
         ping = getattr(self.broker, "ping", None)
+        client = getattr(self.broker, "client", None)  # RedisBroker has a redis client and no ping()
         try:
             if ping is not None:
                 ping()
+            elif client is not None:
+                client.ping()
         except Exception as exc:  # noqa: BLE001
             raise Unavailable(
                 f"The job broker is not reachable: {exc.__class__.__name__}", code="broker_down"
