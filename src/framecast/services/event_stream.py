@@ -20,9 +20,10 @@ from framecast.services.ports import EventHub, EventLog, Ledger, Subscription
 T = TypeVar("T")
 StreamItem = Event | StreamMessage
 BATCH = 500
-#: How often an idle stream re-reads the log and re-checks its project on its own, in case a hub lost
+#: How often an idle stream re-reads the log and re-checks its project on its own (two queries: at 10,000
+#: streams every 30 s that was a third of a core), in case a hub lost
 #: something without noticing (hubs that notice an outage wake every stream with a ``resync`` marker).
-RECHECK_S = 30.0
+RECHECK_S = 120.0
 
 
 async def _in_thread(fn: Callable[..., T], *args: Any) -> T:

@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from framecast import __version__
 from framecast.app_context import Runtime, build_runtime
+from framecast.events.local import LocalEventHub
 from framecast.settings import Settings
 from framecast.web import errors
 from framecast.web.limits import BodyLimitMiddleware
@@ -26,6 +27,10 @@ def create_app(runtime: Runtime | None = None, settings: Settings | None = None)
         runtime = build_runtime(settings or Settings())
     hub = runtime.make_hub()
     runtime.extras["hub"] = hub
+    if isinstance(hub, LocalEventHub):
+        # Events this process commits reach its streams at once, without waiting for the watcher; this also
+        # covers DELETE, whose final `cancelled` event is gone from the table by the time a watcher looks.
+        runtime.ledger.set_commit_hook(hub.publish_threadsafe)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
