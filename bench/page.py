@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 
 from e2e_harness import (  # noqa: E402
@@ -33,6 +34,8 @@ from e2e_harness import (  # noqa: E402
     Nginx,
     Server,
     TcpProxy,
+    block_sse,
+    block_ws,
     debug,
     submit,
     wait_running,
@@ -47,16 +50,6 @@ def epoch_ms(iso: str) -> float:
     return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000
 
 
-def block_sse(page: Any) -> None:
-    def handle(route: Any) -> None:
-        if "text/event-stream" in (route.request.headers.get("accept") or ""):
-            route.abort()
-        else:
-            route.continue_()
-
-    page.route(re.compile(r"/api/projects/[^/]+/events"), handle)
-
-
 def hang_sse(page: Any) -> None:
     """The SSE request is sent and never answered: the purest silent stream (no open, no error)."""
     held: list[Any] = []
@@ -68,10 +61,6 @@ def hang_sse(page: Any) -> None:
             route.continue_()
 
     page.route(re.compile(r"/api/projects/[^/]+/events"), handle)
-
-
-def block_ws(page: Any) -> None:
-    page.route_web_socket(re.compile(r"/api/projects/[^/]+/ws"), lambda ws: ws.close())
 
 
 class Case:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -347,3 +348,23 @@ def started(obj: Any) -> Iterator[Any]:
         yield obj
     finally:
         obj.close()
+
+
+# --- faults ----------------------------------------------------------------------------------------------
+
+
+def block_sse(page: Any) -> None:
+    """Abort the page's SSE requests (JSON polling on the same path still passes)."""
+
+    def handle(route: Any) -> None:
+        if "text/event-stream" in (route.request.headers.get("accept") or ""):
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route(re.compile(r"/api/projects/[^/]+/events"), handle)
+
+
+def block_ws(page: Any) -> None:
+    """A WebSocket that is closed by "the network" before it says hello."""
+    page.route_web_socket(re.compile(r"/api/projects/[^/]+/ws"), lambda ws: ws.close())

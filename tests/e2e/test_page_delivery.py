@@ -13,6 +13,8 @@ from e2e_harness import (
     Server,
     TcpProxy,
     assert_contiguous,
+    block_sse,
+    block_ws,
     card,
     debug,
     submit,
@@ -21,21 +23,6 @@ from e2e_harness import (
 )
 
 pytestmark = pytest.mark.browser
-
-
-def _block_sse(page: Any) -> None:
-    def handle(route: Any) -> None:
-        if "text/event-stream" in (route.request.headers.get("accept") or ""):
-            route.abort()
-        else:
-            route.continue_()
-
-    page.route(re.compile(r"/api/projects/[^/]+/events"), handle)
-
-
-def _block_ws(page: Any) -> None:
-    # A WebSocket that is closed by "the network" before it says hello.
-    page.route_web_socket(re.compile(r"/api/projects/[^/]+/ws"), lambda ws: ws.close())
 
 
 def test_happy_path_over_sse(page: Any, console: Console, server: Server) -> None:
@@ -117,7 +104,7 @@ def test_websocket_preference_is_remembered_and_used(page: Any, console: Console
 
 
 def test_sse_blocked_falls_back_to_polling(page: Any, console: Console, server: Server) -> None:
-    _block_sse(page)
+    block_sse(page)
     page.goto(server.url + PAGE_PATH + "?transport=sse")
     pid = submit(page, "Autumn leaves spiralling in the wind")
     wait_video(page, pid)
@@ -131,8 +118,8 @@ def test_sse_blocked_falls_back_to_polling(page: Any, console: Console, server: 
 
 
 def test_sse_and_websocket_blocked_fall_back_to_polling(page: Any, console: Console, server: Server) -> None:
-    _block_sse(page)
-    _block_ws(page)
+    block_sse(page)
+    block_ws(page)
     page.goto(server.url + PAGE_PATH)
     pid = submit(page, "A cat watching snow through a window")
     wait_video(page, pid)
@@ -198,7 +185,7 @@ def test_check_for_results_reports_and_finds_the_video(page: Any, console: Conso
     page2 = page.context.new_page()
     page2.on("console", console)
     page2.route(re.compile(r"/api/projects/[^/]+/events"), lambda route: route.abort())
-    _block_ws(page2)
+    block_ws(page2)
     pid2 = server.create("A windmill turning slowly at sunset")["id"]
     page2.goto(f"{server.url}{PAGE_PATH}?projects={pid2}")
     page2.wait_for_selector(card(pid2))

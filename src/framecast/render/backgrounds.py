@@ -10,6 +10,7 @@ move at different speeds for the "flowing" kinds, so colour drifts through the s
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 
@@ -288,9 +289,11 @@ class BackgroundRenderer:
             self._dots.draw(planes, t)
 
 
-class _Dots:
-    def draw(self, planes: Planes, t: float) -> None:
-        raise NotImplementedError
+class _Dots(ABC):
+    """Moving points drawn over a background texture (stars, particles, bokeh)."""
+
+    @abstractmethod
+    def draw(self, planes: Planes, t: float) -> None: ...
 
 
 class _Stars(_Dots):
