@@ -9,16 +9,27 @@ from typing import Any
 
 import pytest
 from e2e_harness import BASE_ENV, CHROMIUM, CHROMIUM_ARGS, FRAMECAST, Console, Nginx, Server
+from tests.conftest import IN_CI
 
-playwright_sync = pytest.importorskip("playwright.sync_api")
+# `make test` installs Playwright, Chromium and nginx, so in CI a missing tool is a failure, not a skip.
+if IN_CI:
+    import playwright.sync_api as playwright_sync
+else:
+    playwright_sync = pytest.importorskip("playwright.sync_api")
+
+
+def _missing(what: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{what}; `make test` should have installed it")
+    pytest.skip(what)
 
 
 @pytest.fixture(scope="session")
 def needs_tools() -> None:
     if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed at /usr/bin/chromium")
+        _missing("Chromium is not installed at /usr/bin/chromium")
     if not FRAMECAST.exists():
-        pytest.skip("the framecast command is not installed in .venv")
+        _missing("the framecast command is not installed in .venv")
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +49,7 @@ def failing_server(needs_tools: None) -> Iterator[Server]:
 @pytest.fixture(scope="session")
 def nginx(server: Server) -> Iterator[Nginx]:
     if shutil.which("nginx") is None:
-        pytest.skip("nginx is not installed")
+        _missing("nginx is not installed")
     proxy = Nginx(upstream=server.port).start()
     yield proxy
     proxy.close()
