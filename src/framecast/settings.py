@@ -29,8 +29,16 @@ class Settings(BaseSettings):
         None, description="redis://… for scale-out; default the embedded SQLite broker."
     )
     media_url: str | None = Field(
-        None, description="Media directory (path or file://); default DATA_DIR/media."
+        None,
+        description="Media directory (path or file://…) or S3-compatible bucket (s3://bucket/prefix); "
+        "default DATA_DIR/media.",
     )
+    s3_endpoint_url: str | None = Field(
+        None, description="S3 endpoint, e.g. http://minio:9000; default AWS_ENDPOINT_URL or AWS S3."
+    )
+    s3_region: str | None = Field(None, description="S3 region; default AWS_REGION or us-east-1.")
+    s3_access_key: str | None = Field(None, description="S3 access key; default AWS_ACCESS_KEY_ID.")
+    s3_secret_key: str | None = Field(None, description="S3 secret key; default AWS_SECRET_ACCESS_KEY.")
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int | None = Field(
@@ -90,7 +98,14 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.data_dir.absolute() / 'framecast.db'}"
 
     @property
+    def media_in_s3(self) -> bool:
+        return bool(self.media_url and self.media_url.startswith("s3://"))
+
+    @property
     def media_dir(self) -> Path:
+        """The media directory; with S3 media, the local scratch directory for work files."""
+        if self.media_in_s3:
+            return (self.data_dir / "scratch").absolute()
         if self.media_url:
             raw = self.media_url.removeprefix("file://")
             return Path(raw).absolute()

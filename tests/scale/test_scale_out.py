@@ -13,6 +13,8 @@ import pytest
 
 from framecast.client.sse import parse
 from tests.scale.conftest import Cluster, OwnRedis
+from tests.support.images import png_bytes
+from tests.support.s3_server import S3Server
 from tests.support.server import all_events, create, wait_for, wait_terminal
 
 
@@ -192,3 +194,35 @@ def test_worker_drains_on_sigterm_and_hands_back(cluster: Cluster, sig: int) -> 
         done = wait_terminal(client, project["id"], timeout_s=180)
         assert done["status"] == "completed"
         _check_once(client, project["id"])
+
+
+def test_media_in_s3_needs_no_shared_disk(cluster: Cluster, s3_server: S3Server) -> None:
+    """Replicas and workers with separate data directories share media only through the bucket."""
+    cluster.extra_env.update(s3_server.env("media", "cluster"))
+    a, b = cluster.api(), cluster.api()
+    cluster.worker()
+    cluster.worker()
+    with httpx.Client(base_url=a.url, timeout=30) as ca, httpx.Client(base_url=b.url, timeout=30) as cb:
+        upload = ca.post("/api/uploads", files={"file": ("logo.png", png_bytes(), "image/png")})
+        assert upload.status_code == 201, upload.text
+        timeline = {
+            "scenes": [
+                {"duration_s": 2, "layers": [{"type": "image", "asset_id": upload.json()["asset_id"]}]},
+                {"duration_s": 2, "layers": [{"type": "text", "text": "No shared disk"}]},
+            ],
+            "audio": {"music": "procedural"},
+        }
+        project = create(ca, timeline=timeline, resolution="360p", fps=24)
+        snap = wait_terminal(cb, project["id"], timeout_s=180)
+        assert snap["status"] == "completed", cluster.logs()
+        snap = _check_once(cb, project["id"])
+        chunks = [t for t in snap["tasks"] if t["kind"] == "render_chunk"]
+        assert len(chunks) >= 2, "the render fanned out into chunks that went through the bucket"
+        video = next(x for x in snap["assets"] if x["kind"] == "video")
+        stored = s3_server.root / "media" / f"cluster/{project['id']}/{video['id']}/video.mp4"
+        assert ca.get(video["url"]).content == cb.get(video["url"]).content == stored.read_bytes()
+        tail = cb.get(video["url"], headers={"Range": "bytes=-500"})
+        assert tail.status_code == 206 and tail.content == stored.read_bytes()[-500:]
+    assert not (cluster.tmp / "shared-media").exists()
+    kept = [p for p in cluster.tmp.rglob("*.mp4") if not p.is_relative_to(s3_server.root)]
+    assert not kept, "no process kept a video on its own disk"

@@ -1,4 +1,8 @@
-"""POST /api/uploads (type by content, size limits) and GET /media (types, ETag, ranges, no traversal)."""
+"""POST /api/uploads (type by content, size limits) and GET /media (types, ETag, ranges, no traversal).
+
+Every test here runs twice: media in a local directory, and media in a real S3-compatible server
+(uploads go to the bucket; /media streams the object back).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,21 @@ from typing import Any
 
 import pytest
 from web_support import ClientFactory, TestClient, assert_problem, png_bytes, wav_bytes
+
+
+@pytest.fixture(params=["local", "s3"])
+def client(request: pytest.FixtureRequest, make_client: ClientFactory) -> TestClient:
+    if request.param == "local":
+        return make_client()
+    from tests.support.s3_server import ACCESS_KEY, SECRET_KEY
+
+    server = request.getfixturevalue("s3_server")
+    return make_client(
+        media_url="s3://media/web",
+        s3_endpoint_url=server.endpoint,
+        s3_access_key=ACCESS_KEY,
+        s3_secret_key=SECRET_KEY,
+    )
 
 
 def _upload(client: TestClient, name: str, content: bytes, mime: str = "application/octet-stream") -> Any:
@@ -192,6 +211,22 @@ def test_media_unsatisfiable_range_is_416(client: TestClient) -> None:
     body, content = _uploaded_png(client)
     response = client.get(body["url"], headers={"Range": f"bytes={len(content) + 10}-"})
     assert response.status_code == 416
+    assert response.headers["content-range"] == f"bytes */{len(content)}"
+
+
+def test_media_open_ended_and_clamped_ranges(client: TestClient) -> None:
+    body, content = _uploaded_png(client)
+    tail = client.get(body["url"], headers={"Range": "bytes=20-"})
+    assert tail.status_code == 206 and tail.content == content[20:]
+    clamped = client.get(body["url"], headers={"Range": f"bytes=5-{len(content) + 1000}"})
+    assert clamped.status_code == 206 and clamped.content == content[5:]
+    assert clamped.headers["content-range"] == f"bytes 5-{len(content) - 1}/{len(content)}"
+
+
+def test_media_if_range_with_an_old_etag_gets_the_whole_file(client: TestClient) -> None:
+    body, content = _uploaded_png(client)
+    response = client.get(body["url"], headers={"Range": "bytes=0-9", "If-Range": '"not-the-etag"'})
+    assert response.status_code == 200 and response.content == content
 
 
 def test_unknown_asset_is_404(client: TestClient) -> None:

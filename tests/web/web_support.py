@@ -8,8 +8,8 @@ import wave
 from collections.abc import Callable
 from typing import Any
 
-from PIL import Image
 from starlette.exceptions import StarletteDeprecationWarning
+from tests.support.images import png_bytes
 
 # starlette 1.x prefers httpx2 for its TestClient and warns (an error under our filterwarnings) with httpx;
 # the client works the same, so the warning is silenced here, once, where the module is first imported.
@@ -29,12 +29,6 @@ def create_project(client: TestClient, **body: Any) -> dict[str, Any]:
     assert response.status_code == 201, response.text
     data: dict[str, Any] = response.json()
     return data
-
-
-def png_bytes(size: tuple[int, int] = (16, 8)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, (200, 30, 90)).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def wav_bytes(frames: int = 800) -> bytes:

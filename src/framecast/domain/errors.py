@@ -59,6 +59,16 @@ class NotFound(FramecastError):
     code = "not_found"
 
 
+class RangeNotSatisfiable(FramecastError):
+    """Raised when a Range header asks for bytes past the end of a stored file."""
+
+    code = "range_not_satisfiable"
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"The file has {size} bytes; the requested range is outside it.")
+        self.size = size
+
+
 class Conflict(FramecastError):
     """Raised when a request is valid but the current state does not allow it (retry a completed project)."""
 

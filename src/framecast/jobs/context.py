@@ -54,6 +54,7 @@ class TaskContext:
         self._last_progress = 0.0
         self._started = time.monotonic()
         self._tmp: Path | None = None
+        self._fetched: dict[str, Path] = {}
         self._watcher = threading.Thread(target=self._watch_cancel, name="cancel-watch", daemon=True)
         self._watcher.start()
 
@@ -141,13 +142,16 @@ class TaskContext:
             meta=meta or {},
         )
 
-    def put_internal(self, path: Path, key: str) -> Path:
-        """Store an intermediate file (a chunk) that is not an asset; returns where it now lives."""
+    def put_internal(self, path: Path, key: str) -> None:
+        """Store an intermediate file (a chunk, a soundtrack) that is not an asset."""
         self.media.put(path, f"{self.project.id}/{key}")
-        return self.media.path(f"{self.project.id}/{key}")
 
     def internal_path(self, key: str) -> Path:
-        return self.media.path(f"{self.project.id}/{key}")
+        """A local file with an intermediate file's bytes (downloaded into ``tmp`` from remote storage)."""
+        return self.media.fetch(f"{self.project.id}/{key}", self.tmp)
+
+    def delete_internal(self, key: str) -> None:
+        self.media.delete(f"{self.project.id}/{key}")
 
     def asset_path(self, asset_id: str) -> Path:
         """Resolve an uploaded asset (images, music in timelines) of this project's owner to its file."""
@@ -157,7 +161,9 @@ class TaskContext:
             from framecast.domain.errors import TaskFailed
 
             raise TaskFailed(f"The timeline uses file {asset_id!r}, which does not exist (upload it first).")
-        return self.media.path(asset.key)
+        if asset_id not in self._fetched:
+            self._fetched[asset_id] = self.media.fetch(asset.key, self.tmp)
+        return self._fetched[asset_id]
 
     def close(self) -> None:
         self._stop_watch.set()

@@ -163,8 +163,8 @@ def compose(ctx: TaskContext) -> TaskOutcome:
     )
 
     def _cleanup() -> None:
-        for path in [*chunks, *([track] if track else [])]:
-            path.unlink(missing_ok=True)
+        for key in [*(_chunk_key(i) for i in range(count)), *([AAC_KEY] if track else [])]:
+            ctx.delete_internal(key)
 
     ctx.after_commit.append(_cleanup)
     return TaskOutcome(assets=[asset])

@@ -1,1 +1,1 @@
-"""Stored files: a local directory (embedded and shared-disk deployments)."""
+"""Stored files: a local directory (embedded and shared-disk deployments) or an S3-compatible bucket."""

@@ -1,13 +1,22 @@
-"""Media in a local directory. Keys are relative paths; nothing outside the root is ever resolved."""
+"""Media in a local directory (embedded mode, or a directory every process shares).
+
+Keys are relative paths; nothing outside the root is ever resolved.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 from framecast.domain.errors import NotFound, Unavailable
+from framecast.media.keys import SCRATCH, checked_key, checked_prefix
+from framecast.services.ports import StoredFile
+
+_READ_BLOCK = 256 * 1024
 
 
 class LocalMediaStore:
@@ -20,24 +29,18 @@ class LocalMediaStore:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self.root.mkdir(parents=True, exist_ok=True)
-        (self.root / ".tmp").mkdir(exist_ok=True)
+        (self.root / SCRATCH).mkdir(exist_ok=True)
 
     def path(self, key: str) -> Path:
-        """The file for ``key``; NotFound when the key would leave the media root or does not exist."""
-        candidate = (self.root / key).resolve()
-        if (
-            not candidate.is_relative_to(self.root)
-            or candidate == self.root
-            or ".tmp" in candidate.parts[len(self.root.parts) :]
-        ):
-            raise NotFound("No such file.", code="asset_not_found")
+        """The file for ``key``; NotFound when the key would leave the media root."""
+        candidate = (self.root / checked_key(key)).resolve()
+        if not candidate.is_relative_to(self.root) or candidate == self.root:
+            raise NotFound("No such file.", code="asset_not_found")  # a symlink pointing out
         return candidate
 
     def put(self, src: Path, key: str) -> int:
         """Move ``src`` (which should live in ``temp_dir()``, same filesystem) to ``key``; returns its size."""
-        target = (self.root / key).resolve()
-        if not target.is_relative_to(self.root):
-            raise NotFound("Invalid media key.", code="asset_not_found")
+        target = self.path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         size = src.stat().st_size
         try:
@@ -50,17 +53,49 @@ class LocalMediaStore:
             src.unlink(missing_ok=True)
         return size
 
+    def fetch(self, key: str, into: Path) -> Path:
+        """A local file with the bytes of ``key``: here the stored file itself (``into`` is not needed)."""
+        path = self.path(key)
+        if not path.is_file():
+            raise NotFound("The file is missing from storage.", code="asset_missing")
+        return path
+
+    def local_file(self, key: str) -> Path | None:
+        return self.path(key)
+
+    def stat(self, key: str) -> StoredFile:
+        path = self.fetch(key, self.root)
+        st = path.stat()
+        return StoredFile(
+            size=st.st_size,
+            etag=f'"{st.st_mtime_ns:x}-{st.st_size:x}"',
+            modified=datetime.fromtimestamp(st.st_mtime, UTC),
+        )
+
+    def read(self, key: str, start: int, length: int) -> Iterator[bytes]:
+        with self.fetch(key, self.root).open("rb") as fh:
+            fh.seek(start)
+            while length > 0:
+                block = fh.read(min(_READ_BLOCK, length))
+                if not block:
+                    return
+                length -= len(block)
+                yield block
+
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+
     def delete_prefix(self, prefix: str) -> None:
-        target = (self.root / prefix).resolve()
+        target = (self.root / checked_prefix(prefix)).resolve()
         if target.is_relative_to(self.root) and target != self.root and target.exists():
             shutil.rmtree(target, ignore_errors=True)
 
     def temp_dir(self) -> Path:
-        return Path(tempfile.mkdtemp(prefix="work-", dir=self.root / ".tmp"))
+        return Path(tempfile.mkdtemp(prefix="work-", dir=self.root / SCRATCH))
 
     def ping(self) -> None:
         try:
-            with tempfile.NamedTemporaryFile(dir=self.root / ".tmp"):
+            with tempfile.NamedTemporaryFile(dir=self.root / SCRATCH):
                 pass
         except OSError as exc:
             raise Unavailable(

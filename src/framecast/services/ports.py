@@ -3,7 +3,9 @@ implement them; services never import those adapters."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -77,11 +79,33 @@ class JobQueue(Protocol):
     def ping(self) -> None: ...
 
 
-class MediaStore(Protocol):
-    """Stored files, addressed by keys such as ``prj_x/ast_y/video.mp4``."""
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """What a media store says about one stored file, for serving it over HTTP."""
 
-    def put(self, src: Path, key: str) -> int: ...
-    def path(self, key: str) -> Path: ...
+    size: int
+    etag: str  # quoted, ready for an ETag header
+    modified: datetime | None = None
+
+
+class MediaStore(Protocol):
+    """Stored files, addressed by keys such as ``prj_x/ast_y/video.mp4`` (a directory or a bucket)."""
+
+    def put(self, src: Path, key: str) -> int:
+        """Store ``src`` (from ``temp_dir()``) as ``key``, consuming it; returns its size."""
+        ...
+
+    def fetch(self, key: str, into: Path) -> Path:
+        """A local file with the bytes of ``key`` (downloaded into ``into`` when the store is remote)."""
+        ...
+
+    def local_file(self, key: str) -> Path | None:
+        """The stored file itself when it is on this machine's disk, else None (stream with ``read``)."""
+        ...
+
+    def stat(self, key: str) -> StoredFile: ...
+    def read(self, key: str, start: int, length: int) -> Iterator[bytes]: ...
+    def delete(self, key: str) -> None: ...
     def delete_prefix(self, prefix: str) -> None: ...
     def temp_dir(self) -> Path: ...
     def ping(self) -> None: ...

@@ -18,6 +18,7 @@ from framecast.domain.errors import (
     InvalidInput,
     NotFound,
     PayloadTooLarge,
+    RangeNotSatisfiable,
     TaskFailed,
     Unavailable,
     UnsupportedMedia,
@@ -31,6 +32,7 @@ STATUS: dict[type[FramecastError], int] = {
     UnsupportedMedia: 415,
     InvalidInput: 422,
     NotFound: 404,
+    RangeNotSatisfiable: 416,
     Conflict: 409,
     Cancelled: 409,
     Unavailable: 503,
@@ -91,7 +93,10 @@ def _sentence(err: dict[str, Any]) -> tuple[str, str]:
 def install(app: FastAPI) -> None:
     @app.exception_handler(FramecastError)
     async def _framecast(_request: Request, exc: FramecastError) -> JSONResponse:
-        return problem(status_for(exc), exc.code, exc.message, field=exc.field)
+        response = problem(status_for(exc), exc.code, exc.message, field=exc.field)
+        if isinstance(exc, RangeNotSatisfiable):
+            response.headers["Content-Range"] = f"bytes */{exc.size}"
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

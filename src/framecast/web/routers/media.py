@@ -9,9 +9,12 @@ from fastapi.responses import FileResponse, Response
 
 from framecast.domain.errors import NotFound
 from framecast.web.deps import RuntimeDep
+from framecast.web.ranged import stream_stored
 from framecast.web.routers.projects import etag_matches
 
 router = APIRouter(tags=["media"])
+
+_CACHE = "public, max-age=31536000, immutable"
 
 
 @router.get("/media/{asset_id}/{filename}", summary="A stored file (video, poster, spritesheet, upload)")
@@ -19,20 +22,28 @@ async def media(asset_id: str, filename: str, request: Request, runtime: Runtime
     asset = await asyncio.to_thread(runtime.service.asset, asset_id)
     if filename != asset.filename:
         raise NotFound("No such file.", code="asset_not_found")
-    path = runtime.media.path(asset.key)  # refuses any key that leaves the media directory
+    headers = {
+        "Cache-Control": _CACHE,
+        "X-Content-Type-Options": "nosniff",
+        "Content-Disposition": f'inline; filename="{asset.filename}"',
+    }
+    path = runtime.media.local_file(asset.key)  # refuses any key that leaves the media store
+    if path is None:  # remote storage (S3): stream the object
+        info = await asyncio.to_thread(runtime.media.stat, asset.key)
+        if etag_matches(request.headers.get("if-none-match"), info.etag):
+            return Response(status_code=304, headers={"ETag": info.etag, "Cache-Control": _CACHE})
+        return stream_stored(request, runtime.media, asset.key, info, headers, asset.mime)
     if not path.is_file():
         raise NotFound("The file is missing from storage.", code="asset_missing")
     response = FileResponse(
         path,
         stat_result=path.stat(),
         media_type=asset.mime,
-        headers={"Cache-Control": "public, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff"},
+        headers={"Cache-Control": _CACHE, "X-Content-Type-Options": "nosniff"},
         content_disposition_type="inline",
         filename=asset.filename,
     )
     etag = response.headers.get("etag")
     if etag and etag_matches(request.headers.get("if-none-match"), etag):
-        return Response(
-            status_code=304, headers={"ETag": etag, "Cache-Control": response.headers["cache-control"]}
-        )
+        return Response(status_code=304, headers={"ETag": etag, "Cache-Control": _CACHE})
     return response

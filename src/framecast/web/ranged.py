@@ -1,0 +1,67 @@
+"""Serve a stored file that is not on this machine's disk (S3 media): ETag, 304 and one byte range.
+
+Local files go through Starlette's FileResponse instead; both answer the same way for the same file.
+"""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import iterate_in_threadpool
+
+from framecast.domain.errors import RangeNotSatisfiable
+from framecast.services.ports import MediaStore, StoredFile
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The inclusive (first, last) byte of a single ``Range`` header, or None for the whole file.
+
+    Several ranges or a malformed header are answered with the whole file, as RFC 9110 allows;
+    a range that starts past the end raises :class:`RangeNotSatisfiable`.
+
+    >>> byte_range("bytes=0-99", 1000), byte_range("bytes=-100", 1000), byte_range("bytes=900-", 1000)
+    ((0, 99), (900, 999), (900, 999))
+    """
+    if not header:
+        return None
+    match = _RANGE.match(header.strip())
+    if not match or match.group(1) == match.group(2) == "":
+        return None
+    first_s, last_s = match.groups()
+    if first_s == "":
+        suffix = int(last_s)
+        if suffix == 0:
+            raise RangeNotSatisfiable(size)
+        return max(0, size - suffix), size - 1
+    first = int(first_s)
+    last = int(last_s) if last_s else size - 1
+    if last_s and last < first:
+        return None  # malformed: answer with the whole file
+    if first >= size:
+        raise RangeNotSatisfiable(size)
+    return first, min(last, size - 1)
+
+
+def stream_stored(
+    request: Request, media: MediaStore, key: str, info: StoredFile, headers: dict[str, str], mime: str
+) -> StreamingResponse:
+    """The response for ``key``: 206 for a satisfiable range, else 200 with the whole file."""
+    common = {**headers, "ETag": info.etag, "Accept-Ranges": "bytes"}
+    if info.modified is not None:
+        common["Last-Modified"] = info.modified.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    if_range = request.headers.get("if-range")
+    wanted = (
+        None if if_range and if_range != info.etag else byte_range(request.headers.get("range"), info.size)
+    )
+    if wanted is None:
+        first, last, status = 0, info.size - 1, 200
+    else:
+        (first, last), status = wanted, 206
+        common["Content-Range"] = f"bytes {first}-{last}/{info.size}"
+    common["Content-Length"] = str(max(0, last - first + 1))
+    chunks = iterate_in_threadpool(media.read(key, first, last - first + 1))
+    return StreamingResponse(chunks, status_code=status, headers=common, media_type=mime)
