@@ -7,6 +7,7 @@ and deleting the project empties its prefix. Nothing stays in the server's scrat
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -95,3 +96,30 @@ def test_readyz_reports_an_unreachable_bucket(s3_served: tuple[Server, S3Server]
         response = client.get("/readyz")
         assert response.status_code == 503
         assert "storage" in response.text
+
+
+def test_a_storage_outage_mid_render_loses_nothing(tmp_path: Path, s3_server: S3Server) -> None:
+    env = {**s3_server.env("media", "fc"), "FRAMECAST_DEBUG_FRAME_DELAY_MS": "25"}
+    server = Server(tmp_path / "data", workers=2, env=env).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            project = create(client, prompt="Storage goes away and comes back", duration_s=4, resolution="360p")
+
+            def rendering() -> bool:
+                snap = client.get(f"/api/projects/{project['id']}").json()
+                return any(t["kind"] == "render_chunk" and t["progress"] > 0.3 for t in snap["tasks"])
+
+            wait_for(rendering, timeout_s=60)
+            s3_server.stop()
+            assert client.get("/readyz").status_code == 503
+            time.sleep(3.0)  # chunks finish while the bucket is unreachable and must wait to upload
+            s3_server.start()
+            snap = wait_terminal(client, project["id"], timeout_s=120)
+            assert snap["status"] == "completed", (snap.get("error"), server.log_tail())
+            assert "Retrying" in server.log_tail(1_000_000), "an upload met the outage and was retried"
+            video = next(a for a in snap["assets"] if a["kind"] == "video")
+            assert client.get(video["url"]).content == (
+                s3_server.root / "media" / f"fc/{project['id']}/{video['id']}/video.mp4"
+            ).read_bytes()
+    finally:
+        server.stop()

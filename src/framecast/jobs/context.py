@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from framecast.domain.errors import Cancelled, NotFound
+from framecast.domain.errors import Cancelled, NotFound, TaskFailed
 from framecast.domain.models import JSON, Asset, Project, Task
 from framecast.domain.status import Status
 from framecast.services import pipeline
@@ -148,7 +148,17 @@ class TaskContext:
 
     def internal_path(self, key: str) -> Path:
         """A local file with an intermediate file's bytes (downloaded into ``tmp`` from remote storage)."""
-        return self.media.fetch(f"{self.project.id}/{key}", self.tmp)
+        return self._fetch(f"{self.project.id}/{key}")
+
+    def _fetch(self, key: str) -> Path:
+        # A missing file is this task's failure; a bare NotFound would read as "project deleted".
+        try:
+            return self.media.fetch(key, self.tmp)
+        except NotFound as exc:
+            raise TaskFailed(
+                f"A file this step needs is missing from storage ({key.rsplit('/', 1)[-1]}); retry the project.",
+                code="file_missing",
+            ) from exc
 
     def delete_internal(self, key: str) -> None:
         self.media.delete(f"{self.project.id}/{key}")
@@ -158,11 +168,9 @@ class TaskContext:
         with self.ledger.read() as tx:
             asset = tx.asset(asset_id)
         if asset is None or asset.owner != self.project.owner:
-            from framecast.domain.errors import TaskFailed
-
             raise TaskFailed(f"The timeline uses file {asset_id!r}, which does not exist (upload it first).")
         if asset_id not in self._fetched:
-            self._fetched[asset_id] = self.media.fetch(asset.key, self.tmp)
+            self._fetched[asset_id] = self._fetch(asset.key)
         return self._fetched[asset_id]
 
     def close(self) -> None:

@@ -25,6 +25,7 @@ from framecast.media.keys import SCRATCH, checked_key, checked_prefix
 from framecast.services.ports import StoredFile
 
 _READ_BLOCK = 256 * 1024
+_RETRY_ON = (429, 500, 502, 503, 504)
 _ERRORS = (MinioException, urllib3.exceptions.HTTPError)
 _MISSING = {"NoSuchKey", "NoSuchObject", "NotFound", "ResourceNotFound"}
 
@@ -88,12 +89,17 @@ class S3MediaStore:
         self.bucket = location.bucket
         self.scratch = scratch.resolve()
         (self.scratch / SCRATCH).mkdir(parents=True, exist_ok=True)
+        # Data operations ride out a storage hiccup (about 30 s of retries with backoff) rather than fail a
+        # render; the readiness probe asks once and answers quickly.
+        self.client = self._client(urllib3.Retry(total=6, backoff_factor=0.5, status_forcelist=_RETRY_ON))
+        self._probe = self._client(urllib3.Retry(total=0, status_forcelist=()))
+
+    def _client(self, retries: urllib3.Retry) -> Minio:
+        location = self.location
         http = urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=5.0, read=60.0),
-            retries=urllib3.Retry(total=3, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504)),
-            maxsize=16,
+            timeout=urllib3.Timeout(connect=5.0, read=60.0), retries=retries, maxsize=16
         )
-        self.client = Minio(
+        return Minio(
             location.endpoint,
             access_key=location.access_key,
             secret_key=location.secret_key,
@@ -197,7 +203,7 @@ class S3MediaStore:
 
     def ping(self) -> None:
         try:
-            exists = self.client.bucket_exists(self.bucket)
+            exists = self._probe.bucket_exists(self.bucket)
         except _ERRORS as exc:
             _unavailable(exc)
         if not exists:
