@@ -11,7 +11,11 @@ Encoder settings and why:
   rate-control state across GOPs (and mb-tree looks ahead past a GOP), so a chunk encoder that starts
   fresh would quantise differently; with constant QP, fixed ``keyint`` equal to ``min-keyint``, no
   scene-cut keyframes and closed GOPs, each GOP depends only on its own frames.
-* A fixed ``threads`` count: x264 output is deterministic for a given thread count, not across counts,
+* One x264 thread per render (``threads=1``): the parallelism comes from the worker pool, one process
+  per core, each rendering a GOP-aligned chunk. x264's own frame threading keeps only about 1.5 of 2 cores
+  busy and spends CPU on synchronisation; two single-threaded encoders fill both cores (bench/render.py:
+  five chunks on two processes finish faster than x264 alone with its default threads). A fixed count
+  also keeps output deterministic: x264 is deterministic for a given thread count, not across counts,
   and chunks may be rendered on machines with different core counts.
 * BT.709 limited range, written into the stream's VUI so players do not guess.
 """
@@ -39,17 +43,20 @@ log = logging.getLogger(__name__)
 
 PRESET = "veryfast"
 QP = 20
-THREADS = 3
+THREADS = 1
 AUDIO_RATE = 48000
 AUDIO_BITRATE = 160_000
 _FASTSTART = {"movflags": "+faststart"}
 
 
-def x264_options(fps: int) -> dict[str, str]:
-    """The libx264 options every render uses (chunk or whole file); see the module docstring."""
+def x264_options(fps: int, threads: int = THREADS) -> dict[str, str]:
+    """The libx264 options every render uses (chunk or whole file); see the module docstring.
+
+    ``threads=0`` is x264's own choice (1.5 threads per core): the benchmark's "x264 alone" reference.
+    """
     gop = gop_frames(fps)
     params = (
-        f"keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0:threads={THREADS}"
+        f"keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0:threads={threads}"
         ":colorprim=bt709:transfer=bt709:colormatrix=bt709"
     )
     return {"preset": PRESET, "qp": str(QP), "x264-params": params}
@@ -61,7 +68,7 @@ class VideoWriter:
     >>> # with VideoWriter(path, 640, 360, 30) as w: w.write(planes)   # planes: (h * 3 // 2, w) uint8
     """
 
-    def __init__(self, path: Path, width: int, height: int, fps: int) -> None:
+    def __init__(self, path: Path, width: int, height: int, fps: int, *, threads: int = THREADS) -> None:
         self.path = path
         self.width, self.height, self.fps = width, height, fps
         self.frames = 0
@@ -69,7 +76,7 @@ class VideoWriter:
         stream = self._container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.time_base = Fraction(1, fps)
-        stream.options = {**x264_options(fps)}
+        stream.options = {**x264_options(fps, threads)}
         self._stream = stream
         # A small queue bounds memory (frames stream through) while letting synthesis run ahead.
         self._queue: queue.Queue[av.VideoFrame | None] = queue.Queue(maxsize=6)
