@@ -73,3 +73,29 @@ def test_poster_and_spritesheet(tmp_path: Path, small_plan: Callable[..., Timeli
 
     with Image.open(tmp_path / "s.jpg") as img:
         assert img.size == (meta["columns"] * meta["tile_width"], meta["rows"] * meta["tile_height"])
+
+
+@pytest.mark.parametrize("size", [(320, 180), (330, 186)])  # 330/2 = 165: chroma rows padded in the frame
+def test_every_frame_reaches_the_encoder_intact(tmp_path: Path, size: tuple[int, int]) -> None:
+    """The writer recycles a few frame buffers: each decoded frame must still be the one written, even when
+    frames are queued faster than x264 takes them."""
+    from framecast.render.encode import VideoWriter
+
+    w, h = size
+    rng = np.random.default_rng(7)
+    written = []
+    with VideoWriter(tmp_path / "seq.mp4", w, h, 24) as writer:
+        for k in range(40):
+            planes = np.empty((h * 3 // 2, w), np.uint8)
+            planes[:h] = 30 + 5 * k  # luma steps every frame: a reused, overwritten buffer would show
+            planes[h:] = 128
+            planes[: h // 4, : w // 4] = rng.integers(0, 255, (h // 4, w // 4), dtype=np.uint8)
+            written.append(planes.copy())
+            writer.write(planes)
+            planes[:] = 0  # the caller may reuse its buffer at once (the writer copied it)
+    decoded = list(decode_frames(tmp_path / "seq.mp4"))
+    assert len(decoded) == 40
+    for k, frame in enumerate(decoded):
+        luma = frame[h // 2 :, w // 2 : w][: h // 2]
+        assert abs(float(luma.mean()) - (30 + 5 * k)) < 1.5, f"frame {k} does not show what was written"
+        assert abs(float(frame[h:].mean()) - 128) < 2

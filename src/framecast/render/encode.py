@@ -62,6 +62,35 @@ def x264_options(fps: int, threads: int = THREADS) -> dict[str, str]:
     return {"preset": PRESET, "qp": str(QP), "x264-params": params}
 
 
+_IN_FLIGHT = 8
+
+
+class _Slot:
+    """A reusable yuv420p frame and writable numpy views of its three planes (rows may be padded)."""
+
+    __slots__ = ("frame", "y", "u", "v")
+
+    def __init__(self, width: int, height: int) -> None:
+        self.frame = av.VideoFrame(width, height, "yuv420p")
+        self.y, self.u, self.v = (
+            np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:h, :w]  # type: ignore[call-overload]
+            for plane, w, h in zip(
+                self.frame.planes,
+                (width, width // 2, width // 2),
+                (height, height // 2, height // 2),
+                strict=True,
+            )
+        )
+
+    def load(self, planes: npt.NDArray[np.uint8]) -> None:
+        h, w = self.y.shape
+        flat = planes.reshape(-1)
+        n, q = w * h, (w // 2) * (h // 2)
+        np.copyto(self.y, flat[:n].reshape(h, w))
+        np.copyto(self.u, flat[n : n + q].reshape(h // 2, w // 2))
+        np.copyto(self.v, flat[n + q : n + 2 * q].reshape(h // 2, w // 2))
+
+
 class VideoWriter:
     """Encode yuv420p frames to an H.264 MP4 on a background thread (synthesis of the next frame overlaps).
 
@@ -78,33 +107,44 @@ class VideoWriter:
         stream.time_base = Fraction(1, fps)
         stream.options = {**x264_options(fps, threads)}
         self._stream = stream
-        # A small queue bounds memory (frames stream through) while letting synthesis run ahead.
-        self._queue: queue.Queue[av.VideoFrame | None] = queue.Queue(maxsize=6)
+        # A fixed set of frames cycles between this thread and the encoder thread: memory stays bounded
+        # (frames stream through) while synthesis runs a few frames ahead, and no frame buffer is allocated
+        # (and page-faulted in) per frame. x264 copies each picture when it is handed over, so a frame is
+        # free again as soon as ``encode`` returns.
+        self._free: queue.Queue[_Slot] = queue.Queue()
+        for _ in range(_IN_FLIGHT):
+            self._free.put(_Slot(width, height))
+        self._queue: queue.Queue[_Slot | None] = queue.Queue()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="x264-writer", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
+        slot: _Slot | None = None
         try:
             while True:
-                frame = self._queue.get()
-                for packet in self._stream.encode(frame):
+                slot = self._queue.get()
+                for packet in self._stream.encode(None if slot is None else slot.frame):
                     self._container.mux(packet)
-                if frame is None:
+                if slot is None:
                     return
+                self._free.put(slot)
         except BaseException as exc:  # re-raised in the caller's thread
             self._error = exc
-            while self._queue.get() is not None:
-                pass
+            if slot is not None:
+                self._free.put(slot)
+            while (slot := self._queue.get()) is not None:
+                self._free.put(slot)
 
     def write(self, planes: npt.NDArray[np.uint8]) -> None:
         """Queue one frame; ``planes`` is Y then U then V, shape ``(h * 3 // 2, w)`` (copied)."""
         if self._error is not None:
             raise TaskFailed(f"video encoder failed: {self._error}")
-        frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")
-        frame.pts = self.frames
+        slot = self._free.get()
+        slot.load(planes)
+        slot.frame.pts = self.frames
         self.frames += 1
-        self._queue.put(frame)
+        self._queue.put(slot)
 
     def close(self) -> None:
         """Flush the encoder and finish the file (moves the index to the front: faststart)."""
