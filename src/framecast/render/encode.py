@@ -173,6 +173,25 @@ class VideoWriter:
             self.abort()
 
 
+def yuv420p_to_rgb(planes: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """A yuv420p frame ``(h * 3 // 2, w)`` (BT.709, limited range, as rendered) as RGB ``(h, w, 3)``.
+
+    swscale does it in about a millisecond at 720p, a fiftieth of the numpy formula (posters, thumbnails).
+    """
+    frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")
+    rgb = frame.reformat(
+        format="rgb24",
+        src_colorspace="ITU709",
+        dst_colorspace="ITU709",
+        src_color_range="MPEG",
+        dst_color_range="JPEG",
+        interpolation="BICUBIC",
+        threads=1,
+    )
+    out: npt.NDArray[np.uint8] = np.asarray(rgb.to_ndarray(), dtype=np.uint8)
+    return out
+
+
 def probe(path: Path) -> VideoInfo:
     """Size, rate, frame count and duration of an MP4's first video stream (frames counted from packets)."""
     with av.open(str(path)) as container:

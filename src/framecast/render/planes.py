@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from framecast.render.color import F32, U8, rgb_to_yuv, to_u8, yuv_to_rgb
+from framecast.render.color import F32, U8, rgb_to_yuv, to_u8
 
 
 class Planes:
@@ -37,8 +37,10 @@ class Planes:
         np.copyto(self.buf, other.buf)
 
     def rgb(self) -> U8:
-        """The frame as RGB (h, w, 3) uint8."""
-        return yuv_to_rgb(self.y, self.u, self.v)
+        """The frame as RGB (h, w, 3) uint8 (swscale; ``color.yuv_to_rgb`` is the reference formula)."""
+        from framecast.render.encode import yuv420p_to_rgb
+
+        return yuv420p_to_rgb(self.buf)
 
 
 @dataclass
