@@ -52,13 +52,13 @@ class Runtime:
 
 def make_broker(settings: Settings) -> dramatiq.Broker:
     if settings.broker_url:
-        from dramatiq.brokers.redis import RedisBroker
+        from framecast.jobs.redis_broker import PromptRedisBroker
 
         # Redis: acks after the work, heartbeat-based redelivery of a dead worker's messages.
         # Dead workers' messages are requeued during "maintenance", which Dramatiq runs on a random
         # fraction of fetches; raise that fraction so recovery does not wait for luck (our reconciler
         # also re-queues tasks whose heartbeat stopped).
-        broker: dramatiq.Broker = RedisBroker(  # type: ignore[no-untyped-call]
+        broker: dramatiq.Broker = PromptRedisBroker(  # type: ignore[no-untyped-call]
             url=settings.broker_url,
             heartbeat_timeout=int(settings.heartbeat_timeout_s * 1000),
             maintenance_chance=100_000,

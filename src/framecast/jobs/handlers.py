@@ -73,7 +73,10 @@ def render_graph(ctx: TaskContext, timeline: Timeline, *, audio_source: str | No
         params={"chunks": len(chunks), "audio": audio is not None},
     )
     sprites = Task(id=new_id("tsk"), project_id=pid, kind=TaskKind.SPRITESHEET, depends_on=[ctx.task.id])
-    return [poster, *chunks, *([audio] if audio else []), compose, sprites]
+    # Sent in this order into one FIFO queue: the poster first (the page shows it), the soundtrack next
+    # (compose waits for it; queued behind a long video's chunks it ran last and held compose up), then
+    # the chunks; the spritesheet last fills the gap while the final chunks finish.
+    return [poster, *([audio] if audio else []), *chunks, compose, sprites]
 
 
 def plan(ctx: TaskContext) -> TaskOutcome:
