@@ -5,7 +5,7 @@ import pytest
 
 from framecast.domain.options import VideoOptions
 from framecast.domain.timeline import Animation, parse_timeline
-from framecast.render.backgrounds import _crop_wrap
+from framecast.render.backgrounds import _Texture
 from framecast.render.chunks import chunk_ranges, gop_frames
 from framecast.render.color import palette_array, rgb_to_yuv, yuv_to_rgb
 from framecast.render.frames import FrameSource
@@ -55,11 +55,37 @@ def test_crossfade_midpoint_is_the_mean() -> None:
     np.testing.assert_array_equal(a.v, 130)
 
 
-def test_crop_wrap_wraps_around_a_tile() -> None:
-    src = np.arange(12, dtype=np.uint8).reshape(3, 4)
-    out = np.zeros((3, 4), np.uint8)
-    _crop_wrap(src, 1, 3, out)
-    np.testing.assert_array_equal(out, np.roll(np.roll(src, -1, 0), -3, 1))
+def _full_tiling(tex: _Texture, tiles: int = 3) -> np.ndarray:
+    """Reference: the whole upscaled tile, repeated, the way the renderer upscaled it before parts existed."""
+    from PIL import Image
+
+    f, low = tex.factor, tex.low
+    padded = np.pad(low, 2, mode="wrap")
+    big = np.asarray(Image.fromarray(padded).resize((padded.shape[1] * f, padded.shape[0] * f), Image.Resampling.BICUBIC))
+    tile = big[2 * f : -2 * f, 2 * f : -2 * f]
+    return np.tile(tile, (tiles, tiles))
+
+
+def test_texture_windows_match_the_full_tiling_wherever_they_are_built() -> None:
+    rng = np.random.default_rng(3)
+    tex = _Texture(rng.random((9, 13)).astype(np.float32) * 255, 4)
+    th, tw = tex.shape
+    reference = _full_tiling(tex)
+    out = np.zeros((20, 30), np.uint8)
+    for oy, ox, reach in [(0, 0, (0, 0)), (5, 7, (3, 11)), (th - 3, tw - 5, (0, 0)), (-6, -9, (-4, -4))]:
+        fresh = _Texture(tex.low.astype(np.float32), 4)  # a new part is built for this window alone
+        fresh.crop(oy, ox, out, reach)
+        y, x = oy % th + th, ox % tw + tw  # the same window in the middle copy of the reference tiling
+        np.testing.assert_array_equal(out, reference[y : y + 20, x : x + 30])
+    # Windows inside a part reuse it; windows outside build another, with the same pixels.
+    tex.crop(0, 0, out, (0, 40))
+    first = tex.part
+    tex.crop(0, 30, out)
+    assert tex.part is first
+    np.testing.assert_array_equal(out, reference[th : th + 20, tw + 30 : tw + 60])
+    tex.crop(th * 2 + 1, 3, out)
+    assert tex.part is not first
+    np.testing.assert_array_equal(out, reference[th + 1 : th + 21, tw + 3 : tw + 33])
 
 
 def test_animations_ease_in_and_out() -> None:

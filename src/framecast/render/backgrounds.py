@@ -24,40 +24,61 @@ from framecast.render.planes import Planes, Sprite, blend_sprite, sprite_from_rg
 AssetPath = Callable[[str], Path]
 
 
-def _upscale_wrap(low: F32, factor: int, wrap_y: bool = True) -> U8:
-    """Bicubic upscale of a tileable 8-bit texture, keeping it tileable (wrap-pad, resize, crop).
+class _Texture:
+    """A tileable texture kept at low resolution and upscaled (bicubic) only around what frames look at.
 
-    Upscaling 8-bit data is enough: interpolation makes the in-between values, and the frame is 8-bit anyway;
-    it needs a quarter of the memory of a float image at 1080p (the texture is 4x the frame).
+    Frames are windows of the infinite tiling at integer offsets. The first window asked for builds the
+    part of the upscaled tiling that covers it and everything up to ``reach`` pixels further along the
+    motion; later windows inside that part are plain slices. Bicubic upscaling at an integer factor is
+    translation-invariant once two source pixels of context surround the part, so the pixels are the same
+    whichever part is built (a chunk of a scene and the whole scene agree, bit for bit); a chunk covering
+    half a second of a scene upscales a little more than one frame instead of the whole 1.5 x 1.5 tile.
     """
-    pad = 2
-    padded = np.pad(to_u8(low), ((0, 0), (pad, pad)), mode="wrap")
-    padded = np.pad(padded, ((pad, pad), (0, 0)), mode="wrap" if wrap_y else "edge")
-    h, w = padded.shape
-    img = Image.fromarray(np.ascontiguousarray(padded))
-    big = img.resize((w * factor, h * factor), Image.Resampling.BICUBIC)
-    c = pad * factor
-    box = (c, c, c + low.shape[1] * factor, c + low.shape[0] * factor)
-    return np.asarray(big.crop(box), dtype=np.uint8)
 
+    _CONTEXT = 2  # source pixels of context on each side (the bicubic kernel's reach)
 
-def _crop_wrap(src: U8, oy: int, ox: int, out: U8) -> None:
-    """Copy the ``out``-sized window of a tileable ``src`` starting at (oy, ox), wrapping around."""
-    sh, sw = src.shape
-    h, w = out.shape
-    oy %= sh
-    ox %= sw
-    y = 0
-    while y < h:
-        sy = (oy + y) % sh
-        hh = min(h - y, sh - sy)
-        x = 0
-        while x < w:
-            sx = (ox + x) % sw
-            ww = min(w - x, sw - sx)
-            out[y : y + hh, x : x + ww] = src[sy : sy + hh, sx : sx + ww]
-            x += ww
-        y += hh
+    def __init__(self, low: F32, factor: int, wrap_y: bool = True) -> None:
+        self.low = to_u8(low)
+        self.factor = factor
+        self.wrap_y = wrap_y
+        self.part: U8 | None = None
+        self.py = self.px = 0  # where ``part`` sits in the (unwrapped) upscaled tiling
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """The size of one upscaled tile."""
+        return self.low.shape[0] * self.factor, self.low.shape[1] * self.factor
+
+    def crop(self, oy: int, ox: int, out: U8, reach: tuple[int, int] = (0, 0)) -> None:
+        """Copy the ``out``-sized window at (oy, ox) of the tiling into ``out``."""
+        h, w = out.shape
+        part = self.part
+        if part is None or not (
+            self.py <= oy
+            and oy + h <= self.py + part.shape[0]
+            and self.px <= ox
+            and ox + w <= self.px + part.shape[1]
+        ):
+            ry, rx = reach
+            part = self._build(min(oy, oy + ry), min(ox, ox + rx), h + abs(ry), w + abs(rx))
+        y, x = oy - self.py, ox - self.px
+        np.copyto(out, part[y : y + h, x : x + w])
+
+    def _build(self, top: int, left: int, height: int, width: int) -> U8:
+        f, c = self.factor, self._CONTEXT
+        ly0, lx0 = top // f, left // f
+        ly1, lx1 = -(-(top + height) // f), -(-(left + width) // f)
+        rows = np.arange(ly0 - c, ly1 + c)
+        cols = np.arange(lx0 - c, lx1 + c)
+        src = self.low.take(rows, axis=0, mode="wrap" if self.wrap_y else "clip").take(
+            cols, axis=1, mode="wrap"
+        )
+        img = Image.fromarray(np.ascontiguousarray(src))
+        big = img.resize((img.width * f, img.height * f), Image.Resampling.BICUBIC)
+        box = (c * f, c * f, (lx1 - lx0 + c) * f, (ly1 - ly0 + c) * f)
+        self.part = np.asarray(big.crop(box), dtype=np.uint8)
+        self.py, self.px = ly0 * f, lx0 * f
+        return self.part
 
 
 def _periodic_noise(rng: np.random.Generator, h: int, w: int, octaves: int = 3, base: int = 3) -> F32:
@@ -116,9 +137,13 @@ class BackgroundRenderer:
         self.speed = bg.motion * 0.045 * self.short  # pixels per second at motion 1
         ang = math.radians(bg.angle)
         self.dir = (math.cos(ang), math.sin(ang))
-        self.tex_y: U8 | None = None
+        self.tex_y: U8 | None = None  # the image kind's pan texture
         self.tex_u: U8 | None = None
         self.tex_v: U8 | None = None
+        self.tiles: tuple[_Texture, _Texture, _Texture] | None = None  # the procedural kinds' tiling
+        #: Seconds into the scene up to which frames will be asked for (set by the frame source): how far
+        #: ahead each built part of the tiling reaches.
+        self.until_s = 4.0
         self.chroma_dir = self.dir
         self.chroma_speed = self.speed
         self._dots: _Dots | None = None
@@ -159,9 +184,7 @@ class BackgroundRenderer:
         u, v = _lookup(lut[1], t_chroma), _lookup(lut[2], t_chroma)
         if self.bg.kind == "bokeh":
             y, u, v = self._bake_bokeh(y, u, v)
-        self.tex_y = _upscale_wrap(y, 4, wrap_y)
-        self.tex_u = _upscale_wrap(u, 2, wrap_y)
-        self.tex_v = _upscale_wrap(v, 2, wrap_y)
+        self.tiles = (_Texture(y, 4, wrap_y), _Texture(u, 2, wrap_y), _Texture(v, 2, wrap_y))
 
     def _bake_bokeh(self, y: F32, u: F32, v: F32) -> tuple[F32, F32, F32]:
         """Paint the far bokeh discs into the (tileable) texture: they drift with it and cost nothing per frame."""
@@ -260,31 +283,32 @@ class BackgroundRenderer:
         self.tex_y = to_u8(y)
         self.tex_u = to_u8(u.reshape(eh // 2, 2, ew // 2, 2).mean(axis=(1, 3)))
         self.tex_v = to_u8(v.reshape(eh // 2, 2, ew // 2, 2).mean(axis=(1, 3)))
-        self._pingpong = True
 
     # -- per frame ------------------------------------------------------------------------------------
 
     def render(self, planes: Planes, t: float) -> None:
         if self._solid is not None:
             planes.fill(*self._solid)
+        elif self.tiles is not None:
+            ty, tu, tv = self.tiles
+            ahead = max(0.0, self.until_s - t)
+            d, da = self.speed * t, self.speed * ahead
+            oy, ox = round(d * self.dir[1]), round(d * self.dir[0])
+            ty.crop(oy, ox, planes.y, (round(da * self.dir[1]), round(da * self.dir[0])))
+            dc, dca = self.chroma_speed * t / 2, self.chroma_speed * ahead / 2
+            cy, cx = round(dc * self.chroma_dir[1]), round(dc * self.chroma_dir[0])
+            reach = (round(dca * self.chroma_dir[1]), round(dca * self.chroma_dir[0]))
+            tu.crop(cy, cx, planes.u, reach)
+            tv.crop(cy, cx, planes.v, reach)
         elif self.tex_y is not None and self.tex_u is not None and self.tex_v is not None:
-            if getattr(self, "_pingpong", False):
-                sx = (self.tex_y.shape[1] - self.w) / 2
-                sy = (self.tex_y.shape[0] - self.h) / 2
-                ph = 0.15 * self.bg.motion * t
-                oy, ox = round(sy * (1 - math.cos(ph))), round(sx * (1 - math.cos(ph * 0.8)))
-                oy, ox = min(oy, 2 * int(sy)), min(ox, 2 * int(sx))
-                planes.y[:] = self.tex_y[oy : oy + self.h, ox : ox + self.w]
-                planes.u[:] = self.tex_u[oy // 2 : oy // 2 + self.h // 2, ox // 2 : ox // 2 + self.w // 2]
-                planes.v[:] = self.tex_v[oy // 2 : oy // 2 + self.h // 2, ox // 2 : ox // 2 + self.w // 2]
-            else:
-                d = self.speed * t
-                oy, ox = round(d * self.dir[1]), round(d * self.dir[0])
-                _crop_wrap(self.tex_y, oy, ox, planes.y)
-                dc = self.chroma_speed * t / 2
-                cy, cx = round(dc * self.chroma_dir[1]), round(dc * self.chroma_dir[0])
-                _crop_wrap(self.tex_u, cy, cx, planes.u)
-                _crop_wrap(self.tex_v, cy, cx, planes.v)
+            sx = (self.tex_y.shape[1] - self.w) / 2
+            sy = (self.tex_y.shape[0] - self.h) / 2
+            ph = 0.15 * self.bg.motion * t
+            oy, ox = round(sy * (1 - math.cos(ph))), round(sx * (1 - math.cos(ph * 0.8)))
+            oy, ox = min(oy, 2 * int(sy)), min(ox, 2 * int(sx))
+            planes.y[:] = self.tex_y[oy : oy + self.h, ox : ox + self.w]
+            planes.u[:] = self.tex_u[oy // 2 : oy // 2 + self.h // 2, ox // 2 : ox // 2 + self.w // 2]
+            planes.v[:] = self.tex_v[oy // 2 : oy // 2 + self.h // 2, ox // 2 : ox // 2 + self.w // 2]
         if self._dots is not None:
             self._dots.draw(planes, t)
 

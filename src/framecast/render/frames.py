@@ -43,8 +43,12 @@ class FrameSource:
     >>> # src = FrameSource(timeline); planes = src.frame(0)   # Planes of the first frame
     """
 
-    def __init__(self, timeline: Timeline, asset_path: AssetPath | None = None) -> None:
+    def __init__(
+        self, timeline: Timeline, asset_path: AssetPath | None = None, *, end_frame: int | None = None
+    ) -> None:
+        """``end_frame``: frames from it on will not be asked for (a chunk's end); lets scenes prepare less."""
         self.tl = timeline
+        self.end_frame = end_frame
         self.w, self.h, self.fps = timeline.canvas.width, timeline.canvas.height, timeline.canvas.fps
         self.bounds = timeline.scene_frames()
         self.asset_path = asset_path
@@ -60,12 +64,22 @@ class FrameSource:
         sr = self._scenes.get(i)
         if sr is None:
             sr = _SceneRenderer(self.tl.scenes[i], i, self.tl, self.asset_path)
+            sr.background.until_s = self._until_s(i)
             self._scenes[i] = sr
             while len(self._scenes) > 2:  # memory: only the current scene and the one fading out
                 self._scenes.popitem(last=False)
         else:
             self._scenes.move_to_end(i)
         return sr
+
+    def _until_s(self, i: int) -> float:
+        """Seconds into scene ``i`` up to which it is drawn: its end, plus the crossfade into the next."""
+        end = self.bounds[i + 1] + (
+            self.fps * self.tl.scenes[i + 1].transition.duration_s if i + 1 < len(self.tl.scenes) else 0
+        )
+        if self.end_frame is not None:
+            end = min(end, self.end_frame)
+        return max(0.0, (end - self.bounds[i]) / self.fps)
 
     def scene_at(self, frame: int) -> int:
         lo, hi = 0, len(self.bounds) - 2

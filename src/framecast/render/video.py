@@ -47,7 +47,7 @@ def render_video(
     end = total if end_frame is None else min(end_frame, total)
     if not 0 <= start_frame < end:
         raise InvalidInput(f"frame range [{start_frame}, {end}) is empty or outside 0..{total}")
-    source = FrameSource(timeline, asset_path)
+    source = FrameSource(timeline, asset_path, end_frame=end)
     w, h, fps = timeline.canvas.width, timeline.canvas.height, timeline.canvas.fps
     count = end - start_frame
     began = time.perf_counter()
@@ -67,8 +67,8 @@ def render_video(
 
 def frame_rgb(timeline: Timeline, at_s: float, asset_path: AssetPath | None = None) -> Image.Image:
     """One frame as a Pillow RGB image (what the video shows at ``at_s``)."""
-    source = FrameSource(timeline, asset_path)
     index = min(timeline.total_frames - 1, max(0, int(round(at_s * timeline.canvas.fps))))
+    source = FrameSource(timeline, asset_path, end_frame=index + 1)
     return Image.fromarray(source.frame(index).rgb())
 
 
