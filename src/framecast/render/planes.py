@@ -6,12 +6,15 @@ and yuv420p moves half the bytes. Sprites (text, shapes, images) are converted t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+from PIL import Image
 
 from framecast.render.color import F32, U8, rgb_to_yuv, to_u8
+
+U16 = npt.NDArray[np.uint16]
 
 
 class Planes:
@@ -52,6 +55,21 @@ class Sprite:
     v: F32
     a: F32
     a2: F32
+    _fixed: tuple[U16, U16, U16, U16, U16] | None = field(default=None, repr=False, compare=False)
+
+    def fixed(self) -> tuple[U16, U16, U16, U16, U16]:
+        """The sprite in 8.8 fixed point for opaque blending: ``y, 256 - a, u, v, 256 - a2`` as uint16.
+
+        Premultiplied, ``base * (256 - A) + S`` stays below 65536 (S <= 255 * A), so uint16 is enough.
+        """
+        if self._fixed is None:
+
+            def q(x: F32) -> U16:
+                out: U16 = np.round(x * 256).astype(np.uint16)
+                return out
+
+            self._fixed = (q(self.y), 256 - q(self.a), q(self.u), q(self.v), 256 - q(self.a2))
+        return self._fixed
 
     @property
     def width(self) -> int:
@@ -109,26 +127,53 @@ def _blend_plane(dst: U8, src: F32, alpha: F32, x: int, y: int, opacity: float) 
     np.copyto(region, to_u8(out))
 
 
+def _blend_opaque(dst: U8, src: U16, inv_alpha: U16, x: int, y: int) -> None:
+    """``dst = (dst * (256 - A) + S + 128) >> 8`` over the overlap: integer math, no float temporaries."""
+    h, w = src.shape
+    x0, y0 = max(x, 0), max(y, 0)
+    x1, y1 = min(x + w, dst.shape[1]), min(y + h, dst.shape[0])
+    if x1 <= x0 or y1 <= y0:
+        return
+    sx, sy = x0 - x, y0 - y
+    region = dst[y0:y1, x0:x1]
+    acc = region.astype(np.uint16)
+    acc *= inv_alpha[sy : sy + y1 - y0, sx : sx + x1 - x0]
+    acc += src[sy : sy + y1 - y0, sx : sx + x1 - x0]
+    acc += np.uint16(128)
+    acc >>= 8
+    np.copyto(region, acc, casting="unsafe")
+
+
 def blend_sprite(planes: Planes, sprite: Sprite, x: int, y: int, opacity: float = 1.0) -> None:
     """Composite ``sprite`` with its top-left at (x, y) (rounded down to even for the chroma planes)."""
     if opacity <= 0.001:
         return
     x -= x % 2
     y -= y % 2
+    if opacity >= 0.999:
+        fy, fa, fu, fv, fa2 = sprite.fixed()
+        _blend_opaque(planes.y, fy, fa, x, y)
+        _blend_opaque(planes.u, fu, fa2, x // 2, y // 2)
+        _blend_opaque(planes.v, fv, fa2, x // 2, y // 2)
+        return
     _blend_plane(planes.y, sprite.y, sprite.a, x, y, opacity)
     _blend_plane(planes.u, sprite.u, sprite.a2, x // 2, y // 2, opacity)
     _blend_plane(planes.v, sprite.v, sprite.a2, x // 2, y // 2, opacity)
 
 
 def crossfade(dst: Planes, other: Planes, p: float) -> None:
-    """``dst = dst * (1 - p) + other * p`` on all planes (the crossfade transition)."""
-    # 8.8 fixed point in uint16: half the memory traffic of float32 on a full frame.
-    w = int(round(min(max(p, 0.0), 1.0) * 256))
-    mixed = dst.buf.astype(np.uint16) * np.uint16(256 - w)
-    mixed += other.buf.astype(np.uint16) * np.uint16(w)
-    mixed += np.uint16(128)
-    mixed >>= 8
-    np.copyto(dst.buf, mixed, casting="unsafe")
+    """``dst = dst * (1 - p) + other * p`` on all planes (the crossfade transition).
+
+    Pillow's 8-bit blend over the whole buffer (all three planes at once) is C code: about twice as fast
+    as the same mix in numpy, with no temporary arrays.
+    """
+    p = min(max(p, 0.0), 1.0)
+    mixed = Image.blend(_gray(dst.buf), _gray(other.buf), p)
+    np.copyto(dst.buf, np.asarray(mixed, dtype=np.uint8))
+
+
+def _gray(buf: U8) -> Image.Image:
+    return Image.frombuffer("L", (buf.shape[1], buf.shape[0]), np.ascontiguousarray(buf), "raw", "L", 0, 1)
 
 
 def as_rgb(planes: Planes) -> npt.NDArray[np.uint8]:
