@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
-APT_PACKAGES := chromium espeak-ng nginx-light fonts-dejavu-core fonts-noto-core
+APT_PACKAGES := chromium espeak-ng nginx-light fonts-dejavu-core fonts-noto-core fonts-symbola
 
 .PHONY: run test lint bench system-deps venv clean format
 

@@ -2,6 +2,9 @@
 
 Fonts come from the Debian packages fonts-dejavu-core and fonts-noto-core; when none is found Pillow's
 built-in font is used (it scales since Pillow 10.1), so rendering never fails for want of a font.
+Characters the chosen font lacks (emoji, symbols, other scripts) are drawn with the first fallback font
+that has them (DejaVu Sans, then Symbola from fonts-symbola: monochrome emoji in the text's colour);
+characters no installed font has are left out rather than drawn as empty boxes.
 """
 
 from __future__ import annotations
@@ -35,6 +38,19 @@ _FONT_FILES: dict[tuple[str, str], tuple[str, ...]] = {
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 
+#: Tried in order for characters the chosen font does not have.
+_FALLBACK_FILES = (
+    "dejavu/DejaVuSans.ttf",
+    "noto/NotoSans-Regular.ttf",
+    "ancient-scripts/Symbola_hint.ttf",
+    "ancient-scripts/Symbola.ttf",
+    "noto/NotoSansCJK-Regular.ttc",  # fonts-noto-cjk, if installed (not by default: 50+ MB)
+)
+#: Below this code point every text font we use has every character (Latin, Latin-1, Latin Extended).
+_SAFE_BELOW = 0x250
+#: Invisible joiners and selectors that only matter to colour-emoji shaping; dropped.
+_INVISIBLE = frozenset({0x200D, 0xFE0E, 0xFE0F})
+
 
 @lru_cache(maxsize=32)
 def font_file(family: str, weight: str) -> Path | None:
@@ -45,6 +61,73 @@ def font_file(family: str, weight: str) -> Path | None:
             if path.exists():
                 return path
     return None
+
+
+@lru_cache(maxsize=16)
+def _coverage(path: str) -> frozenset[int]:
+    """The code points a font file has glyphs for (read from its cmap)."""
+    from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
+
+    try:
+        return frozenset(TTFont(path, lazy=True, fontNumber=0).getBestCmap() or ())
+    except Exception:  # noqa: BLE001 - an unreadable font covers nothing
+        log.warning("cannot read the character map of %s", path)
+        return frozenset()
+
+
+@lru_cache(maxsize=1)
+def _fallback_paths() -> tuple[str, ...]:
+    found = []
+    for name in _FALLBACK_FILES:
+        for base in FONT_DIRS:
+            if (base / name).exists():
+                found.append(str(base / name))
+                break
+    return tuple(found)
+
+
+@lru_cache(maxsize=64)
+def _font_at(path: str, px: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(path, px)
+
+
+def runs(font: Font, text: str) -> list[tuple[Font, str]]:
+    """``text`` split into runs that one font each can draw; characters no font has are dropped."""
+    if not text or all(ord(ch) < _SAFE_BELOW for ch in text) or not isinstance(font, ImageFont.FreeTypeFont):
+        return [(font, text)] if text else []
+    chain: list[Font] = [font]
+    covers = [_coverage(str(font.path))]
+    for path in _fallback_paths():
+        if path != font.path:
+            chain.append(_font_at(path, int(font.size)))
+            covers.append(_coverage(path))
+    out: list[tuple[Font, str]] = []
+    for ch in text:
+        code = ord(ch)
+        if code in _INVISIBLE:
+            continue
+        index = 0 if ch.isspace() else next((k for k, cov in enumerate(covers) if code in cov), -1)
+        if index < 0:
+            continue
+        if out and out[-1][0] is chain[index]:
+            out[-1] = (chain[index], out[-1][1] + ch)
+        else:
+            out.append((chain[index], ch))
+    return out
+
+
+def draw_line(draw: ImageDraw.ImageDraw, xy: tuple[int, int], line: str, font: Font, fill: object) -> None:
+    """Draw one line at its top-left ``xy``, switching fonts where the line needs a fallback."""
+    x, y = xy
+    parts = runs(font, line)
+    if len(parts) <= 1 and (not parts or parts[0][0] is font):
+        draw.text((x, y), parts[0][1] if parts else "", font=font, fill=fill)  # type: ignore[arg-type]
+        return
+    # Mixed fonts share the chosen font's baseline.
+    baseline = y + (font.getmetrics()[0] if isinstance(font, ImageFont.FreeTypeFont) else 0)
+    for part_font, part in parts:
+        draw.text((x, baseline), part, font=part_font, fill=fill, anchor="ls")  # type: ignore[arg-type]
+        x += int(round(part_font.getlength(part)))
 
 
 @lru_cache(maxsize=128)
@@ -70,7 +153,7 @@ class TextBlock:
 
 
 def _text_w(font: Font, text: str) -> int:
-    return int(round(font.getlength(text))) if text else 0
+    return sum(int(round(f.getlength(part))) for f, part in runs(font, text)) if text else 0
 
 
 def _wrap(font: Font, text: str, max_w: int) -> list[str] | None:
@@ -136,14 +219,14 @@ def render_block(
         md = ImageDraw.Draw(mask)
         off = max(1, px // 24)
         for i, line in enumerate(lines):
-            md.text((pad + block.xs[i] + off, top + i * block.line_h + off), line, font=block.font, fill=200)
+            draw_line(md, (pad + block.xs[i] + off, top + i * block.line_h + off), line, block.font, 200)
         mask = mask.filter(ImageFilter.GaussianBlur(max(1.0, px / 12)))
         shade = Image.new("RGBA", (w, h), (0, 0, 0, 0))
         shade.putalpha(mask)
         img = Image.alpha_composite(img, shade)
     draw = ImageDraw.Draw(img)
     for i, line in enumerate(lines):
-        draw.text((pad + block.xs[i], top + i * block.line_h), line, font=block.font, fill=(*colour, 255))
+        draw_line(draw, (pad + block.xs[i], top + i * block.line_h), line, block.font, (*colour, 255))
     return img
 
 
