@@ -54,14 +54,29 @@ def test_a_large_file_goes_up_in_parts_and_comes_back_whole(store: MediaStore, t
     data = os.urandom(12 * 1024 * 1024 + 17)  # above the client's 5 MiB multipart threshold
     store.put(_scratch_file(store, data), "prj_1/ast_1/big.mp4")
     assert store.stat("prj_1/ast_1/big.mp4").size == len(data)
-    assert b"".join(store.read("prj_1/ast_1/big.mp4", 0, len(data))) == data
+    assert b"".join(store.open_range("prj_1/ast_1/big.mp4", 0, len(data))) == data
 
 
 def test_read_returns_exactly_the_requested_range(store: MediaStore) -> None:
     data = bytes(range(256)) * 4000
     store.put(_scratch_file(store, data), "prj_1/ast_1/poster.jpg")
-    assert b"".join(store.read("prj_1/ast_1/poster.jpg", 1000, 5000)) == data[1000:6000]
-    assert b"".join(store.read("prj_1/ast_1/poster.jpg", len(data) - 10, 10)) == data[-10:]
+    assert b"".join(store.open_range("prj_1/ast_1/poster.jpg", 1000, 5000)) == data[1000:6000]
+    assert b"".join(store.open_range("prj_1/ast_1/poster.jpg", len(data) - 10, 10)) == data[-10:]
+
+
+def test_open_range_refuses_a_version_that_changed_after_stat(store: MediaStore) -> None:
+    store.put(_scratch_file(store, b"version one, long enough"), "prj_1/ast_1/a.bin")
+    old = store.stat("prj_1/ast_1/a.bin")
+    assert b"".join(store.open_range("prj_1/ast_1/a.bin", 0, 7, etag=old.etag)) == b"version"
+    store.put(_scratch_file(store, b"version two"), "prj_1/ast_1/a.bin")
+    with pytest.raises(Unavailable) as caught:
+        store.open_range("prj_1/ast_1/a.bin", 0, 7, etag=old.etag)
+    assert caught.value.code == "asset_changed"
+
+
+def test_open_range_raises_before_streaming_when_the_file_is_gone(store: MediaStore) -> None:
+    with pytest.raises(NotFound):
+        store.open_range("prj_1/ast_1/gone.bin", 0, 10)
 
 
 def test_stat_gives_size_and_a_quoted_etag_that_changes_with_the_content(store: MediaStore) -> None:

@@ -61,9 +61,23 @@ def _full_tiling(tex: _Texture, tiles: int = 3) -> np.ndarray:
 
     f, low = tex.factor, tex.low
     padded = np.pad(low, 2, mode="wrap")
+    if not tex.wrap_y:  # rows continue their edge instead of wrapping (waves tile only sideways)
+        padded = np.pad(np.pad(low, ((0, 0), (2, 2)), mode="wrap"), ((2, 2), (0, 0)), mode="edge")
     big = np.asarray(Image.fromarray(padded).resize((padded.shape[1] * f, padded.shape[0] * f), Image.Resampling.BICUBIC))
     tile = big[2 * f : -2 * f, 2 * f : -2 * f]
     return np.tile(tile, (tiles, tiles))
+
+
+def test_a_texture_that_tiles_only_sideways_matches_its_reference() -> None:
+    rng = np.random.default_rng(5)
+    tex = _Texture(rng.random((6, 13)).astype(np.float32) * 255, 4, wrap_y=False)
+    th, tw = tex.shape
+    reference = _full_tiling(tex)
+    out = np.zeros((th, 30), np.uint8)
+    for ox, reach in [(0, (0, 0)), (tw - 7, (0, 12)), (-11, (0, -20))]:
+        tex.crop(0, ox, out, reach)
+        x = ox % tw + tw
+        np.testing.assert_array_equal(out, reference[th : th + th, x : x + 30])
 
 
 def test_texture_windows_match_the_full_tiling_wherever_they_are_built() -> None:

@@ -62,23 +62,23 @@ class S3Server:
         import socket
 
         self.root.mkdir(parents=True, exist_ok=True)
-        log = (self.root.parent / f"rclone-{self.port}.log").open("ab")
-        self.proc = subprocess.Popen(
-            [
-                self.binary,
-                "serve",
-                "s3",
-                "--addr",
-                f"127.0.0.1:{self.port}",
-                "--auth-key",
-                f"{ACCESS_KEY},{SECRET_KEY}",
-                "--config",
-                "/dev/null",
-                str(self.root),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+        with (self.root.parent / f"rclone-{self.port}.log").open("ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    self.binary,
+                    "serve",
+                    "s3",
+                    "--addr",
+                    f"127.0.0.1:{self.port}",
+                    "--auth-key",
+                    f"{ACCESS_KEY},{SECRET_KEY}",
+                    "--config",
+                    "/dev/null",
+                    str(self.root),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -229,6 +229,38 @@ def test_media_if_range_with_an_old_etag_gets_the_whole_file(client: TestClient)
     assert response.status_code == 200 and response.content == content
 
 
+def test_media_if_range_with_the_current_etag_gets_the_range(client: TestClient) -> None:
+    body, content = _uploaded_png(client)
+    etag = client.get(body["url"]).headers["etag"]
+    response = client.get(body["url"], headers={"Range": "bytes=2-11", "If-Range": etag})
+    assert response.status_code == 206 and response.content == content[2:12]
+
+
+def test_media_head_gives_the_headers_without_the_body(client: TestClient) -> None:
+    body, content = _uploaded_png(client)
+    response = client.head(body["url"])
+    assert response.status_code == 200
+    assert response.headers["content-length"] == str(len(content))
+    assert response.headers["content-type"] == "image/png" and response.headers["etag"]
+    assert response.content == b""
+    ranged = client.head(body["url"], headers={"Range": "bytes=0-9"})
+    assert ranged.status_code == 206 and ranged.headers["content-range"] == f"bytes 0-9/{len(content)}"
+
+
+def test_media_range_with_absurd_numbers_is_not_an_error(client: TestClient) -> None:
+    body, content = _uploaded_png(client)
+    response = client.get(body["url"], headers={"Range": "bytes=" + "9" * 5000 + "-"})
+    assert response.status_code < 500
+
+
+def test_media_whose_file_vanished_from_storage_is_404_not_an_empty_200(client: TestClient) -> None:
+    body, _ = _uploaded_png(client)
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    asset = runtime.service.asset(body["asset_id"])
+    runtime.media.delete(asset.key)
+    assert_problem(client.get(body["url"]), 404, "asset_missing")
+
+
 def test_unknown_asset_is_404(client: TestClient) -> None:
     assert_problem(client.get("/media/ast_nope/video.mp4"), 404, "asset_not_found")
 

@@ -19,6 +19,29 @@ from framecast.services.ports import StoredFile
 _READ_BLOCK = 256 * 1024
 
 
+class _FileStream:
+    """``length`` bytes of a file from ``start``, read in blocks; the file is open until ``close``."""
+
+    def __init__(self, path: Path, start: int, length: int) -> None:
+        self._fh = path.open("rb")
+        self._fh.seek(start)
+        self._left = length
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            while self._left > 0:
+                block = self._fh.read(min(_READ_BLOCK, self._left))
+                if not block:
+                    return
+                self._left -= len(block)
+                yield block
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._fh.close()
+
+
 class LocalMediaStore:
     """Files under ``root``; ``put`` renames into place, so a reader never sees half a file.
 
@@ -72,15 +95,11 @@ class LocalMediaStore:
             modified=datetime.fromtimestamp(st.st_mtime, UTC),
         )
 
-    def read(self, key: str, start: int, length: int) -> Iterator[bytes]:
-        with self.fetch(key, self.root).open("rb") as fh:
-            fh.seek(start)
-            while length > 0:
-                block = fh.read(min(_READ_BLOCK, length))
-                if not block:
-                    return
-                length -= len(block)
-                yield block
+    def open_range(self, key: str, start: int, length: int, *, etag: str | None = None) -> _FileStream:
+        path = self.fetch(key, self.root)
+        if etag is not None and self.stat(key).etag != etag:
+            raise Unavailable("The file changed while it was being read; try again.", code="asset_changed")
+        return _FileStream(path, start, length)
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)

@@ -8,6 +8,7 @@ Only this module knows the S3 client library.
 from __future__ import annotations
 
 import mimetypes
+import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit
 import urllib3
 from minio import Minio
 from minio.deleteobjects import DeleteObject
-from minio.error import MinioException, S3Error
+from minio.error import InvalidResponseError, MinioException, S3Error
 
 from framecast.domain.errors import InvalidInput, NotFound, Unavailable
 from framecast.media.keys import SCRATCH, checked_key, checked_prefix
@@ -81,6 +82,26 @@ class S3Location:
         )
 
 
+class _ObjectStream:
+    """An open GET of an object: iterate for its bytes; ``close`` releases the connection (idempotent)."""
+
+    def __init__(self, response: urllib3.BaseHTTPResponse | None) -> None:
+        self._response = response
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            if self._response is not None:
+                yield from self._response.stream(_READ_BLOCK)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        response, self._response = self._response, None
+        if response is not None:
+            response.close()
+            response.release_conn()
+
+
 class S3MediaStore:
     """Objects in one bucket under one prefix; ``scratch`` is a local directory for work files."""
 
@@ -89,16 +110,22 @@ class S3MediaStore:
         self.bucket = location.bucket
         self.scratch = scratch.resolve()
         (self.scratch / SCRATCH).mkdir(parents=True, exist_ok=True)
-        # Data operations ride out a storage hiccup (about 30 s of retries with backoff) rather than fail a
-        # render; the readiness probe asks once and answers quickly.
-        self.client = self._client(urllib3.Retry(total=6, backoff_factor=0.5, status_forcelist=_RETRY_ON))
-        self._probe = self._client(urllib3.Retry(total=0, status_forcelist=()))
-
-    def _client(self, retries: urllib3.Retry) -> Minio:
-        location = self.location
-        http = urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=5.0, read=60.0), retries=retries, maxsize=16
+        # Workers' data operations ride out a storage hiccup (about 30 s of retries with backoff, POST
+        # included: multipart uploads start and finish with one) rather than fail a render. The HTTP path
+        # (stat and reads for /media) and the readiness probe get one quick retry, so a storage outage
+        # answers 503 within seconds instead of tying up the API's threads.
+        self.client = self._client(
+            urllib3.Retry(total=6, backoff_factor=0.5, status_forcelist=_RETRY_ON, allowed_methods=None),
+            urllib3.Timeout(connect=5.0, read=60.0),
         )
+        self._quick = self._client(
+            urllib3.Retry(total=1, backoff_factor=0.1, status_forcelist=_RETRY_ON),
+            urllib3.Timeout(connect=3.0, read=10.0),
+        )
+
+    def _client(self, retries: urllib3.Retry, timeout: urllib3.Timeout) -> Minio:
+        location = self.location
+        http = urllib3.PoolManager(timeout=timeout, retries=retries, maxsize=16)
         return Minio(
             location.endpoint,
             access_key=location.access_key,
@@ -153,14 +180,17 @@ class S3MediaStore:
         """Download ``key`` into the directory ``into``; returns the local copy."""
         target = into / checked_key(key).replace("/", "__")
         part = target.with_name(target.name + ".part")
-        try:
-            self.client.fget_object(self.bucket, self._name(key), str(target), tmp_file_path=str(part))
-        except _ERRORS as exc:
-            part.unlink(missing_ok=True)
-            if _is_missing(exc):
-                raise NotFound("The file is missing from storage.", code="asset_missing") from exc
-            _unavailable(exc)
-        return target
+        for attempt in range(3):  # a connection cut mid-body is not retried by urllib3: start over
+            try:
+                self.client.fget_object(self.bucket, self._name(key), str(target), tmp_file_path=str(part))
+                return target
+            except _ERRORS as exc:
+                part.unlink(missing_ok=True)
+                if _is_missing(exc):
+                    raise NotFound("The file is missing from storage.", code="asset_missing") from exc
+                if attempt == 2 or isinstance(exc, MinioException):
+                    _unavailable(exc)
+        raise AssertionError("unreachable")
 
     def local_file(self, key: str) -> Path | None:
         checked_key(key)
@@ -168,7 +198,7 @@ class S3MediaStore:
 
     def stat(self, key: str) -> StoredFile:
         try:
-            obj = self.client.stat_object(self.bucket, self._name(key))
+            obj = self._quick.stat_object(self.bucket, self._name(key))
         except _ERRORS as exc:
             if _is_missing(exc):
                 raise NotFound("The file is missing from storage.", code="asset_missing") from exc
@@ -180,21 +210,29 @@ class S3MediaStore:
             modified=obj.last_modified,
         )
 
-    def read(self, key: str, start: int, length: int) -> Iterator[bytes]:
-        """Stream ``length`` bytes from ``start``; the response is released however iteration ends."""
+    def open_range(self, key: str, start: int, length: int, *, etag: str | None = None) -> _ObjectStream:
+        """GET the range now (errors raise before any byte is sent); with ``etag``, only that version."""
+        headers: dict[str, str | list[str] | tuple[str]] | None = {"If-Match": etag} if etag else None
         if length <= 0:
-            return
+            return _ObjectStream(None)
         try:
-            response = self.client.get_object(self.bucket, self._name(key), offset=start, length=length)
+            response = self._quick.get_object(
+                self.bucket, self._name(key), offset=start, length=length, request_headers=headers
+            )
         except _ERRORS as exc:
             if _is_missing(exc):
                 raise NotFound("The file is missing from storage.", code="asset_missing") from exc
+            if _s3_code(exc) == "PreconditionFailed":
+                raise Unavailable(
+                    "The file changed while it was being read; try again.", code="asset_changed"
+                ) from exc
             _unavailable(exc)
-        try:
-            yield from response.stream(_READ_BLOCK)
-        finally:
-            response.close()
-            response.release_conn()
+        stream = _ObjectStream(response)
+        got = response.headers.get("ETag")
+        if etag and got and got.strip('"') != etag.strip('"'):  # servers that ignore If-Match
+            stream.close()
+            raise Unavailable("The file changed while it was being read; try again.", code="asset_changed")
+        return stream
 
     # -- housekeeping ---------------------------------------------------------------------------------
 
@@ -203,7 +241,7 @@ class S3MediaStore:
 
     def ping(self) -> None:
         try:
-            exists = self._probe.bucket_exists(self.bucket)
+            exists = self._quick.bucket_exists(self.bucket)
         except _ERRORS as exc:
             _unavailable(exc)
         if not exists:
@@ -217,13 +255,30 @@ class S3MediaStore:
             ) from exc
 
 
+def _s3_code(exc: Exception) -> str | None:
+    """The S3 error code, also from error bodies the client could not parse (served as text/xml)."""
+    if isinstance(exc, S3Error):
+        return exc.code
+    if isinstance(exc, InvalidResponseError):
+        found = re.search(r"<Code>([^<]+)</Code>", str(getattr(exc, "_body", "") or ""))
+        if found:
+            return found.group(1)
+        return {404: "NoSuchKey", 412: "PreconditionFailed", 403: "AccessDenied"}.get(
+            getattr(exc, "_code", 0)
+        )
+    return None
+
+
 def _is_missing(exc: Exception) -> bool:
-    return isinstance(exc, S3Error) and exc.code in _MISSING
+    return _s3_code(exc) in _MISSING
 
 
 def _unavailable(exc: Exception) -> NoReturn:
+    code = _s3_code(exc)
     if isinstance(exc, S3Error):
         detail = f"{exc.code}: {exc.message}"
+    elif code is not None:
+        detail = code
     else:
         detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
     raise Unavailable(

@@ -59,7 +59,9 @@ class _Texture:
             and self.px <= ox
             and ox + w <= self.px + part.shape[1]
         ):
-            ry, rx = reach
+            # At most one tile ahead: a long scene builds a new part every tile, not one huge part.
+            th, tw = self.shape
+            ry, rx = max(-th, min(th, reach[0])), max(-tw, min(tw, reach[1]))
             part = self._build(min(oy, oy + ry), min(ox, ox + rx), h + abs(ry), w + abs(rx))
         y, x = oy - self.py, ox - self.px
         np.copyto(out, part[y : y + h, x : x + w])
@@ -265,6 +267,7 @@ class BackgroundRenderer:
         shade = (0.78 + 0.22 * (1 - np.abs(np.sin(math.pi * field)))).astype(np.float32)
         self._set_texture(t, t, _palette_lut(self.bg.palette), shade, wrap_y=False)
         self.dir = (1.0 if self.dir[0] >= 0 else -1.0, 0.0)
+        self.chroma_dir = self.dir  # waves tile only sideways: colour drifts with them
 
     def _image_texture(self, asset_path: AssetPath | None) -> None:
         from framecast.render.images import load_image_rgb

@@ -131,8 +131,10 @@ class VideoWriter:
                 self._free.put(slot)
         except BaseException as exc:  # re-raised in the caller's thread
             self._error = exc
-            if slot is not None:
-                self._free.put(slot)
+            if slot is None:
+                return  # the flush itself failed: nothing more will be queued
+            # Give frames back so a writer blocked on a free frame wakes, sees the error and stops.
+            self._free.put(slot)
             while (slot := self._queue.get()) is not None:
                 self._free.put(slot)
 

@@ -93,7 +93,12 @@ def _font_at(path: str, px: int) -> ImageFont.FreeTypeFont:
 
 def runs(font: Font, text: str) -> list[tuple[Font, str]]:
     """``text`` split into runs that one font each can draw; characters no font has are dropped."""
-    if not text or all(ord(ch) < _SAFE_BELOW for ch in text) or not isinstance(font, ImageFont.FreeTypeFont):
+    if (
+        not text
+        or all(ord(ch) < _SAFE_BELOW for ch in text)
+        or not isinstance(font, ImageFont.FreeTypeFont)
+        or not isinstance(font.path, str | Path)  # Pillow's built-in font: nothing to look up, draw as is
+    ):
         return [(font, text)] if text else []
     chain: list[Font] = [font]
     covers = [_coverage(str(font.path))]

@@ -17,7 +17,11 @@ router = APIRouter(tags=["media"])
 _CACHE = "public, max-age=31536000, immutable"
 
 
-@router.get("/media/{asset_id}/{filename}", summary="A stored file (video, poster, spritesheet, upload)")
+@router.api_route(
+    "/media/{asset_id}/{filename}",
+    methods=["GET", "HEAD"],
+    summary="A stored file (video, poster, spritesheet, upload)",
+)
 async def media(asset_id: str, filename: str, request: Request, runtime: RuntimeDep) -> Response:
     asset = await asyncio.to_thread(runtime.service.asset, asset_id)
     if filename != asset.filename:
@@ -32,7 +36,7 @@ async def media(asset_id: str, filename: str, request: Request, runtime: Runtime
         info = await asyncio.to_thread(runtime.media.stat, asset.key)
         if etag_matches(request.headers.get("if-none-match"), info.etag):
             return Response(status_code=304, headers={"ETag": info.etag, "Cache-Control": _CACHE})
-        return stream_stored(request, runtime.media, asset.key, info, headers, asset.mime)
+        return await stream_stored(request, runtime.media, asset.key, info, headers, asset.mime)
     if not path.is_file():
         raise NotFound("The file is missing from storage.", code="asset_missing")
     response = FileResponse(
