@@ -5,7 +5,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
-APT_PACKAGES := chromium espeak-ng nginx-light fonts-dejavu-core fonts-noto-core fonts-symbola
+RUN_APT_PACKAGES := espeak-ng fonts-dejavu-core fonts-noto-core fonts-symbola
+APT_PACKAGES := $(RUN_APT_PACKAGES) chromium nginx-light
 
 .PHONY: run test lint bench system-deps venv clean format
 
@@ -23,10 +24,12 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 
 venv: $(STAMP)
 
-# Debian packages the renderer (espeak-ng, fonts) and the browser tests (chromium, nginx) need.
+# Debian packages the renderer (espeak-ng, fonts) and the browser tests (chromium, nginx) need;
+# `make run` asks only for the renderer's (PACKAGES=...).
+PACKAGES ?= $(APT_PACKAGES)
 system-deps:
 	@missing=""; \
-	for pkg in $(APT_PACKAGES); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	for pkg in $(PACKAGES); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
@@ -34,7 +37,7 @@ system-deps:
 	fi
 
 run: $(STAMP)
-	@dpkg -s espeak-ng >/dev/null 2>&1 || $(MAKE) --no-print-directory system-deps
+	@$(MAKE) --no-print-directory system-deps PACKAGES="$(RUN_APT_PACKAGES)"
 	@echo "Framecast at http://127.0.0.1:8000/tools/video-generator"
 	$(BIN)/framecast serve --host 127.0.0.1 --port 8000
 
