@@ -17,11 +17,8 @@ router = APIRouter(tags=["media"])
 _CACHE = "public, max-age=31536000, immutable"
 
 
-@router.api_route(
-    "/media/{asset_id}/{filename}",
-    methods=["GET", "HEAD"],
-    summary="A stored file (video, poster, spritesheet, upload)",
-)
+@router.get("/media/{asset_id}/{filename}", summary="A stored file (video, poster, spritesheet, upload)")
+@router.head("/media/{asset_id}/{filename}", include_in_schema=False)
 async def media(asset_id: str, filename: str, request: Request, runtime: RuntimeDep) -> Response:
     asset = await asyncio.to_thread(runtime.service.asset, asset_id)
     if filename != asset.filename:
