@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     lost_message_after_s: float = Field(
         10.0, gt=0, description="A sent task whose message vanished is re-sent."
     )
+    media_sweep_interval_s: float = Field(
+        600.0, gt=0, description="How often files of deleted projects are looked for and removed."
+    )
     drain_timeout_s: float = Field(
         20.0, ge=0, description="On SIGTERM, running tasks get this long before handing back."
     )

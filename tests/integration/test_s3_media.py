@@ -123,3 +123,27 @@ def test_a_storage_outage_mid_render_loses_nothing(tmp_path: Path, s3_server: S3
             ).read_bytes()
     finally:
         server.stop()
+
+
+def test_deleting_while_storage_is_down_succeeds_and_the_sweep_cleans_up(
+    tmp_path: Path, s3_server: S3Server
+) -> None:
+    env = {**s3_server.env("media", "fc"), "FRAMECAST_MEDIA_SWEEP_INTERVAL_S": "1"}
+    server = Server(tmp_path / "data", workers=1, env=env).start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            project = create(client, prompt="Delete me during an outage", duration_s=1, resolution="360p")
+            assert wait_terminal(client, project["id"])["status"] == "completed"
+            mine = f"fc/{project['id']}/"
+            assert any(k.startswith(mine) for k in s3_server.objects("media"))
+            s3_server.stop()
+            response = client.delete(f"/api/projects/{project['id']}")
+            assert response.status_code in (200, 202, 204), response.text
+            assert client.get(f"/api/projects/{project['id']}").status_code == 404
+            assert any(k.startswith(mine) for k in s3_server.objects("media")), "storage was down: files stay"
+            s3_server.start()
+            assert wait_for(
+                lambda: not any(k.startswith(mine) for k in s3_server.objects("media")), timeout_s=20
+            ), "the media sweep removed the deleted project's files"
+    finally:
+        server.stop()

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import text
 
 from framecast.app_context import Runtime
-from framecast.services.reconciler import Reconciler
+from framecast.services.reconciler import MediaSweeper, Reconciler
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,9 @@ class ReconcilerThread:
             heartbeat_timeout_s=max(settings.heartbeat_timeout_s * 2, settings.heartbeat_timeout_s + 5),
             lost_after_s=settings.lost_message_after_s,
         )
+        self.sweeper = MediaSweeper(runtime.ledger, runtime.media)
+        self.sweep_interval_s = settings.media_sweep_interval_s
+        self._last_sweep = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="reconciler", daemon=True)
 
@@ -46,6 +50,9 @@ class ReconcilerThread:
                 with self._leader() as leader:
                     if leader:
                         self.reconciler.run_once()
+                        if time.monotonic() - self._last_sweep >= self.sweep_interval_s:
+                            self._last_sweep = time.monotonic()
+                            self.sweeper.run_once()
             except Exception:  # noqa: BLE001 - a database or broker outage must not end the loop
                 log.warning("reconcile round failed", exc_info=True)
 

@@ -243,6 +243,12 @@ class SqlSession:
         self.appended.append(ev)
         return ev
 
+    def existing_project_ids(self, project_ids: list[str]) -> set[str]:
+        if not project_ids:
+            return set()
+        rows = self._conn.execute(select(projects.c.id).where(projects.c.id.in_(project_ids)))
+        return {row.id for row in rows}
+
     def active_projects(self) -> list[Project]:
         rows = self._conn.execute(
             select(projects).where(projects.c.status.in_([Status.QUEUED.value, Status.RUNNING.value]))

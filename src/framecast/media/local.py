@@ -109,6 +109,11 @@ class LocalMediaStore:
         if target.is_relative_to(self.root) and target != self.root and target.exists():
             shutil.rmtree(target, ignore_errors=True)
 
+    def project_prefixes(self) -> Iterator[str]:
+        for entry in self.root.iterdir():
+            if entry.name.startswith("prj_") and entry.is_dir():
+                yield entry.name
+
     def temp_dir(self) -> Path:
         return Path(tempfile.mkdtemp(prefix="work-", dir=self.root / SCRATCH))
 

@@ -162,11 +162,12 @@ class S3MediaStore:
                 _unavailable(exc)
 
     def delete_prefix(self, prefix: str) -> None:
+        """Remove every object under ``prefix/`` (quick client: called by the API; the sweep retries)."""
         name = self.location.prefix + checked_prefix(prefix)
         try:
-            listed = self.client.list_objects(self.bucket, prefix=name, recursive=True)
+            listed = self._quick.list_objects(self.bucket, prefix=name, recursive=True)
             doomed = (DeleteObject(obj.object_name) for obj in listed if obj.object_name)
-            errors = list(self.client.remove_objects(self.bucket, doomed))
+            errors = list(self._quick.remove_objects(self.bucket, doomed))
         except _ERRORS as exc:
             _unavailable(exc)
         if errors:
@@ -235,6 +236,15 @@ class S3MediaStore:
         return stream
 
     # -- housekeeping ---------------------------------------------------------------------------------
+
+    def project_prefixes(self) -> Iterator[str]:
+        try:
+            for obj in self._quick.list_objects(self.bucket, prefix=self.location.prefix + "prj_"):
+                name = (obj.object_name or "")[len(self.location.prefix) :].rstrip("/")
+                if obj.is_dir and name.startswith("prj_") and "/" not in name:
+                    yield name
+        except _ERRORS as exc:
+            _unavailable(exc)
 
     def temp_dir(self) -> Path:
         return Path(tempfile.mkdtemp(prefix="work-", dir=self.scratch / SCRATCH))

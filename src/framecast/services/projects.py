@@ -9,7 +9,14 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from framecast.domain.errors import AlreadyExists, Conflict, IdempotencyConflict, InvalidInput, NotFound
+from framecast.domain.errors import (
+    AlreadyExists,
+    Conflict,
+    IdempotencyConflict,
+    InvalidInput,
+    NotFound,
+    Unavailable,
+)
 from framecast.domain.models import JSON, Asset, Project, Task, TaskKind, iso, new_id, utcnow
 from framecast.domain.options import ProjectRequest
 from framecast.domain.status import Status
@@ -125,7 +132,11 @@ class ProjectService:
             project = tx.project(project_id, owner=owner, lock=True)
             pipeline.cancel_project(tx, project)
             tx.delete_project(project_id)
-        self.media.delete_prefix(project_id)
+        try:
+            self.media.delete_prefix(project_id)
+        except Unavailable:
+            # The project is gone either way; the media sweep removes its files once storage answers.
+            log.warning("could not remove the files of %s now; the media sweep will", project_id)
 
     def deliver(self, project_id: str, *, owner: str, seq: int | None) -> JSON:
         with self.ledger.transaction() as tx:

@@ -22,7 +22,7 @@ from framecast.domain.models import utcnow
 from framecast.domain.status import Status
 from framecast.services import pipeline
 from framecast.services.dispatch import send_tasks
-from framecast.services.ports import JobQueue, Ledger
+from framecast.services.ports import JobQueue, Ledger, MediaStore
 
 log = logging.getLogger(__name__)
 
@@ -102,3 +102,40 @@ class Reconciler:
         if report.total:
             log.info("reconciled: %s", report)
         return report
+
+
+class MediaSweeper:
+    """Removes the files of projects that no longer exist.
+
+    Deleting a project removes its files at once; this catches what that could not: files a still-running
+    task wrote after the delete, or a delete that met a storage outage. A project's row exists before any
+    of its files is written, so a ``prj_…`` prefix without a row is safe to remove. Uploads are not touched.
+    """
+
+    BATCH = 500
+
+    def __init__(self, ledger: Ledger, media: MediaStore) -> None:
+        self.ledger = ledger
+        self.media = media
+
+    def run_once(self) -> int:
+        removed = 0
+        batch: list[str] = []
+        for prefix in self.media.project_prefixes():
+            batch.append(prefix)
+            if len(batch) >= self.BATCH:
+                removed += self._sweep(batch)
+                batch = []
+        if batch:
+            removed += self._sweep(batch)
+        if removed:
+            log.info("removed the files of %d deleted project(s)", removed)
+        return removed
+
+    def _sweep(self, prefixes: list[str]) -> int:
+        with self.ledger.read() as tx:
+            alive = tx.existing_project_ids(prefixes)
+        orphans = [p for p in prefixes if p not in alive]
+        for prefix in orphans:
+            self.media.delete_prefix(prefix)
+        return len(orphans)
