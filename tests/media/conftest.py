@@ -10,7 +10,7 @@ from framecast.app_context import make_media_store
 from framecast.media.s3 import S3MediaStore
 from framecast.services.ports import MediaStore
 from framecast.settings import Settings
-from tests.support.s3_server import ACCESS_KEY, SECRET_KEY, S3Server
+from tests.support.s3_server import S3Server
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -18,14 +18,6 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> MediaStore:
     if request.param == "local":
         return make_media_store(Settings(data_dir=tmp_path / "data"))
     server: S3Server = request.getfixturevalue("s3_server")
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        media_url="s3://media/framecast",
-        s3_endpoint_url=server.endpoint,
-        s3_region="us-east-1",
-        s3_access_key=ACCESS_KEY,
-        s3_secret_key=SECRET_KEY,
-    )
-    made = make_media_store(settings)
+    made = make_media_store(server.settings(tmp_path / "data"))
     assert isinstance(made, S3MediaStore)
     return made

@@ -12,7 +12,7 @@ from framecast.domain.errors import NotFound, Unavailable
 from framecast.media.local import LocalMediaStore
 from framecast.services.ports import MediaStore
 from framecast.settings import Settings
-from tests.support.s3_server import ACCESS_KEY, SECRET_KEY, S3Server
+from tests.support.s3_server import S3Server
 
 
 def _scratch_file(store: MediaStore, data: bytes) -> Path:
@@ -115,55 +115,26 @@ def test_ping_passes_on_a_healthy_store(store: MediaStore) -> None:
 
 
 def test_s3_objects_live_under_the_configured_prefix(s3_server: S3Server, tmp_path: Path) -> None:
-    settings = Settings(
-        data_dir=tmp_path / "data",
-        media_url="s3://media/deploy-a",
-        s3_endpoint_url=s3_server.endpoint,
-        s3_access_key=ACCESS_KEY,
-        s3_secret_key=SECRET_KEY,
-    )
-    store = make_media_store(settings)
+    store = make_media_store(s3_server.settings(tmp_path / "data", "s3://media/deploy-a"))
     store.put(_scratch_file(store, b"hello"), "prj_1/ast_1/poster.jpg")
     assert s3_server.objects("media") == {"deploy-a/prj_1/ast_1/poster.jpg": 5}
     assert store.local_file("prj_1/ast_1/poster.jpg") is None  # served by streaming, not from disk
 
 
 def test_s3_ping_names_a_missing_bucket(s3_server: S3Server, tmp_path: Path) -> None:
-    store = make_media_store(
-        Settings(
-            data_dir=tmp_path / "data",
-            media_url="s3://no-such-bucket",
-            s3_endpoint_url=s3_server.endpoint,
-            s3_access_key=ACCESS_KEY,
-            s3_secret_key=SECRET_KEY,
-        )
-    )
+    store = make_media_store(s3_server.settings(tmp_path / "data", "s3://no-such-bucket"))
     with pytest.raises(Unavailable, match="no-such-bucket"):
         store.ping()
 
 
 def test_s3_wrong_credentials_and_a_dead_endpoint_are_unavailable(s3_server: S3Server, tmp_path: Path) -> None:
     wrong = make_media_store(
-        Settings(
-            data_dir=tmp_path / "a",
-            media_url="s3://media",
-            s3_endpoint_url=s3_server.endpoint,
-            s3_access_key=ACCESS_KEY,
-            s3_secret_key="not-the-secret",
-        )
+        s3_server.settings(tmp_path / "a", "s3://media", s3_secret_key="not-the-secret")
     )
     with pytest.raises(Unavailable, match="storage"):
         wrong.ping()
     s3_server.stop()
-    dead = make_media_store(
-        Settings(
-            data_dir=tmp_path / "b",
-            media_url="s3://media",
-            s3_endpoint_url=s3_server.endpoint,
-            s3_access_key=ACCESS_KEY,
-            s3_secret_key=SECRET_KEY,
-        )
-    )
+    dead = make_media_store(s3_server.settings(tmp_path / "b", "s3://media"))
     with pytest.raises(Unavailable, match="storage"):
         dead.ping()
 

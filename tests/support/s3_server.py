@@ -12,8 +12,10 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from framecast.client.local import free_port
+from framecast.settings import Settings
 
 ACCESS_KEY = "framecast-test-key"  # rclone refuses very short keys
 SECRET_KEY = "framecast-test-secret"
@@ -47,6 +49,19 @@ class S3Server:
             "FRAMECAST_S3_ACCESS_KEY": ACCESS_KEY,
             "FRAMECAST_S3_SECRET_KEY": SECRET_KEY,
         }
+
+    def settings(self, data_dir: Path, media_url: str = "s3://media/framecast", **overrides: Any) -> Settings:
+        """Framecast settings (in-process) that put media at ``media_url`` on this server."""
+        values: dict[str, Any] = {
+            "data_dir": data_dir,
+            "media_url": media_url,
+            "s3_endpoint_url": self.endpoint,
+            "s3_region": "us-east-1",
+            "s3_access_key": ACCESS_KEY,
+            "s3_secret_key": SECRET_KEY,
+        }
+        values.update(overrides)
+        return Settings(**values)
 
     def make_bucket(self, name: str) -> None:
         (self.root / name).mkdir(parents=True, exist_ok=True)

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from framecast.domain.errors import NotFound, Unavailable
-from framecast.media.keys import SCRATCH, checked_key, checked_prefix
+from framecast.media.keys import checked_key, checked_prefix
+from framecast.media.scratch import check_writable, new_work_dir, scratch_root
 from framecast.services.ports import StoredFile
 
 _READ_BLOCK = 256 * 1024
@@ -52,7 +52,7 @@ class LocalMediaStore:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self.root.mkdir(parents=True, exist_ok=True)
-        (self.root / SCRATCH).mkdir(exist_ok=True)
+        scratch_root(self.root)
 
     def path(self, key: str) -> Path:
         """The file for ``key``; NotFound when the key would leave the media root."""
@@ -115,13 +115,7 @@ class LocalMediaStore:
                 yield entry.name
 
     def temp_dir(self) -> Path:
-        return Path(tempfile.mkdtemp(prefix="work-", dir=self.root / SCRATCH))
+        return new_work_dir(self.root)
 
     def ping(self) -> None:
-        try:
-            with tempfile.NamedTemporaryFile(dir=self.root / SCRATCH):
-                pass
-        except OSError as exc:
-            raise Unavailable(
-                f"The media directory is not writable: {exc.strerror}", code="storage_down"
-            ) from exc
+        check_writable(self.root, "media directory")

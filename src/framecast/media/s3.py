@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import mimetypes
 import re
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,8 @@ from minio.deleteobjects import DeleteObject
 from minio.error import InvalidResponseError, MinioException, S3Error
 
 from framecast.domain.errors import InvalidInput, NotFound, Unavailable
-from framecast.media.keys import SCRATCH, checked_key, checked_prefix
+from framecast.media.keys import checked_key, checked_prefix
+from framecast.media.scratch import check_writable, new_work_dir, scratch_root
 from framecast.services.ports import StoredFile
 
 _READ_BLOCK = 256 * 1024
@@ -109,7 +109,7 @@ class S3MediaStore:
         self.location = location
         self.bucket = location.bucket
         self.scratch = scratch.resolve()
-        (self.scratch / SCRATCH).mkdir(parents=True, exist_ok=True)
+        scratch_root(self.scratch)
         # Workers' data operations ride out a storage hiccup (about 30 s of retries with backoff, POST
         # included: multipart uploads start and finish with one) rather than fail a render. The HTTP path
         # (stat and reads for /media) and the readiness probe get one quick retry, so a storage outage
@@ -247,7 +247,7 @@ class S3MediaStore:
             _unavailable(exc)
 
     def temp_dir(self) -> Path:
-        return Path(tempfile.mkdtemp(prefix="work-", dir=self.scratch / SCRATCH))
+        return new_work_dir(self.scratch)
 
     def ping(self) -> None:
         try:
@@ -256,13 +256,7 @@ class S3MediaStore:
             _unavailable(exc)
         if not exists:
             raise Unavailable(f"The media bucket {self.bucket!r} does not exist.", code="storage_down")
-        try:
-            with tempfile.NamedTemporaryFile(dir=self.scratch / SCRATCH):
-                pass
-        except OSError as exc:
-            raise Unavailable(
-                f"The scratch directory is not writable: {exc.strerror}", code="storage_down"
-            ) from exc
+        check_writable(self.scratch, "scratch directory")
 
 
 def _s3_code(exc: Exception) -> str | None:

@@ -15,6 +15,7 @@ from PIL import Image
 from framecast.render.color import F32, U8, rgb_to_yuv, to_u8
 
 U16 = npt.NDArray[np.uint16]
+Slices = tuple[slice, slice]
 
 
 class Planes:
@@ -109,16 +110,23 @@ def _half(x: F32) -> F32:
     return out
 
 
-def _blend_plane(dst: U8, src: F32, alpha: F32, x: int, y: int, opacity: float) -> None:
-    h, w = src.shape
+def _overlap(dst: U8, size: tuple[int, int], x: int, y: int) -> tuple[Slices, Slices] | None:
+    """Where a ``size`` (h, w) sprite placed at (x, y) meets ``dst``: (dst slices, sprite slices)."""
+    h, w = size
     x0, y0 = max(x, 0), max(y, 0)
     x1, y1 = min(x + w, dst.shape[1]), min(y + h, dst.shape[0])
     if x1 <= x0 or y1 <= y0:
-        return
+        return None
     sx, sy = x0 - x, y0 - y
-    s = src[sy : sy + y1 - y0, sx : sx + x1 - x0]
-    a = alpha[sy : sy + y1 - y0, sx : sx + x1 - x0]
-    region = dst[y0:y1, x0:x1]
+    return (slice(y0, y1), slice(x0, x1)), (slice(sy, sy + y1 - y0), slice(sx, sx + x1 - x0))
+
+
+def _blend_plane(dst: U8, src: F32, alpha: F32, x: int, y: int, opacity: float) -> None:
+    where = _overlap(dst, src.shape, x, y)
+    if where is None:
+        return
+    d, sp = where
+    s, a, region = src[sp], alpha[sp], dst[d]
     base = region.astype(np.float32)
     if opacity >= 0.999:
         out = base - base * a + s
@@ -129,16 +137,14 @@ def _blend_plane(dst: U8, src: F32, alpha: F32, x: int, y: int, opacity: float) 
 
 def _blend_opaque(dst: U8, src: U16, inv_alpha: U16, x: int, y: int) -> None:
     """``dst = (dst * (256 - A) + S + 128) >> 8`` over the overlap: integer math, no float temporaries."""
-    h, w = src.shape
-    x0, y0 = max(x, 0), max(y, 0)
-    x1, y1 = min(x + w, dst.shape[1]), min(y + h, dst.shape[0])
-    if x1 <= x0 or y1 <= y0:
+    where = _overlap(dst, src.shape, x, y)
+    if where is None:
         return
-    sx, sy = x0 - x, y0 - y
-    region = dst[y0:y1, x0:x1]
+    d, sp = where
+    region = dst[d]
     acc = region.astype(np.uint16)
-    acc *= inv_alpha[sy : sy + y1 - y0, sx : sx + x1 - x0]
-    acc += src[sy : sy + y1 - y0, sx : sx + x1 - x0]
+    acc *= inv_alpha[sp]
+    acc += src[sp]
     acc += np.uint16(128)
     acc >>= 8
     np.copyto(region, acc, casting="unsafe")
