@@ -17,7 +17,7 @@ import pytest
 
 from tests.support.images import png_bytes
 from tests.support.s3_server import S3Server
-from tests.support.server import Server, create, wait_for, wait_terminal
+from tests.support.server import Server, create, wait_chunk_progress, wait_for, wait_terminal
 
 
 @pytest.fixture
@@ -105,11 +105,7 @@ def test_a_storage_outage_mid_render_loses_nothing(tmp_path: Path, s3_server: S3
         with httpx.Client(base_url=server.url, timeout=30) as client:
             project = create(client, prompt="Storage goes away and comes back", duration_s=4, resolution="360p")
 
-            def rendering() -> bool:
-                snap = client.get(f"/api/projects/{project['id']}").json()
-                return any(t["kind"] == "render_chunk" and t["progress"] > 0.3 for t in snap["tasks"])
-
-            wait_for(rendering, timeout_s=60)
+            wait_chunk_progress(client, project["id"], 0.3)
             s3_server.stop()
             assert client.get("/readyz").status_code == 503
             time.sleep(3.0)  # chunks finish while the bucket is unreachable and must wait to upload

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_service
+from tests.conftest import IN_CI, require_service
 from tests.support.server import Server, free_port
 
 
@@ -160,7 +160,7 @@ class OwnRedis:
 @pytest.fixture
 def own_redis() -> Iterator[OwnRedis]:
     if not shutil.which("redis-server"):
-        if os.environ.get("CI"):
+        if IN_CI:
             pytest.fail("redis-server is not installed")
         pytest.skip("redis-server is not installed")
     r = OwnRedis().start()

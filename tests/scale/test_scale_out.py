@@ -15,7 +15,7 @@ from framecast.client.sse import parse
 from tests.scale.conftest import Cluster, OwnRedis
 from tests.support.images import png_bytes
 from tests.support.s3_server import S3Server
-from tests.support.server import all_events, create, wait_for, wait_terminal
+from tests.support.server import all_events, create, wait_chunk_progress, wait_for, wait_terminal
 
 
 def _check_once(client: httpx.Client, project_id: str) -> dict:
@@ -72,11 +72,7 @@ def test_sigkill_a_worker_mid_render(cluster: Cluster) -> None:
     with httpx.Client(base_url=api.url, timeout=30) as client:
         project = create(client, prompt="Kill a worker mid render", duration_s=6, resolution="360p", fps=24)
 
-        def rendering() -> bool:
-            snap = client.get(f"/api/projects/{project['id']}").json()
-            return any(t["kind"] == "render_chunk" and t["progress"] > 0.2 for t in snap["tasks"])
-
-        wait_for(rendering, timeout_s=60)
+        wait_chunk_progress(client, project["id"], 0.2)
         os.kill(w1.pid, signal.SIGKILL)
         snap = wait_terminal(client, project["id"], timeout_s=180)
         assert snap["status"] == "completed", cluster.logs()
@@ -180,11 +176,7 @@ def test_worker_drains_on_sigterm_and_hands_back(cluster: Cluster, sig: int) -> 
     with httpx.Client(base_url=api.url, timeout=30) as client:
         project = create(client, prompt="Drain me", duration_s=4, resolution="360p", fps=24)
 
-        def rendering() -> bool:
-            snap = client.get(f"/api/projects/{project['id']}").json()
-            return any(t["kind"] == "render_chunk" and t["progress"] > 0.1 for t in snap["tasks"])
-
-        wait_for(rendering, timeout_s=60)
+        wait_chunk_progress(client, project["id"], 0.1)
         w1.send_signal(sig)
         assert w1.wait(timeout=30) == 0, "the worker should exit cleanly after handing back"
         snap = client.get(f"/api/projects/{project['id']}").json()

@@ -124,6 +124,16 @@ def wait_for(predicate: Any, timeout_s: float = 60.0, interval_s: float = 0.05) 
     raise AssertionError("condition not met in time")
 
 
+def wait_chunk_progress(client: httpx.Client, project_id: str, above: float, timeout_s: float = 60.0) -> None:
+    """Wait until some render chunk of the project has rendered more than ``above`` (0..1) of its frames."""
+
+    def rendering() -> bool:
+        snap = client.get(f"/api/projects/{project_id}").json()
+        return any(t["kind"] == "render_chunk" and t["progress"] > above for t in snap["tasks"])
+
+    wait_for(rendering, timeout_s=timeout_s)
+
+
 def all_events(client: httpx.Client, project_id: str) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     after = 0

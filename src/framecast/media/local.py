@@ -96,10 +96,9 @@ class LocalMediaStore:
         )
 
     def open_range(self, key: str, start: int, length: int, *, etag: str | None = None) -> _FileStream:
-        path = self.fetch(key, self.root)
         if etag is not None and self.stat(key).etag != etag:
             raise Unavailable("The file changed while it was being read; try again.", code="asset_changed")
-        return _FileStream(path, start, length)
+        return _FileStream(self.fetch(key, self.root), start, length)
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
