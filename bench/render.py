@@ -43,6 +43,7 @@ import numpy as np  # noqa: E402
 from bench._report import write_section  # noqa: E402
 from framecast.domain.options import VideoOptions  # noqa: E402
 from framecast.domain.timeline import Timeline, parse_timeline  # noqa: E402
+from framecast.jobs.allocator import keep_freed_memory  # noqa: E402
 from framecast.render.chunks import chunk_ranges  # noqa: E402
 from framecast.render.encode import PRESET, QP, VideoWriter, join_chunks, probe  # noqa: E402
 from framecast.render.frames import FrameSource  # noqa: E402
@@ -230,6 +231,7 @@ def main() -> None:
         help="also render this long a 1080p video and report peak RSS",
     )
     args = ap.parse_args()
+    keep_freed_memory()  # as in a worker process (framecast.jobs.worker)
     tl = bench_timeline(args.seconds, args.resolution)
     n = tl.total_frames
 
@@ -242,7 +244,7 @@ def main() -> None:
         return time.perf_counter() - began
 
     rows: list[tuple[str, float]] = []
-    with tempfile.TemporaryDirectory() as d, ProcessPoolExecutor(2) as pool:
+    with tempfile.TemporaryDirectory() as d, ProcessPoolExecutor(2, initializer=keep_freed_memory) as pool:
         tmp = Path(d)
         list(pool.map(_warm, range(4)))
         framecast_parallel(tl, tmp, pool)  # warm-up: imports, fonts, page cache
@@ -301,7 +303,9 @@ def main() -> None:
     if args.memory_seconds > 0:
         # spawn, not fork: a forked child would start with (and count) the benchmark process's own memory.
         spawn = multiprocessing.get_context("spawn")
-        with tempfile.TemporaryDirectory() as d, ProcessPoolExecutor(1, mp_context=spawn) as solo:
+        with tempfile.TemporaryDirectory() as d, ProcessPoolExecutor(
+            1, mp_context=spawn, initializer=keep_freed_memory
+        ) as solo:
             frames, secs, rss = solo.submit(
                 _memory_job, (args.memory_seconds, str(Path(d) / "m.mp4"))
             ).result()

@@ -10,6 +10,7 @@ from types import FrameType
 
 import dramatiq
 
+from framecast.jobs.allocator import keep_freed_memory
 from framecast.jobs.context import request_hand_back
 from framecast.settings import Settings
 
@@ -30,6 +31,7 @@ def run_worker(
         stop_timeout_s = settings.drain_timeout_s
     from framecast.app_context import build_runtime
 
+    keep_freed_memory()  # chunk after chunk reuses the same buffers instead of faulting them in again
     runtime = build_runtime(settings, migrate=True)
     stop = threading.Event()
 
