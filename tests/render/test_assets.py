@@ -11,7 +11,7 @@ from framecast.domain.errors import InvalidInput
 from framecast.domain.options import VideoOptions
 from framecast.domain.timeline import parse_timeline
 from framecast.render.audio import render_music
-from framecast.render.frames import FrameSource
+from framecast.render.frames import SCENE_POOL, FrameSource
 from framecast.render.video import render_video
 
 
@@ -59,8 +59,13 @@ def test_image_layer_background_and_uploaded_music(tmp_path: Path, assets: dict[
     rgb = FrameSource(tl, assets.__getitem__).frame(0).rgb()
     assert rgb[5, 5, 0] > 200 and rgb[5, 5, 2] < 60  # left of the background: red
     assert rgb[5, 90, 2] > 200 and rgb[5, 90, 0] < 60  # right: blue
+    SCENE_POOL.clear()
     info = render_video(tl, tmp_path / "v.mp4", asset_path=assets.__getitem__)
     assert info.frames == 24
+    # A scene showing uploads is not kept for later renders: each render resolves (and checks) its files.
+    assert len(SCENE_POOL) == 0
+    with pytest.raises(InvalidInput, match="no asset store"):
+        render_video(tl, tmp_path / "w.mp4")
     out = render_music(tl, tmp_path / "m.wav", asset_path=assets.__getitem__)
     assert out is not None and out.stat().st_size > 1000
 

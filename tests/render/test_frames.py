@@ -8,7 +8,7 @@ from framecast.domain.timeline import Animation, parse_timeline
 from framecast.render.backgrounds import _Texture
 from framecast.render.chunks import chunk_ranges, gop_frames
 from framecast.render.color import palette_array, rgb_to_yuv, yuv_to_rgb
-from framecast.render.frames import FrameSource
+from framecast.render.frames import FrameSource, ScenePool
 from framecast.render.layers import anim_state, ease_out
 from framecast.render.planes import Planes, blend_sprite, crossfade, sprite_from_rgba
 
@@ -63,7 +63,9 @@ def _full_tiling(tex: _Texture, tiles: int = 3) -> np.ndarray:
     padded = np.pad(low, 2, mode="wrap")
     if not tex.wrap_y:  # rows continue their edge instead of wrapping (waves tile only sideways)
         padded = np.pad(np.pad(low, ((0, 0), (2, 2)), mode="wrap"), ((2, 2), (0, 0)), mode="edge")
-    big = np.asarray(Image.fromarray(padded).resize((padded.shape[1] * f, padded.shape[0] * f), Image.Resampling.BICUBIC))
+    big = np.asarray(
+        Image.fromarray(padded).resize((padded.shape[1] * f, padded.shape[0] * f), Image.Resampling.BICUBIC)
+    )
     tile = big[2 * f : -2 * f, 2 * f : -2 * f]
     return np.tile(tile, (tiles, tiles))
 
@@ -206,3 +208,47 @@ def test_wipe_and_slide_split_the_frame(kind: str) -> None:
     cols = y.mean(axis=0)
     assert cols.min() < 20 and cols.max() > 230
     assert np.all(np.diff((cols > 128).astype(int)) <= 0) or np.all(np.diff((cols > 128).astype(int)) >= 0)
+
+
+def test_a_pooled_scene_serves_one_source_at_a_time() -> None:
+    scene = {
+        "duration_s": 2,
+        "background": {"kind": "noise", "palette": ["#102030", "#a04060"]},
+        "layers": [{"type": "text", "text": "Pooled"}],
+    }
+    tl = tl_for([scene])
+    pool = ScenePool()
+    first = FrameSource(tl, pool=pool)
+    expected = first.frame(30).buf.copy()
+    first.close()
+    assert len(pool) == 1
+    # Two sources at once (two chunks on two threads): one gets the prepared scene, the other prepares its own.
+    a, b = FrameSource(tl, pool=pool), FrameSource(tl, pool=pool)
+    np.testing.assert_array_equal(a.frame(30).buf, expected)
+    np.testing.assert_array_equal(b.frame(30).buf, expected)
+    assert (pool.hits, pool.misses) == (1, 2)
+    assert len(pool) == 0
+    a.close()
+    b.close()
+    assert len(pool) == 1  # one per scene and timeline
+    other = tl_for([{**scene, "layers": [{"type": "text", "text": "Another timeline"}]}])
+    FrameSource(other, pool=pool).frame(0)
+    assert pool.hits == 1  # a different timeline never takes this one's scene
+
+
+def test_the_pool_keeps_at_most_its_size() -> None:
+    pool = ScenePool(size=2)
+    for n in range(4):
+        tl = tl_for(
+            [
+                {
+                    "duration_s": 1,
+                    "background": {"kind": "gradient"},
+                    "layers": [{"type": "text", "text": f"{n}"}],
+                }
+            ]
+        )
+        source = FrameSource(tl, pool=pool)
+        source.frame(0)
+        source.close()
+    assert len(pool) == 2

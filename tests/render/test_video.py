@@ -11,6 +11,7 @@ from framecast.domain.errors import Cancelled
 from framecast.domain.timeline import Timeline
 from framecast.render.chunks import chunk_ranges
 from framecast.render.encode import decode_frames, join_chunks, probe
+from framecast.render.frames import SCENE_POOL
 from framecast.render.video import render_poster, render_spritesheet, render_video
 
 
@@ -61,6 +62,32 @@ def test_chunked_and_single_renders_decode_identically(
     joined = list(decode_frames(tmp_path / "joined.mp4"))
     assert len(single) == len(joined) == tl.total_frames
     for a, b in zip(single, joined, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_chunks_after_chunks_reuse_prepared_scenes_and_draw_the_same(
+    tmp_path: Path, small_plan: Callable[..., Timeline], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tl = small_plan(duration_s=8)
+    ranges = chunk_ranges(tl.total_frames, tl.canvas.fps, 2.0)
+    assert len(ranges) >= 3
+
+    def render_all(name: str) -> list[np.ndarray]:
+        frames = []
+        for k, (a, b) in enumerate(ranges):
+            render_video(tl, tmp_path / f"{name}{k}.mp4", start_frame=a, end_frame=b)
+            frames += list(decode_frames(tmp_path / f"{name}{k}.mp4"))
+        return frames
+
+    SCENE_POOL.clear()
+    pooled = render_all("pooled")
+    assert SCENE_POOL.hits >= len(ranges) - 1  # every chunk after the first starts with a prepared scene
+    monkeypatch.setattr(SCENE_POOL, "size", 0)
+    SCENE_POOL.clear()
+    fresh = render_all("fresh")
+    assert SCENE_POOL.hits == 0
+    assert len(pooled) == len(fresh) == tl.total_frames
+    for a, b in zip(pooled, fresh, strict=True):
         np.testing.assert_array_equal(a, b)
 
 

@@ -16,7 +16,7 @@ from PIL import Image
 from framecast.domain.errors import Cancelled, InvalidInput
 from framecast.domain.timeline import Timeline
 from framecast.render.encode import VideoWriter
-from framecast.render.frames import FrameSource
+from framecast.render.frames import SCENE_POOL, FrameSource
 from framecast.render.info import VideoInfo
 
 __all__ = ["VideoInfo", "render_poster", "render_spritesheet", "render_video"]
@@ -47,19 +47,23 @@ def render_video(
     end = total if end_frame is None else min(end_frame, total)
     if not 0 <= start_frame < end:
         raise InvalidInput(f"frame range [{start_frame}, {end}) is empty or outside 0..{total}")
-    source = FrameSource(timeline, asset_path, end_frame=end)
+    # The next chunk of this video in this process starts with the scenes this one prepared.
+    source = FrameSource(timeline, asset_path, end_frame=end, pool=SCENE_POOL)
     w, h, fps = timeline.canvas.width, timeline.canvas.height, timeline.canvas.fps
     count = end - start_frame
     began = time.perf_counter()
-    with VideoWriter(out_path, w, h, fps) as writer:
-        for n, index in enumerate(range(start_frame, end)):
-            if should_stop is not None and should_stop():
-                raise Cancelled("the render was cancelled")
-            writer.write(source.frame(index).buf)
-            if frame_delay_s > 0:
-                time.sleep(frame_delay_s)
-            if on_progress is not None:
-                on_progress(n + 1, count)
+    try:
+        with VideoWriter(out_path, w, h, fps) as writer:
+            for n, index in enumerate(range(start_frame, end)):
+                if should_stop is not None and should_stop():
+                    raise Cancelled("the render was cancelled")
+                writer.write(source.frame(index).buf)
+                if frame_delay_s > 0:
+                    time.sleep(frame_delay_s)
+                if on_progress is not None:
+                    on_progress(n + 1, count)
+    finally:
+        source.close()
     elapsed = time.perf_counter() - began
     log.info("rendered %d frames %dx%d in %.2fs (%.1f fps)", count, w, h, elapsed, count / max(elapsed, 1e-9))
     return VideoInfo(w, h, fps, count, count / fps)
