@@ -208,8 +208,59 @@ def run_projects(server: Server, bodies: list[dict[str, Any]], timeout_s: float)
         return time.monotonic() - t0, statuses
 
 
+_FRAMES: list[Any] = []
+
+
+def _prepare_frames(count: int) -> None:
+    """Pool initializer: pre-made 720p frames (the long render's own timeline), as a worker would synthesise."""
+    from framecast.domain.options import VideoOptions
+    from framecast.jobs.allocator import keep_freed_memory
+    from framecast.render import planner
+    from framecast.render.frames import FrameSource
+
+    keep_freed_memory()
+    options = VideoOptions(duration_s=count / 30 + 1, resolution="720p", fps=30, seed=7)
+    source = FrameSource(planner.plan(LONG_PROMPT, options))
+    _FRAMES.extend(source.frame(i).buf.copy() for i in range(count))
+
+
+def _encode_frames(out: str) -> float:
+    """Encode the pre-made frames twice (one x264 thread, the service's settings); wall seconds."""
+    from framecast.render.encode import VideoWriter
+
+    began = time.perf_counter()
+    with VideoWriter(Path(out), 1280, 720, 30) as writer:
+        for _ in range(2):
+            for frame in _FRAMES:
+                writer.write(frame)
+    return time.perf_counter() - began
+
+
+def encoder_ceiling(tmp: Path, repeat: int, frames: int = 300) -> dict[str, Any]:
+    """What two cores give for the encoder alone: x264 (no Python, no synthesis, no service) in one process,
+    then in two processes at once. A render split across two workers cannot scale better than this."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    spawn = multiprocessing.get_context("spawn")
+    alone, pair = [], []
+    with ProcessPoolExecutor(2, mp_context=spawn, initializer=_prepare_frames, initargs=(frames,)) as pool:
+        list(pool.map(time.sleep, [2.0, 2.0]))  # both processes up, frames made
+        for i in range(repeat):
+            alone.append(pool.submit(_encode_frames, str(tmp / f"alone{i}.mp4")).result())
+            both = [pool.submit(_encode_frames, str(tmp / f"pair{i}_{k}.mp4")) for k in range(2)]
+            pair.append(max(f.result() for f in both))
+    a, p = statistics.median(alone), statistics.median(pair)
+    print(f"encoder ceiling: alone {a:.2f} s, two at once {p:.2f} s -> {2 * a / p:.2f}x", flush=True)
+    return {"frames": 2 * frames, "alone": a, "pair": p, "alones": alone, "pairs": pair, "ratio": 2 * a / p}
+
+
+LONG_PROMPT = "A long benchmark render. Mountains, rivers, a city at night, the sea."
+
+
 def render_phase(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     out: dict[str, Any] = {"throughput": {}, "long": {}}
+    out["ceiling"] = encoder_ceiling(tmp, args.long_repeat)
     short = [
         {
             "prompt": f"Benchmark project {i}. A quiet harbour at dawn.",
@@ -237,7 +288,7 @@ def render_phase(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             )
             for duration in args.long_duration:
                 body = {
-                    "prompt": "A long benchmark render. Mountains, rivers, a city at night, the sea.",
+                    "prompt": LONG_PROMPT,
                     "duration_s": duration,
                     "resolution": args.long_resolution,
                     "fps": 30,
@@ -570,6 +621,18 @@ def report(
             + "\n".join(rows)
             + ("\n\nGoal: speedup ≥ 1.7x with 2 workers — " + "; ".join(verdicts) + "." if verdicts else "")
         )
+        c = renders.get("ceiling")
+        if c:
+            parts.append(
+                f"**What two cores give the encoder alone** (the ceiling for any split render): {c['frames']} "
+                "pre-made 720p frames encoded by x264 with the service's settings (one thread, veryfast, QP 20), "
+                "in one process, then in two processes at once; median of "
+                f"{len(c['alones'])}: one alone {c['alone']:.2f} s, two at once {c['pair']:.2f} s each "
+                f"(runs: {', '.join(f'{x:.2f}' for x in c['alones'])} / {', '.join(f'{x:.2f}' for x in c['pairs'])}) "
+                f"— two encoders do **{c['ratio']:.2f}x** the work of one. Two encoders on this machine's two "
+                "cores slow each other down (shared cache and memory bandwidth of the virtual machine); no "
+                "scheduling in Framecast can go past that figure."
+            )
     if fans:
         rows = [
             "| mode | subscribers connected | connect s | RSS before MiB | RSS idle MiB | KiB/subscriber | idle CPU cores | events | missing | p50 ms | p99 ms | max ms | all reached, ms (per event) |",
@@ -621,7 +684,9 @@ def main() -> None:
     ap.add_argument("--short-resolution", default="360p")
     ap.add_argument("--long-duration", type=float, nargs="+", default=[20, 60])
     ap.add_argument("--long-resolution", default="720p")
-    ap.add_argument("--long-repeat", type=int, default=3, help="runs of each long render; the median is shown")
+    ap.add_argument(
+        "--long-repeat", type=int, default=3, help="runs of each long render; the median is shown"
+    )
     ap.add_argument("--chunk-seconds", type=float, default=2.0)
     ap.add_argument("--worker-counts", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--timeout", type=float, default=600)
