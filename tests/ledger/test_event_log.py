@@ -71,6 +71,26 @@ def test_projects_have_independent_sequences(ledger: SqlLedger) -> None:
     assert [e.seq for e in ledger.events_after(b, 0)] == [1, 2]
 
 
+def test_a_batch_of_events_takes_consecutive_seqs_in_order(ledger: SqlLedger) -> None:
+    pid = _new_project(ledger)
+    with ledger.transaction() as tx:
+        tx.append_event(pid, "task_status", {"n": 0})
+        batch = tx.append_events(pid, [("task_status", {"n": n}) for n in (1, 2, 3)])
+        assert tx.append_events(pid, []) == []
+        tx.append_event(pid, "task_status", {"n": 4})
+        assert [e.seq for e in tx.appended] == [1, 2, 3, 4, 5]  # what the commit publishes, in order
+    assert [e.seq for e in batch] == [2, 3, 4]
+    assert [(e.seq, e.data["n"]) for e in ledger.events_after(pid, 0)] == [
+        (1, 0),
+        (2, 1),
+        (3, 2),
+        (4, 3),
+        (5, 4),
+    ]
+    with ledger.read() as tx:
+        assert tx.project(pid).last_seq == 5
+
+
 def test_rolled_back_transaction_does_not_consume_a_seq(ledger: SqlLedger) -> None:
     pid = _new_project(ledger)
     with ledger.transaction() as tx:
@@ -91,7 +111,9 @@ def test_append_to_unknown_project_is_not_found(ledger: SqlLedger) -> None:
 
 @settings(max_examples=25, deadline=None)
 @given(total=st.integers(min_value=0, max_value=40), cursor=st.integers(min_value=0, max_value=45))
-def test_replay_from_any_cursor_is_the_tail_of_the_log(tmp_path_factory: pytest.TempPathFactory, total: int, cursor: int) -> None:
+def test_replay_from_any_cursor_is_the_tail_of_the_log(
+    tmp_path_factory: pytest.TempPathFactory, total: int, cursor: int
+) -> None:
     from framecast.ledger.migrate import upgrade
 
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('replay') / 'l.db'}")

@@ -169,21 +169,28 @@ class SqlSession:
             )
         )
 
-    def add_task(self, task: Task) -> None:
+    def add_tasks(self, new: list[Task]) -> None:
+        """Insert tasks, all in one statement (a plan adds dozens)."""
+        if not new:
+            return
         self._conn.execute(
-            insert(tasks).values(
-                id=task.id,
-                project_id=task.project_id,
-                kind=task.kind,
-                status=task.status.value,
-                progress=task.progress,
-                attempt=task.attempt,
-                error=task.error,
-                depends_on=task.depends_on,
-                params=task.params,
-                position=task.position,
-                enqueued_at=task.enqueued_at,
-            )
+            insert(tasks),
+            [
+                {
+                    "id": task.id,
+                    "project_id": task.project_id,
+                    "kind": task.kind,
+                    "status": task.status.value,
+                    "progress": task.progress,
+                    "attempt": task.attempt,
+                    "error": task.error,
+                    "depends_on": task.depends_on,
+                    "params": task.params,
+                    "position": task.position,
+                    "enqueued_at": task.enqueued_at,
+                }
+                for task in new
+            ],
         )
 
     def add_asset(self, asset: Asset) -> bool:
@@ -218,6 +225,10 @@ class SqlSession:
             fields["status"] = fields["status"].value
         self._conn.execute(update(tasks).where(tasks.c.id == task_id).values(**fields))
 
+    def mark_enqueued(self, task_ids: list[str], at: datetime) -> None:
+        if task_ids:
+            self._conn.execute(update(tasks).where(tasks.c.id.in_(task_ids)).values(enqueued_at=at))
+
     def delete_project(self, project_id: str) -> None:
         # Explicit deletes: SQLite only cascades with foreign_keys=ON, and Postgres needs no help but no harm.
         self._conn.execute(delete(events).where(events.c.project_id == project_id))
@@ -228,20 +239,35 @@ class SqlSession:
     def append_event(self, project_id: str, type_: str, data: JSON) -> Event:
         """Append to the log. The seq comes from the project row, bumped in this transaction: the row lock
         (Postgres) or the database write lock (SQLite) makes it gap-free and ordered under any number of writers."""
-        seq = self._conn.execute(
+        return self.append_events(project_id, [(type_, data)])[0]
+
+    def append_events(self, project_id: str, items: list[tuple[str, JSON]]) -> list[Event]:
+        """Append several events in order: one bump of the project's seq, one insert."""
+        if not items:
+            return []
+        now = utcnow()
+        last = self._conn.execute(
             update(projects)
             .where(projects.c.id == project_id)
-            .values(last_seq=projects.c.last_seq + 1, updated_at=utcnow())
+            .values(last_seq=projects.c.last_seq + len(items), updated_at=now)
             .returning(projects.c.last_seq)
         ).scalar_one_or_none()
-        if seq is None:
+        if last is None:
             raise NotFound(f"No project with id {project_id!r}.", code="project_not_found")
-        ev = Event(project_id=project_id, seq=seq, type=type_, data=data, ts=utcnow())
+        first = last - len(items) + 1
+        new = [
+            Event(project_id=project_id, seq=first + i, type=type_, data=data, ts=now)
+            for i, (type_, data) in enumerate(items)
+        ]
         self._conn.execute(
-            insert(events).values(project_id=project_id, seq=seq, type=type_, data=data, ts=ev.ts)
+            insert(events),
+            [
+                {"project_id": project_id, "seq": e.seq, "type": e.type, "data": e.data, "ts": e.ts}
+                for e in new
+            ],
         )
-        self.appended.append(ev)
-        return ev
+        self.appended.extend(new)
+        return new
 
     def existing_project_ids(self, project_ids: list[str]) -> set[str]:
         if not project_ids:
@@ -275,12 +301,26 @@ class SqlSession:
         ).scalar_one()
         return int(ahead)
 
-    def add_outbox(self, task_id: str, attempt: int) -> None:
-        exists = self._conn.execute(
-            select(outbox.c.id).where(outbox.c.task_id == task_id, outbox.c.attempt == attempt)
-        ).first()
-        if exists is None:
-            self._conn.execute(insert(outbox).values(task_id=task_id, attempt=attempt, created_at=utcnow()))
+    def add_outbox(self, entries: list[tuple[str, int]]) -> None:
+        """Outbox rows for these (task id, attempt), skipping any that exist."""
+        if not entries:
+            return
+        existing = {
+            (row.task_id, row.attempt)
+            for row in self._conn.execute(
+                select(outbox.c.task_id, outbox.c.attempt).where(
+                    outbox.c.task_id.in_([task_id for task_id, _ in entries])
+                )
+            )
+        }
+        now = utcnow()
+        rows = [
+            {"task_id": task_id, "attempt": attempt, "created_at": now}
+            for task_id, attempt in entries
+            if (task_id, attempt) not in existing
+        ]
+        if rows:
+            self._conn.execute(insert(outbox), rows)
 
     def outbox_due(self, before: datetime) -> list[tuple[str, int]]:
         rows = self._conn.execute(
@@ -343,15 +383,20 @@ class SqlLedger:
             ).mappings()
             return [_event(r) for r in rows]
 
-    def mark_sent(self, task_id: str, attempt: int, message_id: str) -> None:
-        """The message for this attempt is with the broker: drop the outbox row, remember the message id."""
+    def mark_sent(self, sent: list[tuple[str, int, str]]) -> None:
+        """These (task id, attempt, message id) are with the broker: drop their outbox rows, remember the
+        message ids; one transaction for all of them."""
+        if not sent:
+            return
+        now = utcnow()
         with self.transaction() as tx:
-            tx.delete_outbox(task_id, attempt)
-            tx._conn.execute(
-                update(tasks)
-                .where(tasks.c.id == task_id, tasks.c.attempt == attempt)
-                .values(message_id=message_id, sent_at=utcnow())
-            )
+            for task_id, attempt, message_id in sent:
+                tx.delete_outbox(task_id, attempt)
+                tx._conn.execute(
+                    update(tasks)
+                    .where(tasks.c.id == task_id, tasks.c.attempt == attempt)
+                    .values(message_id=message_id, sent_at=now)
+                )
 
     def heartbeat(self, task_id: str, attempt: int) -> None:
         with self.transaction() as tx:

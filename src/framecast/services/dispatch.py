@@ -16,8 +16,13 @@ log = logging.getLogger(__name__)
 
 
 def send_tasks(ledger: Ledger, queue: JobQueue, tasks: list[Task]) -> int:
-    """Send each task and clear its outbox row; returns how many went out (the rest wait for the reconciler)."""
-    sent = 0
+    """Send each task, then clear their outbox rows in one transaction; returns how many went out (the
+    rest wait for the reconciler).
+
+    Every message goes out before any row is cleared: a worker can start on the first chunk while the rest
+    are still being sent, and a plan that makes 30 chunks ready costs one commit here, not 30.
+    """
+    sent: list[tuple[str, int, str]] = []
     for task in tasks:
         try:
             message_id = queue.enqueue(task)
@@ -30,9 +35,9 @@ def send_tasks(ledger: Ledger, queue: JobQueue, tasks: list[Task]) -> int:
                 exc_info=True,
             )
             continue
-        try:
-            ledger.mark_sent(task.id, task.attempt, message_id)
-        except Exception:  # noqa: BLE001 - sent but not marked: a later duplicate send is harmless
-            log.warning("sent %s but could not clear its outbox row", task.id, exc_info=True)
-        sent += 1
-    return sent
+        sent.append((task.id, task.attempt, message_id))
+    try:
+        ledger.mark_sent(sent)
+    except Exception:  # noqa: BLE001 - sent but not marked: a later duplicate send is harmless
+        log.warning("sent %d task(s) but could not clear their outbox rows", len(sent), exc_info=True)
+    return len(sent)

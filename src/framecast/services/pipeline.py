@@ -28,7 +28,7 @@ class TaskOutcome:
     new_tasks: list[Task] = field(default_factory=list)
 
 
-def task_event(tx: LedgerSession, task: Task) -> None:
+def _task_status(task: Task) -> JSON:
     data: JSON = {
         "task_id": task.id,
         "kind": task.kind,
@@ -38,7 +38,17 @@ def task_event(tx: LedgerSession, task: Task) -> None:
     }
     if task.error:
         data["error"] = task.error
-    tx.append_event(task.project_id, EventType.TASK_STATUS, data)
+    return data
+
+
+def task_event(tx: LedgerSession, task: Task) -> None:
+    tx.append_event(task.project_id, EventType.TASK_STATUS, _task_status(task))
+
+
+def _add_tasks(tx: LedgerSession, project_id: str, new: list[Task]) -> None:
+    """Insert tasks and announce each (a plan adds dozens: batched, not a statement per row)."""
+    tx.add_tasks(new)
+    tx.append_events(project_id, [(EventType.TASK_STATUS, _task_status(t)) for t in new])
 
 
 def project_event(tx: LedgerSession, project_id: str, status: Status, error: JSON | None = None) -> None:
@@ -61,27 +71,25 @@ def ready_to_send(tx: LedgerSession, project_id: str) -> list[Task]:
     """Queued tasks whose dependencies are all completed and that were not sent yet; marks them sent."""
     all_tasks = tx.tasks(project_id)
     done = {t.id for t in all_tasks if t.status is Status.COMPLETED}
-    ready = []
     now = utcnow()
-    for task in all_tasks:
-        if (
-            task.status is Status.QUEUED
-            and task.enqueued_at is None
-            and all(d in done for d in task.depends_on)
-        ):
-            tx.update_task(task.id, enqueued_at=now)
-            tx.add_outbox(task.id, task.attempt)
-            task.enqueued_at = now
-            ready.append(task)
+    ready = [
+        task
+        for task in all_tasks
+        if task.status is Status.QUEUED
+        and task.enqueued_at is None
+        and all(d in done for d in task.depends_on)
+    ]
+    tx.mark_enqueued([t.id for t in ready], now)
+    tx.add_outbox([(t.id, t.attempt) for t in ready])
+    for task in ready:
+        task.enqueued_at = now
     return ready
 
 
 def create_project(tx: LedgerSession, project: Project, first_tasks: list[Task]) -> list[Task]:
     tx.add_project(project)
     project_event(tx, project.id, Status.QUEUED)
-    for task in first_tasks:
-        tx.add_task(task)
-        task_event(tx, task)
+    _add_tasks(tx, project.id, first_tasks)
     return ready_to_send(tx, project.id)
 
 
@@ -151,8 +159,7 @@ def complete_task(tx: LedgerSession, task_id: str, attempt: int, outcome: TaskOu
     position = max((t.position for t in tx.tasks(project.id)), default=0)
     for offset, new in enumerate(outcome.new_tasks, start=1):
         new.position = position + offset
-        tx.add_task(new)
-        task_event(tx, new)
+    _add_tasks(tx, project.id, outcome.new_tasks)
     _set_task(tx, task, Status.COMPLETED, progress=1.0, finished_at=utcnow())
     to_send = ready_to_send(tx, project.id)
     remaining = [t for t in tx.tasks(project.id) if t.status is not Status.COMPLETED]
