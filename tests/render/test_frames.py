@@ -8,7 +8,7 @@ from framecast.domain.timeline import Animation, parse_timeline
 from framecast.render.backgrounds import _Texture
 from framecast.render.chunks import chunk_ranges, gop_frames
 from framecast.render.color import palette_array, rgb_to_yuv, yuv_to_rgb
-from framecast.render.frames import FrameSource, ScenePool
+from framecast.render.frames import FrameSource, ScenePool, timeline_fingerprint
 from framecast.render.layers import anim_state, ease_out
 from framecast.render.planes import Planes, blend_sprite, crossfade, sprite_from_rgba
 
@@ -252,3 +252,48 @@ def test_the_pool_keeps_at_most_its_size() -> None:
         source.frame(0)
         source.close()
     assert len(pool) == 2
+
+
+def test_a_pooled_scene_keeps_no_animation_frames() -> None:
+    typewriter = Animation(kind="typewriter", duration_s=1.0)
+    scene = {
+        "duration_s": 2,
+        "background": {"kind": "gradient"},
+        "layers": [
+            {"type": "text", "text": "Letters appear one by one", "animate_in": typewriter.model_dump()}
+        ],
+    }
+    tl = tl_for([scene], 320, 180)
+    pool = ScenePool()
+    source = FrameSource(tl, pool=pool)
+    for i in range(24):
+        source.frame(i)
+    assert source._scenes[0].layers[0]._cache  # the typewriter steps were made and cached while drawing
+    source.close()
+    pooled = pool.take((timeline_fingerprint(tl), 0))
+    assert pooled is not None
+    assert all(not layer._cache for layer in pooled.layers)  # only what a later chunk starts with is kept
+
+
+def test_animation_frames_are_bounded_by_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from framecast.render import layers
+
+    monkeypatch.setattr(layers, "ANIMATION_CACHE_BYTES", 200_000)
+    scene = {
+        "duration_s": 2,
+        "background": {"kind": "solid"},
+        "layers": [
+            {
+                "type": "text",
+                "text": "A long line of text typed out",
+                "animate_in": {"kind": "typewriter", "duration_s": 1.5},
+            }
+        ],
+    }
+    source = FrameSource(tl_for([scene], 640, 360))
+    layer = None
+    for i in range(36):
+        source.frame(i)
+        layer = source._scenes[0].layers[0]
+        assert layer._cache_bytes <= 200_000 + max((s.nbytes for s in layer._cache.values()), default=0)
+    assert layer is not None and layer._cache_bytes == sum(s.nbytes for s in layer._cache.values())

@@ -40,8 +40,10 @@ def test_should_stop_raises_cancelled(tmp_path: Path, small_plan: Callable[..., 
         calls["n"] += 1
         return calls["n"] > 5
 
+    SCENE_POOL.clear()
     with pytest.raises(Cancelled):
         render_video(small_plan(), tmp_path / "x.mp4", should_stop=stop)
+    assert len(SCENE_POOL) == 0  # a render that did not finish leaves nothing for later ones
 
 
 def test_chunked_and_single_renders_decode_identically(

@@ -15,7 +15,6 @@ Only glibc has ``mallopt``; elsewhere (musl, macOS) this does nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 
 log = logging.getLogger(__name__)
@@ -31,17 +30,14 @@ TRIM_THRESHOLD = 256 * 1024 * 1024
 
 
 def keep_freed_memory() -> bool:
-    """Raise glibc's mmap and trim thresholds for this process; True if the allocator took them."""
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
+    """Raise glibc's mmap and trim thresholds for this process; True if the allocator took both."""
     try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
+        mallopt = ctypes.CDLL(None).mallopt  # the C library this process already runs on
     except (OSError, AttributeError):
-        return False
+        return False  # not glibc
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
-    ok = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
-    log.debug("allocator thresholds raised: %s", ok)
-    return ok
+    mmap_ok = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+    trim_ok = bool(mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    log.debug("allocator thresholds raised: mmap %s, trim %s", mmap_ok, trim_ok)
+    return mmap_ok and trim_ok

@@ -47,6 +47,11 @@ class _SceneRenderer:
             LayerRenderer(layer, w, h, scene.duration_s, asset_path, fps) for layer in scene.layers
         ]
 
+    def trim(self) -> None:
+        """Keep what a later chunk starts with (textures, layer sprites), not the animation frames."""
+        for layer in self.layers:
+            layer.drop_animation_frames()
+
     def draw(self, planes: Planes, t: float, fade: float = 1.0) -> None:
         self.background.render(planes, t)
         for layer in self.layers:
@@ -77,6 +82,7 @@ class ScenePool:
     def give(self, key: tuple[str, int], sr: _SceneRenderer) -> None:
         if not sr.poolable or self.size <= 0:
             return
+        sr.trim()
         with self._lock:
             self._items[key] = sr
             self._items.move_to_end(key)
@@ -154,10 +160,13 @@ class FrameSource:
         if self.pool is not None:
             self.pool.give((self._fingerprint, i), sr)
 
-    def close(self) -> None:
-        """Give the prepared scenes to the pool (if any); the source must not be used afterwards."""
+    def close(self, *, keep: bool = True) -> None:
+        """Give the prepared scenes to the pool (if any; ``keep=False`` drops them: after a failure, a scene
+        may have been left half-updated); the source must not be used afterwards."""
         while self._scenes:
-            self._release(*self._scenes.popitem(last=False))
+            i, sr = self._scenes.popitem(last=False)
+            if keep:
+                self._release(i, sr)
 
     def _until_s(self, i: int) -> float:
         """Seconds into scene ``i`` up to which it is drawn: its end, plus the crossfade into the next."""

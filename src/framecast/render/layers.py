@@ -23,6 +23,9 @@ from framecast.render.text import TextBlock, char_count, layout, render_block
 
 AssetPath = Callable[[str], Path]
 REFERENCE_SHORT_SIDE = 1080
+#: Memory for a layer's animation frames (typewriter steps, scale steps): a long 1080p text block makes
+#: sprites of ~25 MB each, so the cache is bounded by bytes, not by count.
+ANIMATION_CACHE_BYTES = 96 * 1024 * 1024
 SAFE_MARGIN = 0.045  # of the short side: nothing is placed closer to the frame edge
 
 
@@ -113,6 +116,7 @@ class LayerRenderer:
         self.held = layer.end_s is None and layer.animate_out.kind == "none"
         self._block: TextBlock | None = None
         self._cache: dict[tuple[int, int], Sprite] = {}
+        self._cache_bytes = 0
         self.image = self._rasterise(asset_path)
         self.sprite = sprite_from_rgba(np.asarray(self.image, dtype=np.uint8))
         self.cx, self.cy = self._place()
@@ -208,10 +212,16 @@ class LayerRenderer:
                 s = key[0] / 64
                 img = img.resize((max(2, round(img.width * s)), max(2, round(img.height * s))))
             cached = sprite_from_rgba(np.asarray(img, dtype=np.uint8))
-            if len(self._cache) > 96:
-                self._cache.clear()
+            if len(self._cache) > 96 or self._cache_bytes + cached.nbytes > ANIMATION_CACHE_BYTES:
+                self.drop_animation_frames()
             self._cache[key] = cached
+            self._cache_bytes += cached.nbytes
         return cached
+
+    def drop_animation_frames(self) -> None:
+        """Forget the cached animation sprites (made again on demand); the layer's own sprite stays."""
+        self._cache.clear()
+        self._cache_bytes = 0
 
     def draw(self, planes: Planes, t: float, fade: float = 1.0) -> None:
         layer = self.layer

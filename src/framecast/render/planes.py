@@ -73,6 +73,12 @@ class Sprite:
         return self._fixed
 
     @property
+    def nbytes(self) -> int:
+        """Memory it holds at most: the float planes and the fixed-point copy (uint16, made on first use)."""
+        floats = sum(int(p.nbytes) for p in (self.y, self.u, self.v, self.a, self.a2))
+        return floats + floats // 2
+
+    @property
     def width(self) -> int:
         return int(self.y.shape[1])
 

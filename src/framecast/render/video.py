@@ -52,6 +52,7 @@ def render_video(
     w, h, fps = timeline.canvas.width, timeline.canvas.height, timeline.canvas.fps
     count = end - start_frame
     began = time.perf_counter()
+    finished = False
     try:
         with VideoWriter(out_path, w, h, fps) as writer:
             for n, index in enumerate(range(start_frame, end)):
@@ -62,8 +63,11 @@ def render_video(
                     time.sleep(frame_delay_s)
                 if on_progress is not None:
                     on_progress(n + 1, count)
+        finished = True
     finally:
-        source.close()
+        # Only a render that ran to its end leaves its scenes for the next chunk: an exception (a time
+        # limit, say) can stop a scene in the middle of updating its texture.
+        source.close(keep=finished)
     elapsed = time.perf_counter() - began
     log.info("rendered %d frames %dx%d in %.2fs (%.1f fps)", count, w, h, elapsed, count / max(elapsed, 1e-9))
     return VideoInfo(w, h, fps, count, count / fps)

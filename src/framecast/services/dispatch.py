@@ -38,6 +38,13 @@ def send_tasks(ledger: Ledger, queue: JobQueue, tasks: list[Task]) -> int:
         sent.append((task.id, task.attempt, message_id))
     try:
         ledger.mark_sent(sent)
-    except Exception:  # noqa: BLE001 - sent but not marked: a later duplicate send is harmless
-        log.warning("sent %d task(s) but could not clear their outbox rows", len(sent), exc_info=True)
+    except Exception:  # noqa: BLE001
+        # One by one, so one failing row (or a busy moment) does not leave every row for the reconciler to
+        # send again; a row still left means one duplicate message later, which is harmless.
+        log.warning("could not clear %d outbox rows at once; trying one by one", len(sent), exc_info=True)
+        for entry in sent:
+            try:
+                ledger.mark_sent([entry])
+            except Exception:  # noqa: BLE001
+                log.warning("sent %s but could not clear its outbox row", entry[0], exc_info=True)
     return len(sent)
