@@ -69,7 +69,10 @@ def _set_task(tx: LedgerSession, task: Task, status: Status, **fields: object) -
 
 def ready_to_send(tx: LedgerSession, project_id: str) -> list[Task]:
     """Queued tasks whose dependencies are all completed and that were not sent yet; marks them sent."""
-    all_tasks = tx.tasks(project_id)
+    return _mark_ready(tx, tx.tasks(project_id))
+
+
+def _mark_ready(tx: LedgerSession, all_tasks: list[Task]) -> list[Task]:
     done = {t.id for t in all_tasks if t.status is Status.COMPLETED}
     now = utcnow()
     ready = [
@@ -156,14 +159,15 @@ def complete_task(tx: LedgerSession, task_id: str, attempt: int, outcome: TaskOu
             tx.append_event(project.id, EventType.FILE, {"asset": asset.public()})
     if outcome.timeline is not None:
         tx.update_project(project.id, timeline=outcome.timeline)
-    position = max((t.position for t in tx.tasks(project.id)), default=0)
-    for offset, new in enumerate(outcome.new_tasks, start=1):
-        new.position = position + offset
-    _add_tasks(tx, project.id, outcome.new_tasks)
+    if outcome.new_tasks:
+        position = max((t.position for t in tx.tasks(project.id)), default=0)
+        for offset, new in enumerate(outcome.new_tasks, start=1):
+            new.position = position + offset
+        _add_tasks(tx, project.id, outcome.new_tasks)
     _set_task(tx, task, Status.COMPLETED, progress=1.0, finished_at=utcnow())
-    to_send = ready_to_send(tx, project.id)
-    remaining = [t for t in tx.tasks(project.id) if t.status is not Status.COMPLETED]
-    if not remaining:
+    all_tasks = tx.tasks(project.id)  # read once (a long video has dozens of tasks, each with JSON columns)
+    to_send = _mark_ready(tx, all_tasks)
+    if all(t.status is Status.COMPLETED for t in all_tasks):
         _finish_project(tx, project)
     return to_send
 
