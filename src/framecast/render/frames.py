@@ -61,7 +61,8 @@ class _SceneRenderer:
 class ScenePool:
     """Prepared scenes of finished frame sources, keyed by (timeline fingerprint, scene index), LRU.
 
-    ``size`` bounds the memory: a prepared 1080p scene holds about 10 MB (the built part of its texture).
+    ``size`` bounds the memory: a pooled 1080p scene holds about 10 MB of texture plus its layers' sprites
+    (animation frames are dropped when it is given back, see ``_SceneRenderer.trim``).
     """
 
     def __init__(self, size: int = 4) -> None:
