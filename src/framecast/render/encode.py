@@ -22,6 +22,7 @@ Encoder settings and why:
 
 from __future__ import annotations
 
+import collections
 import logging
 import queue
 import threading
@@ -38,6 +39,7 @@ import numpy.typing as npt
 from framecast.domain.errors import InvalidInput, TaskFailed
 from framecast.render.chunks import gop_frames
 from framecast.render.info import VideoInfo
+from framecast.render.planes import Planes
 
 log = logging.getLogger(__name__)
 
@@ -66,29 +68,65 @@ _IN_FLIGHT = 8
 
 
 class _Slot:
-    """A reusable yuv420p frame and writable numpy views of its three planes (rows may be padded)."""
+    """A reusable yuv420p frame: numpy planes a renderer draws into, and the PyAV frame x264 reads.
 
-    __slots__ = ("frame", "y", "u", "v")
+    Where PyAV can lay its frame over the same memory (``from_numpy_buffer``), a drawn picture goes to
+    x264 without a copy. It maps the planes wrongly for some sizes (chroma of an odd number of rows, as in
+    480x854), so the mapping is checked, and otherwise the planes are copied into a frame of its own.
+    """
+
+    __slots__ = ("frame", "planes", "_views")
 
     def __init__(self, width: int, height: int) -> None:
-        self.frame = av.VideoFrame(width, height, "yuv420p")
-        self.y, self.u, self.v = (
-            np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:h, :w]  # type: ignore[call-overload]
-            for plane, w, h in zip(
-                self.frame.planes,
-                (width, width // 2, width // 2),
-                (height, height // 2, height // 2),
-                strict=True,
+        self.planes = Planes(width, height)
+        self._views: tuple[npt.NDArray[np.uint8], ...] | None = None
+        frame = av.VideoFrame.from_numpy_buffer(self.planes.buf, format="yuv420p")
+        expected = [(p.ctypes.data, p.shape[1]) for p in self.planes.yuv]
+        if [(p.buffer_ptr, p.line_size) for p in frame.planes] != expected:
+            frame = av.VideoFrame(width, height, "yuv420p")
+            self._views = tuple(
+                np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[: p.shape[0], : p.shape[1]]  # type: ignore[call-overload]
+                for plane, p in zip(frame.planes, self.planes.yuv, strict=True)
             )
-        )
+        self.frame = frame
 
-    def load(self, planes: npt.NDArray[np.uint8]) -> None:
-        h, w = self.y.shape
-        flat = planes.reshape(-1)
-        n, q = w * h, (w // 2) * (h // 2)
-        np.copyto(self.y, flat[:n].reshape(h, w))
-        np.copyto(self.u, flat[n : n + q].reshape(h // 2, w // 2))
-        np.copyto(self.v, flat[n + q : n + 2 * q].reshape(h // 2, w // 2))
+    def ready(self) -> None:
+        """Make ``frame`` show what was drawn into ``planes``."""
+        if self._views is not None:
+            for view, plane in zip(self._views, self.planes.yuv, strict=True):
+                np.copyto(view, plane)
+
+
+class _FreeFrames:
+    """The frames the encoder is done with. A drawer that finds none sleeps until half the set is free,
+    then draws those in one go: drawing a frame takes a fraction of encoding one, and waking once per
+    frame (with caches cooled by x264 in between) cost more than the drawing itself.
+    """
+
+    def __init__(self, slots: list[_Slot]) -> None:
+        self._items = collections.deque(slots)
+        self._wake_at = max(1, len(slots) // 2)
+        self._cond = threading.Condition()
+        self._failed = False
+
+    def put(self, slot: _Slot) -> None:
+        with self._cond:
+            self._items.append(slot)
+            if len(self._items) >= self._wake_at:
+                self._cond.notify()
+
+    def fail(self) -> None:
+        """The encoder stopped: wake the drawer whatever is free."""
+        with self._cond:
+            self._failed = True
+            self._cond.notify_all()
+
+    def get(self) -> _Slot | None:
+        """A free frame, or None once the encoder has failed and none is left."""
+        with self._cond:
+            if not self._items:
+                self._cond.wait_for(lambda: len(self._items) >= self._wake_at or self._failed)
+            return self._items.popleft() if self._items else None
 
 
 class VideoWriter:
@@ -111,9 +149,9 @@ class VideoWriter:
         # (frames stream through) while synthesis runs a few frames ahead, and no frame buffer is allocated
         # (and page-faulted in) per frame. x264 copies each picture when it is handed over, so a frame is
         # free again as soon as ``encode`` returns.
-        self._free: queue.Queue[_Slot] = queue.Queue()
-        for _ in range(_IN_FLIGHT):
-            self._free.put(_Slot(width, height))
+        slots = [_Slot(width, height) for _ in range(_IN_FLIGHT)]
+        self._slot_of = {id(slot.planes): slot for slot in slots}
+        self._free = _FreeFrames(slots)
         self._queue: queue.Queue[_Slot | None] = queue.Queue()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="x264-writer", daemon=True)
@@ -131,22 +169,39 @@ class VideoWriter:
                 self._free.put(slot)
         except BaseException as exc:  # re-raised in the caller's thread
             self._error = exc
+            # Wake a writer blocked on a free frame: it sees the error and stops.
+            self._free.fail()
             if slot is None:
                 return  # the flush itself failed: nothing more will be queued
-            # Give frames back so a writer blocked on a free frame wakes, sees the error and stops.
             self._free.put(slot)
             while (slot := self._queue.get()) is not None:
                 self._free.put(slot)
 
-    def write(self, planes: npt.NDArray[np.uint8]) -> None:
-        """Queue one frame; ``planes`` is Y then U then V, shape ``(h * 3 // 2, w)`` (copied)."""
-        if self._error is not None:
-            raise TaskFailed(f"video encoder failed: {self._error}")
+    def acquire(self) -> Planes:
+        """A free frame to draw the next picture into (waits while the encoder is behind); hand it to
+        :meth:`submit`. Drawing straight into the encoder's memory saves a full-frame copy per frame,
+        which on a busy machine costs as much as drawing the frame.
+
+        >>> # planes = writer.acquire(); source.frame(i, out=planes); writer.submit(planes)
+        """
         slot = self._free.get()
-        slot.load(planes)
+        if self._error is not None or slot is None:
+            raise TaskFailed(f"video encoder failed: {self._error}")
+        return slot.planes
+
+    def submit(self, planes: Planes) -> None:
+        """Queue a frame from :meth:`acquire` for encoding, as the next frame of the video."""
+        slot = self._slot_of[id(planes)]
+        slot.ready()
         slot.frame.pts = self.frames
         self.frames += 1
         self._queue.put(slot)
+
+    def write(self, planes: npt.NDArray[np.uint8]) -> None:
+        """Queue one frame; ``planes`` is Y then U then V, shape ``(h * 3 // 2, w)`` (copied)."""
+        frame = self.acquire()
+        np.copyto(frame.buf, planes.reshape(frame.buf.shape))
+        self.submit(frame)
 
     def close(self) -> None:
         """Flush the encoder and finish the file (moves the index to the front: faststart)."""

@@ -188,9 +188,14 @@ class FrameSource:
                 hi = mid - 1
         return lo
 
-    def frame(self, index: int) -> Planes:
-        """The planes of frame ``index`` (reused buffer: copy or encode before the next call)."""
+    def frame(self, index: int, out: Planes | None = None) -> Planes:
+        """The planes of frame ``index``, drawn into ``out`` (an encoder's frame, so nothing is copied on
+        the way to x264) or into this source's own buffer (reused: copy or encode before the next call).
+
+        Every frame is drawn whole (each background paints every pixel), so ``out`` may hold anything.
+        """
         index = min(max(index, 0), self.total_frames - 1)
+        dst = self._out if out is None else out
         i = self.scene_at(index)
         t = (index - self.bounds[i]) / self.fps
         scene = self.tl.scenes[i]
@@ -211,14 +216,14 @@ class FrameSource:
             p = min(1.0, max(0.0, p))
             # The outgoing scene's words leave in the first half, so two texts never sit on top of each other.
             prev.draw(self._other, prev_t, fade=max(0.0, 1.0 - 2.0 * p))
-            cur.draw(self._out, t)
-            self._transition(tr.kind, p, scene.background.angle)
-            return self._out
-        self._scene(i).draw(self._out, t)
-        return self._out
+            cur.draw(dst, t)
+            self._transition(dst, tr.kind, p, scene.background.angle)
+            return dst
+        self._scene(i).draw(dst, t)
+        return dst
 
-    def _transition(self, kind: str, p: float, angle: float) -> None:
-        out, prev = self._out, self._other
+    def _transition(self, out: Planes, kind: str, p: float, angle: float) -> None:
+        prev = self._other
         if kind == "crossfade":
             # out = prev * (1 - p) + cur * p, with a smooth curve
             q = 0.5 - 0.5 * math.cos(math.pi * p)

@@ -58,7 +58,9 @@ def render_video(
             for n, index in enumerate(range(start_frame, end)):
                 if should_stop is not None and should_stop():
                     raise Cancelled("the render was cancelled")
-                writer.write(source.frame(index).buf)
+                planes = writer.acquire()
+                source.frame(index, out=planes)
+                writer.submit(planes)
                 if frame_delay_s > 0:
                     time.sleep(frame_delay_s)
                 if on_progress is not None:
