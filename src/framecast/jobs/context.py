@@ -53,6 +53,9 @@ class TaskContext:
         self._stop_watch = threading.Event()
         self._last_progress = 0.0
         self._started = time.monotonic()
+        # When a progress write last found this attempt still running (it reads the same rows, under the
+        # project's lock): the cancel watch skips its own read until that is a check interval old.
+        self._confirmed_at = self._started
         self._tmp: Path | None = None
         self._fetched: dict[str, Path] = {}
         self._watcher = threading.Thread(target=self._watch_cancel, name="cancel-watch", daemon=True)
@@ -63,9 +66,12 @@ class TaskContext:
     def _watch_cancel(self) -> None:
         beat_every = max(0.2, self.settings.heartbeat_timeout_s / 4)
         last_beat = time.monotonic()
-        while not self._stop_watch.wait(self.settings.cancel_check_interval_s):
+        interval = self.settings.cancel_check_interval_s
+        while not self._stop_watch.wait(interval):
             try:
-                if not self._still_mine():
+                if time.monotonic() - self._confirmed_at < interval:
+                    pass  # a progress write just checked
+                elif not self._still_mine():
                     self._cancelled.set()
                     return
                 if time.monotonic() - last_beat >= beat_every:
@@ -114,7 +120,9 @@ class TaskContext:
             mine = pipeline.report_progress(
                 tx, self.task.id, self.task.attempt, frame=frame, frames=frames, eta_s=eta
             )
-        if not mine:
+        if mine:
+            self._confirmed_at = time.monotonic()
+        else:
             self._cancelled.set()
 
     # -- files ----------------------------------------------------------------------------------------
