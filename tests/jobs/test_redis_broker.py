@@ -1,4 +1,5 @@
-"""The Redis consumer fetches the next message as soon as a busy worker acks, not after its idle backoff."""
+"""The Redis consumer fetches the next message as soon as a busy worker acks, not after its idle backoff,
+and an idle one waits for an enqueue instead of polling."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 import redis
 from tests.conftest import REDIS_URL, require_service
 
+from framecast.jobs import redis_broker
 from framecast.jobs.redis_broker import PromptRedisBroker
 
 pytestmark = pytest.mark.services
@@ -63,3 +65,68 @@ def test_a_busy_consumer_wakes_on_ack_and_fetches_at_once(broker: PromptRedisBro
     assert list(second.args) == [2]
     consumer.ack(second)
     consumer.close()
+
+
+def _counting_fetches(broker: PromptRedisBroker) -> list[float]:
+    calls: list[float] = []
+    fetch = broker.do_fetch
+
+    def counted(*args: object) -> object:
+        calls.append(time.monotonic())
+        return fetch(*args)
+
+    broker.do_fetch = counted  # type: ignore[method-assign]
+    return calls
+
+
+def test_an_idle_consumer_waits_for_work_instead_of_polling(broker: PromptRedisBroker) -> None:
+    """With Dramatiq's 50 ms worker timeout, its own consumer would fetch ~40 times in 2 s."""
+    fetches = _counting_fetches(broker)
+    consumer = broker.consume("idle", prefetch=1, timeout=50)
+    began = time.monotonic()
+    while time.monotonic() - began < 2.0:
+        assert next(consumer) is None
+    consumer.close()
+    assert 1 <= len(fetches) <= 2.0 / redis_broker.IDLE_WAIT_S + 2
+
+
+def test_an_enqueue_wakes_an_idle_consumer(
+    broker: PromptRedisBroker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(redis_broker, "IDLE_WAIT_S", 30.0)
+
+    @dramatiq.actor(broker=broker, queue_name="w", actor_name="woken")
+    def woken(i: int) -> None:  # pragma: no cover - never run, only sent
+        pass
+
+    consumer = broker.consume("w", prefetch=1, timeout=50)
+    got: list[dramatiq.MessageProxy] = []
+
+    def consume() -> None:
+        while not got:
+            message = next(consumer)
+            if message is not None:
+                got.append(message)
+
+    thread = threading.Thread(target=consume, daemon=True)
+    thread.start()
+    time.sleep(0.5)  # the consumer found nothing and blocks on its wake list (for up to 30 s)
+    woken.send(7)
+    thread.join(timeout=10)
+    assert got and list(got[0].args) == [7], "the enqueue's token woke the consumer long before its 30 s wait"
+    consumer.ack(got[0])
+    consumer.close()
+
+
+def test_the_wake_list_stays_small_without_consumers(broker: PromptRedisBroker) -> None:
+    @dramatiq.actor(broker=broker, queue_name="nobody", actor_name="unheard")
+    def unheard(i: int) -> None:  # pragma: no cover - never run, only sent
+        pass
+
+    for i in range(100):
+        unheard.send(i)
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        assert client.llen(redis_broker.wake_key(broker, "nobody")) <= 64
+    finally:
+        client.close()

@@ -1,10 +1,17 @@
-"""Dramatiq's Redis broker, with a consumer that fetches the next message the moment a worker is free.
+"""Dramatiq's Redis broker, with consumers that wait for work instead of polling for it.
 
-Dramatiq's Redis consumer counts every loop in which it may not fetch (all prefetch slots busy) as an idle
-miss and backs off exponentially, up to the worker timeout. A worker that just finished a 0.4 s chunk
-therefore waited 50-100 ms before asking Redis for the next one: about 15 % of a long render's wall time
-spent idle (bench/scale.py). Here a busy consumer sleeps on an event that ``ack``/``nack`` set, so the
-next fetch happens at once; an idle consumer (nothing in Redis) keeps Dramatiq's backoff.
+Dramatiq's Redis consumer polls: an idle one runs its fetch script every ``worker_timeout`` (50 ms here, so
+that new work starts promptly), and a busy one counts every loop in which it may not fetch as an idle miss
+and backs off. Two costs follow. A worker that just finished a 0.4 s chunk waited 50-100 ms before asking for
+the next one (about 15 % of a long render's wall time), and every worker process, idle or busy, kept
+0.05 cores busy (Python and Redis) polling its queue and its delay queue, CPU taken from the renders on a
+small machine. Here:
+
+* a busy consumer sleeps on an event that ``ack``/``nack`` set, and fetches the moment a slot frees;
+* an idle consumer that found nothing blocks on its queue's wake list (``BRPOP``, up to
+  :data:`IDLE_WAIT_S`), onto which :meth:`PromptRedisBroker.enqueue` pushes a token with every message:
+  new work is picked up at once, and an idle worker asks Redis once a second. Messages that arrive by
+  another way (a dead worker's, re-queued by Dramatiq's maintenance) are found by that once-a-second fetch.
 """
 
 from __future__ import annotations
@@ -12,14 +19,27 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import redis
 from dramatiq.broker import MessageProxy
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
+from dramatiq.errors import ConnectionClosed
+from dramatiq.message import Message
+
+#: How long an idle consumer blocks on its wake list before fetching anyway.
+IDLE_WAIT_S = 1.0
+#: Wake tokens kept at most per queue (nobody may be consuming: API replicas enqueue without workers).
+_WAKE_CAP = 64
+
+
+def wake_key(broker: RedisBroker, queue_name: str) -> str:
+    return f"{broker.namespace}:{queue_name}.wake"
 
 
 class _PromptRedisConsumer(_RedisConsumer):
     def __init__(self, broker: RedisBroker, queue_name: str, prefetch: int, timeout: int) -> None:
         super().__init__(broker, queue_name, prefetch, timeout)  # type: ignore[no-untyped-call]
         self._freed = threading.Event()
+        self._wake_key = wake_key(broker, queue_name)
 
     def ack(self, message: MessageProxy) -> None:
         try:
@@ -35,18 +55,39 @@ class _PromptRedisConsumer(_RedisConsumer):
 
     def __next__(self) -> MessageProxy | None:
         self._freed.clear()
-        if not self.message_cache and self.outstanding_message_count >= self.prefetch:
-            # Busy: nothing may be fetched until a message is done; wake as soon as one is.
-            self._freed.wait(self.timeout / 1000)
-            self.misses = 0
-            return None
+        if not self.message_cache:
+            if self.outstanding_message_count >= self.prefetch:
+                # Busy: nothing may be fetched until a message is done; wake as soon as one is.
+                self._freed.wait(self.timeout / 1000)
+                self.misses = 0
+                return None
+            try:
+                self.message_cache = self.broker.do_fetch(
+                    self.queue_name, self.prefetch - self.outstanding_message_count
+                )
+                if not self.message_cache:
+                    # Idle: wait for an enqueue's token (or the timeout), then the caller asks again.
+                    self.broker.client.brpop([self._wake_key], timeout=IDLE_WAIT_S)
+                    return None
+            except redis.ConnectionError as exc:
+                raise ConnectionClosed(exc) from None  # type: ignore[no-untyped-call]
+        # Messages are in the cache: Dramatiq's own code hands out the next one.
         message: MessageProxy | None = super().__next__()  # type: ignore[no-untyped-call]
         return message
 
 
 class PromptRedisBroker(RedisBroker):
-    """A RedisBroker whose consumers fetch as soon as a prefetch slot frees (see the module docstring)."""
+    """A RedisBroker whose consumers wait for work instead of polling (see the module docstring)."""
 
     @property
     def consumer_class(self) -> Any:
         return _PromptRedisConsumer
+
+    def enqueue(self, message: Message[Any], *, delay: int | None = None) -> Message[Any]:
+        sent: Message[Any] = super().enqueue(message, delay=delay)
+        key = wake_key(self, sent.queue_name)
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.lpush(key, 1)
+            pipe.ltrim(key, 0, _WAKE_CAP - 1)
+            pipe.execute()
+        return sent

@@ -41,7 +41,8 @@ def run_worker(
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-    # worker_timeout caps the idle backoff between fetches (Redis): an idle worker notices new work within 50 ms.
+    # worker_timeout: how often Dramatiq's threads look up from a wait (stop, a freed prefetch slot). Idle
+    # Redis consumers do not poll at this rate: they block until an enqueue wakes them (jobs/redis_broker.py).
     worker = dramatiq.Worker(runtime.broker, worker_threads=threads, worker_timeout=50)
     # Prefetch one message per thread: a worker holding a second chunk it cannot start yet would keep it
     # from an idle worker, and would hand it back only when it dies.
