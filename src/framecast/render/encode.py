@@ -68,7 +68,7 @@ def x264_options(fps: int, threads: int = THREADS) -> dict[str, str]:
     return {"preset": PRESET, "qp": str(QP), "x264-params": params}
 
 
-_IN_FLIGHT = 8
+_IN_FLIGHT = 16  # 720p: 22 MB, 1080p: 50 MB
 
 
 class _Slot:
@@ -102,14 +102,16 @@ class _Slot:
 
 
 class _FreeFrames:
-    """The frames the encoder is done with. A drawer that finds none sleeps until half the set is free,
-    then draws those in one go: drawing a frame takes a fraction of encoding one, and waking once per
-    frame (with caches cooled by x264 in between) cost more than the drawing itself.
+    """The frames the encoder is done with. A drawer that finds none sleeps until three quarters of the
+    set are free, then draws those in one go, while x264 still has the last quarter queued: drawing a
+    frame takes a fraction of encoding one, and waking once per frame (with caches cooled by x264 in
+    between) cost more than the drawing itself. Measured side by side on a 60 s 720p video, the drawing
+    thread's CPU: 2.3 s waking per frame, 1.9 s at half of 8 frames, 1.5-1.7 s at three quarters of 16.
     """
 
     def __init__(self, slots: list[_Slot]) -> None:
         self._items = collections.deque(slots)
-        self._wake_at = max(1, len(slots) // 2)
+        self._wake_at = max(1, len(slots) * 3 // 4)
         self._cond = threading.Condition()
         self._failed = False
 
