@@ -662,8 +662,9 @@ def report(
                 f"{len(c['alones'])}: one alone {c['alone']:.2f} s, two at once {c['pair']:.2f} s each "
                 f"(runs: {', '.join(f'{x:.2f}' for x in c['alones'])} / {', '.join(f'{x:.2f}' for x in c['pairs'])}) "
                 f"— two encoders do **{c['ratio']:.2f}x** the work of one. Two encoders on this machine's two "
-                "cores slow each other down (shared cache and memory bandwidth of the virtual machine); no "
-                "scheduling in Framecast can go past that figure."
+                "cores slow each other down (shared cache and memory bandwidth of the virtual machine), and a "
+                "split render cannot do much better than this figure; it is measured minutes before the renders, "
+                "so the machine's drift can put a render's ratio on either side of it."
             )
     if fans:
         rows = [
