@@ -23,15 +23,10 @@ class Planes:
 
     __slots__ = ("width", "height", "buf", "y", "u", "v")
 
-    def __init__(self, width: int, height: int, flat: U8 | None = None) -> None:
-        """``flat``: draw into this contiguous buffer of ``width * height * 3 // 2`` bytes (an encoder's
-        frame, see ``encode.VideoWriter.acquire``) instead of a new one."""
+    def __init__(self, width: int, height: int) -> None:
         self.width, self.height = width, height
+        flat = np.empty(width * height * 3 // 2, np.uint8)
         n, q = width * height, (width // 2) * (height // 2)
-        if flat is None:
-            flat = np.empty(n + 2 * q, np.uint8)
-        elif flat.shape != (n + 2 * q,) or flat.dtype != np.uint8 or not flat.flags.c_contiguous:
-            raise ValueError(f"a {width}x{height} yuv420p frame needs {n + 2 * q} contiguous bytes")
         self.buf = flat.reshape(height * 3 // 2, width)
         self.y = flat[:n].reshape(height, width)
         self.u = flat[n : n + q].reshape(height // 2, width // 2)
