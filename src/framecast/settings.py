@@ -60,7 +60,7 @@ class Settings(BaseSettings):
         0.005, gt=0, description="How often the embedded event hub looks for new events."
     )
     progress_interval_s: float = Field(
-        0.1, gt=0, description="At most one render_progress event per task per this."
+        0.25, gt=0, description="At most one render_progress event per task per this."
     )
     cancel_check_interval_s: float = Field(
         0.2, gt=0, description="How often a running task re-reads cancellation."

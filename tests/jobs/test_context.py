@@ -88,3 +88,44 @@ def test_a_cancel_is_seen_within_a_check_interval(
             ctx.progress(frame, 10_000)
         time.sleep(0.01)
     assert ctx.should_stop()
+
+
+def _progress_events(ledger: SqlLedger, pid: str) -> list[dict[str, object]]:
+    return [e.data for e in ledger.events_after(pid, 0) if e.type == "render_progress"]
+
+
+def test_progress_is_reported_once_per_interval_and_not_again_at_the_end(
+    running: tuple[TaskContext, CountingLedger, str],
+) -> None:
+    ctx, counting, pid = running  # progress_interval_s = 0.01
+    frames = 30
+    for frame in range(1, frames + 1):
+        ctx.progress(frame, frames)
+        time.sleep(0.004)
+    reported = [e["frame"] for e in _progress_events(counting.inner, pid)]
+    # Not at the first frame (the task's running status says as much), nor at the last (its completion
+    # does), and about one every 0.01 s in between.
+    assert reported, "a task running longer than the interval reports progress"
+    assert 1 not in reported and frames not in reported
+    assert reported == sorted(reported) and len(reported) <= frames // 2
+
+
+def test_a_task_shorter_than_the_interval_reports_once_at_its_last_frame(
+    ledger: SqlLedger, tmp_path: Path
+) -> None:
+    pid = new_id("prj")
+    task = Task(id=new_id("tsk"), project_id=pid, kind="render_chunk")
+    with ledger.transaction() as tx:
+        pipeline.create_project(tx, Project(id=pid, owner="local", prompt="p", options={}), [task])
+    with ledger.transaction() as tx:
+        started = pipeline.start_task(tx, task.id, 1)
+    assert started is not None
+    settings = Settings(data_dir=tmp_path / "data", progress_interval_s=60)
+    ctx = TaskContext(*started, ledger, LocalMediaStore(tmp_path / "media"), settings)
+    try:
+        for frame in range(1, 11):
+            ctx.progress(frame, 10)
+    finally:
+        ctx.close()
+    events = _progress_events(ledger, pid)
+    assert [(e["frame"], e["progress"]) for e in events] == [(10, 1.0)]
