@@ -33,8 +33,8 @@ class CountingLedger:
         return getattr(self.inner, name)
 
 
-@pytest.fixture
-def running(ledger: SqlLedger, tmp_path: Path) -> Iterator[tuple[TaskContext, CountingLedger, str]]:
+def _started_task(ledger: SqlLedger) -> tuple[Project, Task]:
+    """A project with one render_chunk task, started (attempt 1)."""
     pid = new_id("prj")
     task = Task(id=new_id("tsk"), project_id=pid, kind="render_chunk")
     with ledger.transaction() as tx:
@@ -42,7 +42,13 @@ def running(ledger: SqlLedger, tmp_path: Path) -> Iterator[tuple[TaskContext, Co
     with ledger.transaction() as tx:
         started = pipeline.start_task(tx, task.id, 1)
     assert started is not None
-    project, task = started
+    return started
+
+
+@pytest.fixture
+def running(ledger: SqlLedger, tmp_path: Path) -> Iterator[tuple[TaskContext, CountingLedger, str]]:
+    project, task = _started_task(ledger)
+    pid = project.id
     counting = CountingLedger(ledger)
     settings = Settings(data_dir=tmp_path / "data", cancel_check_interval_s=0.05, progress_interval_s=0.01)
     ctx = TaskContext(project, task, counting, LocalMediaStore(tmp_path / "media"), settings)  # type: ignore[arg-type]
@@ -113,15 +119,10 @@ def test_progress_is_reported_once_per_interval_and_not_again_at_the_end(
 def test_a_task_shorter_than_the_interval_reports_once_at_its_last_frame(
     ledger: SqlLedger, tmp_path: Path
 ) -> None:
-    pid = new_id("prj")
-    task = Task(id=new_id("tsk"), project_id=pid, kind="render_chunk")
-    with ledger.transaction() as tx:
-        pipeline.create_project(tx, Project(id=pid, owner="local", prompt="p", options={}), [task])
-    with ledger.transaction() as tx:
-        started = pipeline.start_task(tx, task.id, 1)
-    assert started is not None
+    project, task = _started_task(ledger)
+    pid = project.id
     settings = Settings(data_dir=tmp_path / "data", progress_interval_s=60)
-    ctx = TaskContext(*started, ledger, LocalMediaStore(tmp_path / "media"), settings)
+    ctx = TaskContext(project, task, ledger, LocalMediaStore(tmp_path / "media"), settings)
     try:
         for frame in range(1, 11):
             ctx.progress(frame, 10)
