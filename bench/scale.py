@@ -188,18 +188,14 @@ def cpu_s(pids: list[int]) -> float:
 def store_cpu_s() -> float:
     """CPU seconds used so far by every Postgres and Redis server process on this machine (their work for
     the deployment under test: only one renders at a time)."""
-    total = 0
+    pids = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
-        try:
-            stat = (proc / "stat").read_text()
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-        if "(postgres)" in stat or "(redis-server)" in stat:
-            fields = stat.rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            if (proc / "comm").read_text().strip() in ("postgres", "redis-server"):
+                pids.append(int(proc.name))
+    return cpu_s(pids)
 
 
 def follow_one(server: Server, body: dict[str, Any]) -> tuple[float, str]:
