@@ -71,8 +71,11 @@ class DramatiqQueue:
         if actor is None:
             raise Unavailable(f"No worker handles tasks of kind {task.kind!r}.", code="unknown_task_kind")
         message = actor.send(task.id, task.attempt)
-        log.debug("sent %s %s attempt %s as %s", task.kind, task.id, task.attempt, message.message_id)
-        return str(message.message_id)
+        # Dramatiq's Redis broker files every send under an id of its own (a message may be sent again, the
+        # Message's id is not unique there): that id is what ``message_exists`` can look up.
+        broker_id = str(message.options.get("redis_message_id", message.message_id))
+        log.debug("sent %s %s attempt %s as %s", task.kind, task.id, task.attempt, broker_id)
+        return broker_id
 
     def message_exists(self, message_id: str) -> bool:
         """True while the broker still holds the message (waiting, delayed or in a worker's hands)."""
