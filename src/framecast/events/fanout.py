@@ -48,6 +48,10 @@ class FanoutSubscription:
                 self._waiter = None
         return self._items.popleft() if self._items else None
 
+    def wake(self) -> None:
+        if self._waiter is not None:
+            _wake(self._waiter)
+
     def close(self) -> None:
         self.hub.unsubscribe(self)
 

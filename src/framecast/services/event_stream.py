@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from framecast.domain.events import EventType, StreamMessage
@@ -40,6 +40,7 @@ class EventStream:
     after: int
     ping_interval_s: float
     ledger: Ledger | None = None
+    _resume: int | None = field(default=None, init=False)
 
     def close(self) -> None:
         self.subscription.close()
@@ -48,16 +49,23 @@ class EventStream:
         return self._run()
 
     def resume_from(self, after: int) -> None:
-        """Move the cursor (a WebSocket client's ``resume``); takes effect at the next read."""
-        self._cursor = after
+        """Move the cursor (a WebSocket client's ``resume``): the stream goes on with the events after
+        ``after``, from the next event it sends (a catch-up batch in progress stops there) or at once if it
+        is waiting for live events."""
+        self._resume = after
+        self.subscription.wake()
+
+    def _take_resume(self) -> int | None:
+        after, self._resume = self._resume, None
+        return after
 
     async def _run(self) -> AsyncIterator[StreamItem]:
         project = self.project
         state_seq, state_terminal = project.last_seq, project.status.terminal
-        self._cursor = cursor = self.after
+        cursor = self.after
         if cursor > project.last_seq:
             yield StreamMessage(EventType.RESYNC, project.id, {"last_seq": project.last_seq})
-            self._cursor = cursor = project.last_seq
+            cursor = project.last_seq
         yield StreamMessage(
             EventType.HELLO,
             project.id,
@@ -70,20 +78,25 @@ class EventStream:
         last_sent = last_check = time.monotonic()
         need_read = True
         while True:
-            if self._cursor != cursor:  # a resume request moved the cursor
-                cursor = self._cursor
+            resume = self._take_resume()
+            if resume is not None:  # a resume request moved the cursor
+                cursor = resume
                 need_read = True
             if need_read:
-                while True:
+                full = True
+                while full and self._resume is None:
                     batch = await _in_thread(self.log.events_after, project.id, cursor, BATCH)
+                    full = len(batch) == BATCH
                     for event in batch:
-                        cursor = self._cursor = event.seq
+                        if self._resume is not None:
+                            break  # the client asked for another place: go there before anything else
+                        cursor = event.seq
                         if event.type == EventType.PROJECT_STATUS and event.seq > state_seq:
                             state_seq, state_terminal = event.seq, bool(event.data.get("terminal"))
                         yield event
                         last_sent = time.monotonic()
-                    if len(batch) < BATCH:
-                        break
+                if self._resume is not None:
+                    continue
                 need_read = False
                 if state_terminal and cursor >= state_seq:
                     return
@@ -106,8 +119,10 @@ class EventStream:
                 continue
             if live.seq <= cursor:
                 continue
-            if live.seq == cursor + 1 and self._cursor == cursor:
-                cursor = self._cursor = live.seq
+            if self._resume is not None:
+                continue  # woken by a resume request (this live event is read again from the log if needed)
+            if live.seq == cursor + 1:
+                cursor = live.seq
                 if live.type == EventType.PROJECT_STATUS and live.seq > state_seq:
                     state_seq, state_terminal = live.seq, bool(live.data.get("terminal"))
                 yield live

@@ -65,6 +65,10 @@ class Subscription(Protocol):
     """Live events of one project, as pushed by the hub (may skip events; the ledger fills gaps)."""
 
     async def get(self, timeout: float) -> Event | None: ...
+    def wake(self) -> None:
+        """End a pending ``get`` at once (it returns None, or an event that arrived meanwhile)."""
+        ...
+
     def close(self) -> None: ...
 
 
