@@ -84,6 +84,23 @@ def test_retry_after_an_injected_failure_completes_and_continues_the_log(tmp_pat
         srv.stop()
 
 
+def test_a_task_past_the_time_limit_fails_the_project_with_a_clear_error(tmp_path) -> None:
+    # 48 frames at 100 ms each: one chunk takes about 5 s, five times the limit.
+    env = {"FRAMECAST_TASK_TIME_LIMIT_S": "1", "FRAMECAST_DEBUG_FRAME_DELAY_MS": "100"}
+    srv = Server(tmp_path / "data", workers=1, env=env).start()
+    try:
+        with httpx.Client(base_url=srv.url, timeout=30) as client:
+            project = create(client, prompt="Too slow for its limit", duration_s=2, resolution="360p", fps=24)
+            snap = wait_terminal(client, project["id"], timeout_s=60)
+            assert snap["status"] == "failed", snap
+            assert snap["error"]["code"] == "time_limit_exceeded"
+            assert "FRAMECAST_TASK_TIME_LIMIT_S" in snap["error"]["message"]
+            chunk = next(t for t in snap["tasks"] if t["kind"] == "render_chunk")
+            assert chunk["status"] == "failed" and chunk["attempt"] == 1
+    finally:
+        srv.stop()
+
+
 def test_sigkill_worker_mid_render_still_completes_once(slow_server: Server) -> None:
     with httpx.Client(base_url=slow_server.url, timeout=30) as client:
         project = create(client, prompt="Survive a crash mid render", duration_s=4, resolution="360p", fps=24)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 
+from dramatiq.middleware import TimeLimitExceeded
+
 from framecast.domain.errors import Cancelled, FramecastError, NotFound, TaskFailed
 from framecast.domain.status import Status
 from framecast.jobs.context import HandBack, TaskContext
@@ -65,6 +67,22 @@ class TaskRunner:
             outcome = handler(ctx)
         except (Cancelled, NotFound):
             log.info("task %s stopped: project cancelled or deleted", task.id)
+            return
+        except TimeLimitExceeded:
+            # Dramatiq interrupts the thread (an exception that is not an Exception); recorded like any
+            # failure, so the project ends instead of the task being redelivered and stopped again forever.
+            limit = self.settings.task_time_limit_s
+            log.warning("task %s ran past the time limit of %s s", task.id, limit)
+            self._fail(
+                task_id,
+                attempt,
+                {
+                    "code": "time_limit_exceeded",
+                    "message": f"The {task.kind} step ran longer than the time limit of {limit:g} s "
+                    "(FRAMECAST_TASK_TIME_LIMIT_S); raise it for longer chunks, or make chunks shorter "
+                    "(FRAMECAST_CHUNK_SECONDS).",
+                },
+            )
             return
         except HandBack:
             log.info("task %s handed back: worker draining", task.id)

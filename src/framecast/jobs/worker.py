@@ -47,6 +47,9 @@ def run_worker(
     # Prefetch one message per thread: a worker holding a second chunk it cannot start yet would keep it
     # from an idle worker, and would hand it back only when it dies.
     worker.queue_prefetch = threads
+    # Dramatiq's own CLI announces the process boot, and its TimeLimit middleware starts the watchdog that
+    # stops an overlong task only then: without this, FRAMECAST_TASK_TIME_LIMIT_S would never fire.
+    runtime.broker.emit_after("process_boot")
     worker.start()
     log.info("worker started with %d thread(s)", threads)
     if parent_pid is not None:
