@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -29,6 +30,10 @@ def _logging(level: str) -> None:
     logging.basicConfig(
         level=level.upper(), format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"
     )
+
+
+def _exit_cleanly(signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 def _fail(exc: FramecastError) -> None:
@@ -68,6 +73,11 @@ def serve(
         pool.start()
     reconciler = ReconcilerThread(runtime, interval_s=settings.reconcile_interval_s)
     reconciler.start()
+    # uvicorn shuts down on SIGTERM/SIGINT, then restores the handlers it found and raises the signal
+    # again: with the default SIGTERM action the process would die right there, before the pool below
+    # drains (its workers would be orphaned). Found instead: a clean exit through ``finally``.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_cleanly)
     try:
         uvicorn.run(
             create_app(runtime),
@@ -99,12 +109,10 @@ def worker(
         pool = WorkerPool(settings, processes)
         pool.start()
         stop = threading.Event()
-        import signal
-
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         stop.wait()
-        pool.stop(timeout_s=60)
+        pool.stop()
         return
     parent = os.getppid()
     run_worker(

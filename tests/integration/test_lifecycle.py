@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.server import Server, all_events, create, wait_for, wait_terminal
+from tests.support.server import Server, all_events, create, wait_chunk_progress, wait_for, wait_terminal
 
 
 def _running_render(client: httpx.Client, project_id: str, min_progress: float = 0.05) -> dict:
@@ -99,6 +100,38 @@ def test_a_task_past_the_time_limit_fails_the_project_with_a_clear_error(tmp_pat
             assert chunk["status"] == "failed" and chunk["attempt"] == 1
     finally:
         srv.stop()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_serve_stopped_mid_render_drains_its_workers_before_it_exits(tmp_path, sig: int) -> None:
+    env = {
+        "FRAMECAST_DEBUG_FRAME_DELAY_MS": "60",
+        "FRAMECAST_DRAIN_TIMEOUT_S": "1",
+        "FRAMECAST_CHUNK_SECONDS": "10",
+    }
+    srv = Server(tmp_path / "data", workers=1, env=env).start()
+    assert srv.proc is not None
+    with httpx.Client(base_url=srv.url, timeout=30) as client:
+        project = create(client, prompt="Stop the server mid render", duration_s=4, resolution="360p", fps=24)
+        wait_chunk_progress(client, project["id"], 0.1)
+    workers = srv.worker_pids()
+    assert len(workers) == 1
+    srv.proc.send_signal(sig)
+    assert srv.proc.wait(timeout=40) == 0, srv.log_tail()
+    # Its worker drained (handed its chunk back) and exited before the server did: nothing is orphaned.
+    assert not Path(f"/proc/{workers[0]}").exists(), "the worker outlived its server"
+    assert "handed back: worker draining" in srv.log_tail(20_000)
+    restarted = Server(tmp_path / "data", workers=1).start()
+    try:
+        with httpx.Client(base_url=restarted.url, timeout=30) as client:
+            done = wait_terminal(client, project["id"], timeout_s=120)
+            assert done["status"] == "completed", done
+            chunk = next(t for t in done["tasks"] if t["kind"] == "render_chunk")
+            # Handed back as attempt 2; the embedded server's start-up reconcile re-sends it once more.
+            assert chunk["attempt"] >= 2, "the handed-back chunk ran again as a fresh attempt"
+            assert [a["kind"] for a in done["assets"]].count("video") == 1
+    finally:
+        restarted.stop()
 
 
 def test_sigkill_worker_mid_render_still_completes_once(slow_server: Server) -> None:

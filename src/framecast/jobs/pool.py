@@ -31,6 +31,7 @@ def _child_env(settings: Settings) -> dict[str, str]:
         "chunk_seconds",
         "progress_interval_s",
         "task_time_limit_s",
+        "drain_timeout_s",
     ):
         env[f"FRAMECAST_{name.upper()}"] = str(getattr(settings, name))
     return env
@@ -68,7 +69,11 @@ class WorkerPool:
                     log.warning("worker pid %d exited with %s; starting a new one", proc.pid, proc.returncode)
                     self.procs[i] = self._spawn()
 
-    def stop(self, timeout_s: float = 10.0) -> None:
+    def stop(self, timeout_s: float | None = None) -> None:
+        """SIGTERM every worker and wait for them to drain: by default as long as a worker itself may take
+        (its running tasks get ``drain_timeout_s``, then hand back), plus a margin; then SIGKILL."""
+        if timeout_s is None:
+            timeout_s = self.settings.drain_timeout_s + 15.0
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=2)
