@@ -45,6 +45,7 @@ BASE_ENV = {
     "FRAMECAST_DEBUG_FRAME_DELAY_MS": "60",
     "FRAMECAST_PING_INTERVAL_S": "5",
     "FRAMECAST_HEARTBEAT_TIMEOUT_S": "3",
+    "FRAMECAST_DRAIN_TIMEOUT_S": "2",  # a server stopped mid-render drains its worker first
 }
 # Small, quick videos: the tests are about delivery, not pixels.
 SMALL = {"duration_s": 2, "resolution": "360p", "fps": 24, "aspect": "16:9"}

@@ -36,6 +36,8 @@ class Server:
             {
                 "FRAMECAST_DATA_DIR": str(self.data_dir),
                 "FRAMECAST_HEARTBEAT_TIMEOUT_S": "2",
+                # serve drains its workers before it exits; a test server stopped mid-render need not wait 20 s
+                "FRAMECAST_DRAIN_TIMEOUT_S": "2",
                 "FRAMECAST_LOG_LEVEL": "INFO",
             }
         )
