@@ -84,3 +84,23 @@ def test_a_waiting_task_is_not_requeued_and_a_lost_one_is(ledger: SqlLedger, bro
         again = tx.task(task.id)
     assert again.status is Status.QUEUED and again.attempt == 2
     assert again.message_id is not None and queue.message_exists(again.message_id)
+
+
+def test_a_retried_task_is_not_judged_lost_by_its_old_message(
+    ledger: SqlLedger, broker: dramatiq.Broker
+) -> None:
+    actors = declare_actors(broker, lambda task_id, attempt: None, time_limit_s=60)
+    queue = DramatiqQueue(broker, actors)
+    task = _queued_and_sent(ledger, queue)
+    with ledger.transaction() as tx:
+        assert pipeline.start_task(tx, task.id, 1) is not None
+    with ledger.transaction() as tx:
+        pipeline.fail_task(tx, task.id, 1, {"code": "boom", "message": "failed"})
+    broker.flush(QUEUE_NAME)  # attempt 1's message was consumed and acknowledged long ago
+    with ledger.transaction() as tx:
+        # Retried, and its new message not sent yet (the API is about to, or the broker is down).
+        pipeline.retry_project(tx, tx.project(task.project_id, lock=True))
+    assert Reconciler(ledger, queue, lost_after_s=0.0).run_once().lost_requeued == 0
+    with ledger.read() as tx:
+        retried = tx.task(task.id)
+    assert retried.attempt == 2 and retried.message_id is None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from framecast.domain.events import EventType
 from framecast.domain.models import JSON, Asset, AssetKind, Project, Task, utcnow
@@ -127,6 +128,7 @@ def report_progress(
     """Record progress; False when the task is no longer this attempt's to run (cancelled, stale)."""
     task = tx.task(task_id)
     project = tx.project(task.project_id, lock=True)
+    task = tx.task(task_id)  # re-read under the lock: a re-queue may have committed in between
     if task.attempt != attempt or task.status is not Status.RUNNING or project.status.terminal:
         return False
     progress = 0.0 if frames <= 0 else min(1.0, frame / frames)
@@ -237,18 +239,31 @@ def retry_project(tx: LedgerSession, project: Project) -> list[Task]:
                 enqueued_at=None,
                 started_at=None,
                 finished_at=None,
+                message_id=None,  # the old attempt's message is gone: not a sign this one was lost
+                sent_at=None,
             )
     tx.update_project(project.id, status=Status.QUEUED, error=None)
     project_event(tx, project.id, Status.QUEUED)
     return ready_to_send(tx, project.id)
 
 
-def requeue_task(tx: LedgerSession, task_id: str, *, expect: Status, attempt: int) -> list[Task]:
-    """Give a lost task (dead worker, lost message) a fresh attempt, if it is still as the caller saw it."""
+def requeue_task(
+    tx: LedgerSession,
+    task_id: str,
+    *,
+    expect: Status,
+    attempt: int,
+    silent_since: datetime | None = None,
+) -> list[Task]:
+    """Give a lost task (dead worker, lost message) a fresh attempt, if it is still as the caller saw it;
+    with ``silent_since``, only if its heartbeat is still older than that (a redelivery may have started
+    the same attempt again since the caller looked)."""
     task = tx.task(task_id)
     project = tx.project(task.project_id, lock=True)
     task = tx.task(task_id)
     if project.status.terminal or task.status is not expect or task.attempt != attempt:
+        return []
+    if silent_since is not None and task.heartbeat_at is not None and task.heartbeat_at >= silent_since:
         return []
     log.warning("re-queueing %s %s (attempt %s was lost)", task.kind, task.id, attempt)
     _set_task(
@@ -279,7 +294,15 @@ def reconcile_project(tx: LedgerSession, project: Project) -> list[Task]:
         if task.status is Status.QUEUED and task.enqueued_at is None:
             continue  # ready_to_send picks it up below
         _set_task(
-            tx, task, Status.QUEUED, attempt=task.attempt + 1, progress=0.0, enqueued_at=None, started_at=None
+            tx,
+            task,
+            Status.QUEUED,
+            attempt=task.attempt + 1,
+            progress=0.0,
+            enqueued_at=None,
+            started_at=None,
+            message_id=None,
+            sent_at=None,
         )
     to_send.extend(ready_to_send(tx, project.id))
     return to_send

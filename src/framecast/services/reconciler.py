@@ -72,13 +72,14 @@ class Reconciler:
                     continue
             report.outbox_sent += send_tasks(self.ledger, self.queue, [task])
 
+        cutoff = now - self.heartbeat_timeout
         with self.ledger.read() as tx:
-            silent = tx.tasks_where(
-                status=Status.RUNNING.value, before=now - self.heartbeat_timeout, column="heartbeat_at"
-            )
+            silent = tx.tasks_where(status=Status.RUNNING.value, before=cutoff, column="heartbeat_at")
         for task in silent:
             with self.ledger.transaction() as tx:
-                to_send = pipeline.requeue_task(tx, task.id, expect=Status.RUNNING, attempt=task.attempt)
+                to_send = pipeline.requeue_task(
+                    tx, task.id, expect=Status.RUNNING, attempt=task.attempt, silent_since=cutoff
+                )
             report.dead_requeued += len([t for t in to_send if t.id == task.id])
             send_tasks(self.ledger, self.queue, to_send)
 
