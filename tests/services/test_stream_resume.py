@@ -8,6 +8,8 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 
+from tests.support.server import run_async
+
 from framecast.domain.models import Event, Project, new_id
 from framecast.events.fanout import Fanout
 from framecast.ledger.repository import SqlLedger
@@ -47,7 +49,7 @@ def test_resume_in_the_middle_of_a_catch_up_batch_goes_back(ledger: SqlLedger) -
         finally:
             stream.close()
 
-    assert asyncio.run(run()) == [1, 2, 3, 2, 3, BATCH + 11, BATCH + 12]
+    assert run_async(run) == [1, 2, 3, 2, 3, BATCH + 11, BATCH + 12]
 
 
 def test_resume_while_waiting_for_live_events_takes_effect_at_once(ledger: SqlLedger) -> None:
@@ -69,6 +71,6 @@ def test_resume_while_waiting_for_live_events_takes_effect_at_once(ledger: SqlLe
         finally:
             stream.close()
 
-    seqs, took = asyncio.run(run())
+    seqs, took = run_async(run)
     assert seqs == [1, 2, 3, 4, 5, 3]
     assert took < 5.0, f"the resume waited {took:.1f} s for the stream to look up"
