@@ -1,8 +1,13 @@
-"""The reconciler re-queues a sent task only when the broker no longer holds its message.
+"""The reconciler's three duties, each exactly when due, on both brokers (the embedded SQLite one and
+Dramatiq's Redis broker) and both ledgers (SQLite, Postgres):
 
-A task that simply waits its turn behind a long queue (30 chunks of one render, 50 projects at once) is
-not lost: re-queuing it would send a second message and push it to the back. Checked on both brokers,
-the embedded SQLite one and Dramatiq's Redis broker, against the ledger on SQLite and on Postgres.
+* it sends a task committed but never sent, once;
+* it re-queues a running task whose heartbeat stopped, and leaves one whose heartbeat is fresh;
+* it re-queues a sent task only when the broker no longer holds its message: a task that simply waits its
+  turn behind a long queue (30 chunks of one render, 50 projects at once) is not lost, and re-queuing it
+  would send a second message and push it to the back.
+
+Cancel wins: nothing of a cancelled project is re-queued, however silent its tasks are.
 """
 
 from __future__ import annotations
@@ -54,18 +59,78 @@ def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dramatiq.
     close()
 
 
-def _queued_and_sent(ledger: SqlLedger, queue: DramatiqQueue) -> Task:
+def _queue(broker: dramatiq.Broker) -> DramatiqQueue:
+    return DramatiqQueue(broker, declare_actors(broker, lambda task_id, attempt: None, time_limit_s=60))
+
+
+def _committed(ledger: SqlLedger) -> tuple[Task, list[Task]]:
+    """A project whose one task is ready (its outbox row written), and the tasks to send."""
     pid = new_id("prj")
     task = Task(id=new_id("tsk"), project_id=pid, kind="render_chunk")
     with ledger.transaction() as tx:
         ready = pipeline.create_project(tx, Project(id=pid, owner="local", prompt="p", options={}), [task])
+    return task, ready
+
+
+def _queued_and_sent(ledger: SqlLedger, queue: DramatiqQueue) -> Task:
+    task, ready = _committed(ledger)
     assert send_tasks(ledger, queue, ready) == 1
     return task
 
 
+def _running(ledger: SqlLedger, queue: DramatiqQueue) -> Task:
+    task = _queued_and_sent(ledger, queue)
+    with ledger.transaction() as tx:
+        assert pipeline.start_task(tx, task.id, 1) is not None
+    return task
+
+
+def test_a_committed_task_never_sent_is_sent_once(ledger: SqlLedger, broker: dramatiq.Broker) -> None:
+    queue = _queue(broker)
+    task, _ = _committed(ledger)  # the sender died between the commit and the send
+    reconciler = Reconciler(ledger, queue, outbox_grace_s=0.0)
+    assert reconciler.run_once().outbox_sent == 1
+    with ledger.read() as tx:
+        sent = tx.task(task.id)
+    assert sent.attempt == 1 and sent.message_id is not None and queue.message_exists(sent.message_id)
+    assert reconciler.run_once().total == 0
+
+
+def test_a_silent_running_task_is_requeued_and_a_live_one_is_not(
+    ledger: SqlLedger, broker: dramatiq.Broker
+) -> None:
+    queue = _queue(broker)
+    task = _running(ledger, queue)
+    assert Reconciler(ledger, queue, heartbeat_timeout_s=60.0).run_once().dead_requeued == 0
+    with ledger.read() as tx:
+        assert tx.task(task.id).status is Status.RUNNING
+    # Timeout 0: the heartbeat written when it started is already too old.
+    assert Reconciler(ledger, queue, heartbeat_timeout_s=0.0).run_once().dead_requeued == 1
+    with ledger.read() as tx:
+        again = tx.task(task.id)
+    assert again.status is Status.QUEUED and again.attempt == 2
+    assert again.message_id is not None and queue.message_exists(again.message_id)
+
+
+def test_nothing_of_a_cancelled_project_is_requeued(ledger: SqlLedger, broker: dramatiq.Broker) -> None:
+    queue = _queue(broker)
+    running = _running(ledger, queue)
+    waiting = _queued_and_sent(ledger, queue)
+    unsent, _ = _committed(ledger)
+    for task in (running, waiting, unsent):
+        with ledger.transaction() as tx:
+            assert pipeline.cancel_project(tx, tx.project(task.project_id, lock=True))
+    broker.flush(QUEUE_NAME)  # every message gone too: nothing may bring the tasks back
+    reconciler = Reconciler(ledger, queue, outbox_grace_s=0.0, heartbeat_timeout_s=0.0, lost_after_s=0.0)
+    assert reconciler.run_once().total == 0
+    with ledger.read() as tx:
+        for task in (running, waiting, unsent):
+            assert tx.project(task.project_id).status is Status.CANCELLED
+            assert tx.task(task.id).attempt == 1 and tx.task(task.id).status is Status.CANCELLED
+
+
 def test_a_waiting_task_is_not_requeued_and_a_lost_one_is(ledger: SqlLedger, broker: dramatiq.Broker) -> None:
-    actors = declare_actors(broker, lambda task_id, attempt: None, time_limit_s=60)
-    queue = DramatiqQueue(broker, actors)
+    queue = _queue(broker)
     task = _queued_and_sent(ledger, queue)
     with ledger.read() as tx:
         message_id = tx.task(task.id).message_id
@@ -89,8 +154,7 @@ def test_a_waiting_task_is_not_requeued_and_a_lost_one_is(ledger: SqlLedger, bro
 def test_a_retried_task_is_not_judged_lost_by_its_old_message(
     ledger: SqlLedger, broker: dramatiq.Broker
 ) -> None:
-    actors = declare_actors(broker, lambda task_id, attempt: None, time_limit_s=60)
-    queue = DramatiqQueue(broker, actors)
+    queue = _queue(broker)
     task = _queued_and_sent(ledger, queue)
     with ledger.transaction() as tx:
         assert pipeline.start_task(tx, task.id, 1) is not None
