@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import threading
 import time
 from collections import Counter
 
@@ -31,8 +32,10 @@ def _check_once(client: httpx.Client, project_id: str) -> dict:
     return snap
 
 
-def _stream(url: str, project_id: str, after: int, *, stop_after: int | None = None) -> list[dict]:
-    got: list[dict] = []
+def _stream(
+    url: str, project_id: str, after: int, *, stop_after: int | None = None, into: list[dict] | None = None
+) -> list[dict]:
+    got: list[dict] = [] if into is None else into
     with httpx.Client(base_url=url, timeout=httpx.Timeout(10, read=60)) as c:
         with c.stream(
             "GET",
@@ -88,8 +91,26 @@ def test_killed_api_replica_stream_resumes_on_the_other(cluster: Cluster) -> Non
     cluster.worker()
     with httpx.Client(base_url=b.url, timeout=30) as client_b:
         project = create(client_b, prompt="Fail over the stream", duration_s=4, resolution="360p", fps=24)
-    first = _stream(a.url, project["id"], 0, stop_after=8)
+    # A client streams from A; A dies under it mid-render, while the stream is open.
+    first: list[dict] = []
+    broke: list[BaseException] = []
+
+    def read_from_a() -> None:
+        try:
+            _stream(a.url, project["id"], 0, into=first)
+        except (httpx.HTTPError, httpx.StreamError) as exc:
+            broke.append(exc)
+
+    reader = threading.Thread(target=read_from_a)
+    reader.start()
+    wait_for(lambda: len(first) >= 8, timeout_s=60)
     a.stop(signal.SIGKILL)
+    reader.join(timeout=30)
+    assert not reader.is_alive()
+    assert broke, "the stream from A should have broken when A died"
+    assert not (first[-1]["type"] == "project_status" and first[-1]["data"]["terminal"]), (
+        "ended before the kill"
+    )
     rest = _stream(b.url, project["id"], first[-1]["seq"])
     seqs = [e["seq"] for e in first + rest]
     assert seqs == list(range(1, len(seqs) + 1)), "a gap or a repeat across the failover"
