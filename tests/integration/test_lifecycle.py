@@ -168,6 +168,10 @@ def test_server_restart_mid_render_reconciles_and_completes(tmp_path) -> None:
             assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
             assert [e["type"] for e in events].count("render_result") == 1
             assert len([a for a in snap["assets"] if a["kind"] == "video"]) == 1
+            # The restarted server re-sent the unfinished chunk itself, with a fresh attempt.
+            assert "reconciled" in again.log_tail(50_000)
+            chunk = next(t for t in snap["tasks"] if t["kind"] == "render_chunk")
+            assert chunk["attempt"] >= 2
     finally:
         again.stop()
 
