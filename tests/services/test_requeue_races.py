@@ -6,15 +6,12 @@ exactly once."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 
 from framecast.domain.models import Project, Task, new_id, utcnow
 from framecast.domain.status import Status
-from framecast.ledger.engine import make_engine
-from framecast.ledger.migrate import upgrade
 from framecast.ledger.repository import SqlLedger
 from framecast.services import pipeline
 
@@ -43,19 +40,12 @@ def test_a_dead_worker_requeue_is_dropped_when_the_attempt_came_back_to_life(led
     assert alive.status is Status.RUNNING and alive.attempt == 1
 
 
-@pytest.fixture
-def pg_ledger(postgres_url: str) -> Iterator[SqlLedger]:
-    engine = make_engine(postgres_url)
-    upgrade(engine)
-    yield SqlLedger(engine)
-    engine.dispose()
+#: Postgres only: there two writers interleave (SQLite takes one writer at a time).
+postgres_only = pytest.mark.parametrize("ledger_url", ["postgres"], indirect=True)
 
 
-def test_progress_of_an_attempt_requeued_while_it_waited_for_the_lock_is_refused(
-    pg_ledger: SqlLedger,
-) -> None:
-    # Postgres only: there two writers interleave (SQLite takes one writer at a time, so this cannot happen).
-    ledger = pg_ledger
+@postgres_only
+def test_progress_of_an_attempt_requeued_while_it_waited_for_the_lock_is_refused(ledger: SqlLedger) -> None:
     task = _running_task(ledger)
     with ledger.transaction() as tx:
         lock_project = tx.project
@@ -76,10 +66,10 @@ def test_progress_of_an_attempt_requeued_while_it_waited_for_the_lock_is_refused
     assert "render_progress" not in [e.type for e in ledger.events_after(task.project_id, 0)]
 
 
-def test_fan_in_fires_once_when_the_last_chunks_finish_at_the_same_moment(pg_ledger: SqlLedger) -> None:
+@postgres_only
+def test_fan_in_fires_once_when_the_last_chunks_finish_at_the_same_moment(ledger: SqlLedger) -> None:
     """Two workers commit the last two chunks of a project at once (Postgres: real concurrent writers);
     the compose becomes ready in exactly one of the two transactions, in every one of 20 rounds."""
-    ledger = pg_ledger
     for _ in range(20):
         pid = new_id("prj")
         chunks = [Task(id=new_id("tsk"), project_id=pid, kind="render_chunk") for _ in range(3)]
