@@ -225,23 +225,30 @@ def cancel_project(tx: LedgerSession, project: Project) -> bool:
     return True
 
 
+def _fresh_attempt(tx: LedgerSession, task: Task) -> Task:
+    """Queue the next attempt of a task, with nothing of the last one: its error, times, heartbeat, and its
+    message (gone or stale, so not a sign that this attempt's message was lost). ``ready_to_send`` sends it."""
+    return _set_task(
+        tx,
+        task,
+        Status.QUEUED,
+        attempt=task.attempt + 1,
+        error=None,
+        progress=0.0,
+        enqueued_at=None,
+        started_at=None,
+        finished_at=None,
+        heartbeat_at=None,
+        message_id=None,
+        sent_at=None,
+    )
+
+
 def retry_project(tx: LedgerSession, project: Project) -> list[Task]:
     """Re-run a failed or cancelled project from the steps that did not complete."""
     for task in tx.tasks(project.id):
         if task.status in (Status.FAILED, Status.CANCELLED):
-            _set_task(
-                tx,
-                task,
-                Status.QUEUED,
-                attempt=task.attempt + 1,
-                error=None,
-                progress=0.0,
-                enqueued_at=None,
-                started_at=None,
-                finished_at=None,
-                message_id=None,  # the old attempt's message is gone: not a sign this one was lost
-                sent_at=None,
-            )
+            _fresh_attempt(tx, task)
     tx.update_project(project.id, status=Status.QUEUED, error=None)
     project_event(tx, project.id, Status.QUEUED)
     return ready_to_send(tx, project.id)
@@ -266,18 +273,7 @@ def requeue_task(
     if silent_since is not None and task.heartbeat_at is not None and task.heartbeat_at >= silent_since:
         return []
     log.warning("re-queueing %s %s (attempt %s was lost)", task.kind, task.id, attempt)
-    _set_task(
-        tx,
-        task,
-        Status.QUEUED,
-        attempt=attempt + 1,
-        progress=0.0,
-        enqueued_at=None,
-        started_at=None,
-        heartbeat_at=None,
-        message_id=None,
-        sent_at=None,
-    )
+    _fresh_attempt(tx, task)
     return ready_to_send(tx, project.id)
 
 
@@ -293,16 +289,6 @@ def reconcile_project(tx: LedgerSession, project: Project) -> list[Task]:
             continue
         if task.status is Status.QUEUED and task.enqueued_at is None:
             continue  # ready_to_send picks it up below
-        _set_task(
-            tx,
-            task,
-            Status.QUEUED,
-            attempt=task.attempt + 1,
-            progress=0.0,
-            enqueued_at=None,
-            started_at=None,
-            message_id=None,
-            sent_at=None,
-        )
+        _fresh_attempt(tx, task)
     to_send.extend(ready_to_send(tx, project.id))
     return to_send
