@@ -8,6 +8,7 @@ from framecast.domain.timeline import Animation, parse_timeline
 from framecast.render.backgrounds import _Texture
 from framecast.render.chunks import chunk_ranges, gop_frames
 from framecast.render.color import palette_array, rgb_to_yuv, yuv_to_rgb
+from framecast.render.encode import yuv420p_to_rgb
 from framecast.render.frames import FrameSource, ScenePool, timeline_fingerprint
 from framecast.render.layers import anim_state, ease_out
 from framecast.render.planes import Planes, blend_sprite, crossfade, sprite_from_rgba
@@ -152,7 +153,7 @@ def test_every_background_moves_and_is_deterministic(kind: str) -> None:
 
 def test_palette_sets_the_colours() -> None:
     red = tl_for([{"duration_s": 1, "background": {"kind": "solid", "palette": ["#ff0000"]}}])
-    rgb = FrameSource(red).frame(0).rgb()
+    rgb = yuv420p_to_rgb(FrameSource(red).frame(0).buf)
     np.testing.assert_allclose(rgb[10, 10], [255, 0, 0], atol=3)
     np.testing.assert_allclose(palette_array(["#ff0000"]), [[1, 0, 0]])
 

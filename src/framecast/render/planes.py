@@ -44,12 +44,6 @@ class Planes:
     def copy_from(self, other: Planes) -> None:
         np.copyto(self.buf, other.buf)
 
-    def rgb(self) -> U8:
-        """The frame as RGB (h, w, 3) uint8 (swscale; ``color.yuv_to_rgb`` is the reference formula)."""
-        from framecast.render.encode import yuv420p_to_rgb
-
-        return yuv420p_to_rgb(self.buf)
-
 
 @dataclass
 class Sprite:
@@ -190,7 +184,3 @@ def crossfade(dst: Planes, other: Planes, p: float) -> None:
 
 def _gray(buf: U8) -> Image.Image:
     return Image.frombuffer("L", (buf.shape[1], buf.shape[0]), np.ascontiguousarray(buf), "raw", "L", 0, 1)
-
-
-def as_rgb(planes: Planes) -> npt.NDArray[np.uint8]:
-    return planes.rgb()

@@ -15,7 +15,7 @@ from PIL import Image
 
 from framecast.domain.errors import Cancelled, InvalidInput
 from framecast.domain.timeline import Timeline
-from framecast.render.encode import VideoWriter
+from framecast.render.encode import VideoWriter, yuv420p_to_rgb
 from framecast.render.frames import SCENE_POOL, FrameSource
 from framecast.render.info import VideoInfo
 
@@ -79,7 +79,7 @@ def frame_rgb(timeline: Timeline, at_s: float, asset_path: AssetPath | None = No
     """One frame as a Pillow RGB image (what the video shows at ``at_s``)."""
     index = min(timeline.total_frames - 1, max(0, int(round(at_s * timeline.canvas.fps))))
     source = FrameSource(timeline, asset_path, end_frame=index + 1)
-    return Image.fromarray(source.frame(index).rgb())
+    return Image.fromarray(yuv420p_to_rgb(source.frame(index).buf))
 
 
 def poster_time(timeline: Timeline) -> float:
@@ -128,7 +128,9 @@ def render_spritesheet(
     source = FrameSource(small, asset_path)
     for k in range(count):
         index = min(timeline.total_frames - 1, int(round(k * every_s * timeline.canvas.fps)))
-        tile = Image.fromarray(source.frame(index).rgb()).resize((tw, th), Image.Resampling.LANCZOS)
+        tile = Image.fromarray(yuv420p_to_rgb(source.frame(index).buf)).resize(
+            (tw, th), Image.Resampling.LANCZOS
+        )
         sheet.paste(tile, ((k % columns) * tw, (k // columns) * th))
     sheet.save(out_path, format="JPEG", quality=80, optimize=True)
     return {
