@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from typing import get_args
+
 import numpy as np
 import pytest
 
 from framecast.domain.options import VideoOptions
-from framecast.domain.timeline import Animation, parse_timeline
-from framecast.render.backgrounds import _Texture
+from framecast.domain.timeline import Animation, BackgroundKind, parse_timeline
+from framecast.render.backgrounds import BACKGROUNDS, _Texture
 from framecast.render.chunks import chunk_ranges, gop_frames
 from framecast.render.color import palette_array, rgb_to_yuv, yuv_to_rgb
 from framecast.render.encode import yuv420p_to_rgb
@@ -14,7 +16,7 @@ from framecast.render.layers import anim_state, ease_out
 from framecast.render.planes import Planes, blend_sprite, crossfade, sprite_from_rgba
 
 OPTS = VideoOptions(resolution="360p", fps=24, seed=5)
-KINDS = ["gradient", "noise", "particles", "starfield", "waves", "bokeh", "solid"]
+KINDS = [kind for kind in BACKGROUNDS if kind != "image"]  # image: tests/render/test_assets.py
 
 
 def tl_for(scenes: list[dict[str, object]], w: int = 96, h: int = 64):  # type: ignore[no-untyped-def]
@@ -135,6 +137,10 @@ def test_chunks_are_gop_aligned_and_cover_every_frame() -> None:
             assert b == c
         assert all(a % gop_frames(fps) == 0 for a, _ in ranges)
     assert chunk_ranges(0, 30, 2.0) == []
+
+
+def test_every_background_kind_a_timeline_may_name_is_drawn() -> None:
+    assert sorted(BACKGROUNDS) == sorted(get_args(BackgroundKind))
 
 
 @pytest.mark.parametrize("kind", KINDS)

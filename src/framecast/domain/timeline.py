@@ -35,6 +35,9 @@ from pydantic import (
 from framecast.domain.errors import InvalidInput
 from framecast.domain.options import MAX_DURATION_S, Aspect, Fps, Resolution, Style, VideoOptions, frame_size
 
+#: The background kinds a timeline may name (validation and the JSON Schema read this table). Each one is
+#: drawn by its entry in ``render.backgrounds.BACKGROUNDS``, which the planner also reads; domain code
+#: cannot import that numpy module, so the names live here (tests/render check that the two agree).
 BackgroundKind = Literal["gradient", "noise", "particles", "starfield", "waves", "bokeh", "solid", "image"]
 AnimationKind = Literal[
     "none", "fade", "slide_up", "slide_down", "slide_left", "slide_right", "scale", "typewriter"

@@ -20,6 +20,7 @@ from typing import Any
 
 from framecast.domain.options import VideoOptions
 from framecast.domain.timeline import Timeline, derive_seed
+from framecast.render.backgrounds import planner_alternatives
 from framecast.render.color import luminance
 from framecast.render.lexicon import FALLBACK_ORDER, STYLES, THEMES, StylePreset, Theme
 
@@ -209,7 +210,7 @@ def plan(prompt: str, options: VideoOptions) -> Timeline:
         if style.kinds and kind not in style.kinds and rng.random() < 0.6:
             kind = rng.choice(style.kinds)
         if kinds_used and kind == kinds_used[-1] and rng.random() < 0.5 and i > 0:
-            alternatives = [k for k in ("gradient", "noise", "bokeh", "waves", "particles") if k != kind]
+            alternatives = [k for k in planner_alternatives() if k != kind]
             kind = rng.choice(alternatives)
         kinds_used.append(kind)
         palette = _palette(theme, style, rng)
