@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from framecast.domain.options import VideoOptions
-from framecast.domain.timeline import Animation, BackgroundKind, parse_timeline
+from framecast.domain.timeline import LAYER_TYPES, Animation, BackgroundKind, parse_timeline
 from framecast.render.backgrounds import BACKGROUNDS, _Texture
 from framecast.render.chunks import chunk_ranges, gop_frames
 from framecast.render.color import palette_array, rgb_to_yuv, yuv_to_rgb
 from framecast.render.encode import yuv420p_to_rgb
 from framecast.render.frames import FrameSource, ScenePool, timeline_fingerprint
-from framecast.render.layers import anim_state, ease_out
+from framecast.render.layers import LAYERS, anim_state, ease_out
 from framecast.render.planes import Planes, blend_sprite, crossfade, sprite_from_rgba
 
 OPTS = VideoOptions(resolution="360p", fps=24, seed=5)
@@ -141,6 +141,10 @@ def test_chunks_are_gop_aligned_and_cover_every_frame() -> None:
 
 def test_every_background_kind_a_timeline_may_name_is_drawn() -> None:
     assert sorted(BACKGROUNDS) == sorted(get_args(BackgroundKind))
+
+
+def test_every_layer_type_a_timeline_may_name_is_drawn() -> None:
+    assert sorted(LAYERS) == sorted(LAYER_TYPES) == ["caption", "image", "shape", "text"]
 
 
 @pytest.mark.parametrize("kind", KINDS)

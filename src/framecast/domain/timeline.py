@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -194,8 +194,12 @@ class ImageLayer(_Timed):
     fit: Literal["contain", "cover"] = "contain"
 
 
+#: Every layer model; each is drawn by its entry in ``render.layers.LAYERS`` (a test checks they agree).
 Layer = Annotated[TextLayer | CaptionLayer | ShapeLayer | ImageLayer, Field(discriminator="type")]
-LAYER_TYPES = frozenset({"text", "caption", "shape", "image"})
+#: The ``type`` names of the layer models (error messages list them).
+LAYER_TYPES: frozenset[str] = frozenset(
+    model.model_fields["type"].default for model in get_args(get_args(Layer)[0])
+)
 
 
 class Transition(_Model):
