@@ -291,7 +291,7 @@ def _scene(
             kind=kind,
             palette=_legible(palette, dark_text=not look.shadow),
             motion=round(min(4.0, theme.motion * style.motion * 1.4), 3),
-            angle=float(theme.angle + rng.randrange(-25, 26)),
+            angle=_jittered_angle(theme.angle, rng),
             density=1.0,
         ),
         layers=layers,
@@ -408,6 +408,13 @@ def _body_text(text: str, look: _Look, style: StylePreset, seconds: float) -> Te
         animate_out=look.out,
         start_s=min(0.25, seconds * 0.08),
     )
+
+
+def _jittered_angle(angle: float, rng: random.Random) -> float:
+    """The theme's angle give or take 25 degrees, kept within the 360 degrees a background allows
+    (the same direction: 365 degrees draws as 5)."""
+    jittered = float(angle + rng.randrange(-25, 26))
+    return jittered - 360 if jittered > 360 else jittered
 
 
 def _transition(style: StylePreset, seconds: float) -> Transition:
