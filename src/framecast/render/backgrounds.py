@@ -16,17 +16,16 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from framecast.domain.timeline import Background, BackgroundKind
+from framecast.render.assets import AssetPath
 from framecast.render.color import F32, U8, palette_array, rgb_to_yuv, to_u8
 from framecast.render.images import load_image_rgb
-from framecast.render.planes import Planes, Sprite, blend_sprite, sprite_from_rgba
+from framecast.render.planes import Planes, Sprite, blend_sprite, half_size, sprite_from_rgba
 
-AssetPath = Callable[[str], Path]
 _Bake = Callable[[F32, F32, F32], tuple[F32, F32, F32]]
 
 
@@ -225,8 +224,8 @@ class BackgroundRenderer:
         f = np.asarray(img, dtype=np.float32) / 255.0
         y, u, v = rgb_to_yuv(f)
         self.tex_y = to_u8(y)
-        self.tex_u = to_u8(u.reshape(eh // 2, 2, ew // 2, 2).mean(axis=(1, 3)))
-        self.tex_v = to_u8(v.reshape(eh // 2, 2, ew // 2, 2).mean(axis=(1, 3)))
+        self.tex_u = to_u8(half_size(u))
+        self.tex_v = to_u8(half_size(v))
 
     def _prepare_solid(self, asset_path: AssetPath | None) -> None:
         y, u, v = rgb_to_yuv(palette_array(self.bg.palette[:1]))

@@ -12,11 +12,10 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from framecast.domain.options import Aspect, Style, VideoOptions
-from framecast.render.encode import yuv420p_to_rgb
 from framecast.render.frames import FrameSource
 from framecast.render.planner import plan
 from framecast.render.text import load_font
-from framecast.render.video import poster_time
+from framecast.render.video import poster_time, rgb_image
 
 SAMPLES: tuple[tuple[str, Aspect, Style], ...] = (
     ("Neon city at night. Rain falls on empty streets. The club opens at midnight.", "16:9", "neon"),
@@ -56,7 +55,7 @@ def sample_frames(prompt: str, aspect: Aspect, style: Style, seed: int = 11) -> 
     while len(picks) < 4:
         picks.append(int(tl.total_frames * 0.95))
     picks = sorted(picks[:4])
-    return [Image.fromarray(yuv420p_to_rgb(source.frame(k).buf)) for k in picks]
+    return [rgb_image(source.frame(k)) for k in picks]
 
 
 def contact_sheet(width: int = 1600) -> Image.Image:

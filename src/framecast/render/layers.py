@@ -10,18 +10,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from framecast.domain.timeline import Animation, CaptionLayer, ImageLayer, Layer, ShapeLayer, TextLayer
+from framecast.render.assets import AssetPath
 from framecast.render.color import hex_rgb
 from framecast.render.images import load_image_rgba
 from framecast.render.planes import Planes, Sprite, blend_sprite, sprite_from_rgba
 from framecast.render.text import TextBlock, char_count, layout, render_block
 
-AssetPath = Callable[[str], Path]
 REFERENCE_SHORT_SIDE = 1080
 #: Memory for a layer's animation frames (typewriter steps, scale steps): a long 1080p text block makes
 #: sprites of ~25 MB each, so the cache is bounded by bytes, not by count.
