@@ -66,9 +66,8 @@ def make_media_store(settings: Settings) -> MediaStore:
         settings.media_url or "",
         endpoint=settings.s3_endpoint_url or env("AWS_ENDPOINT_URL_S3") or env("AWS_ENDPOINT_URL"),
         region=settings.s3_region or env("AWS_REGION") or env("AWS_DEFAULT_REGION"),
-        access_key=settings.s3_access_key or env("AWS_ACCESS_KEY_ID"),
-        secret_key=settings.s3_secret_key or env("AWS_SECRET_ACCESS_KEY"),
-        session_token=env("AWS_SESSION_TOKEN"),
+        access_key=settings.s3_access_key,  # else the store's credential chain (env, file, IAM)
+        secret_key=settings.s3_secret_key,
     )
     return S3MediaStore(location, settings.media_dir)
 
