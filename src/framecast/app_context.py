@@ -23,9 +23,11 @@ from framecast.ledger.engine import make_engine
 from framecast.ledger.migrate import upgrade
 from framecast.ledger.repository import SqlLedger
 from framecast.media.local import LocalMediaStore
+from framecast.render.probe import DecodingProbe
 from framecast.runtime import Runtime
 from framecast.services.ports import EventLog, MediaStore, RunningEventHub
 from framecast.services.projects import PollingPolicy, ProjectService
+from framecast.services.uploads import UploadService
 from framecast.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -110,6 +112,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         media=media,
         queue=queue,
         service=service,
+        uploads=UploadService(ledger, media, DecodingProbe()),  # Pillow and PyAV decode the uploads
         event_log=event_log,
         hub=hub,
         broker=broker,
