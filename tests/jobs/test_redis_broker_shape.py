@@ -123,3 +123,22 @@ def test_fetch_is_a_broker_command_taking_the_queue_and_a_count(broker: PromptRe
 def test_broker_attributes_the_subclass_uses(broker: PromptRedisBroker) -> None:
     assert isinstance(broker.client, redis.Redis)
     assert broker.namespace == "shape"
+
+
+def test_enqueue_files_each_send_under_a_redis_message_id(broker: PromptRedisBroker) -> None:
+    filed: list[tuple[object, ...]] = []
+    broker.do_enqueue = lambda *args: filed.append(args)  # type: ignore[method-assign]
+    broker.declare_queue("q")
+    # Dramatiq's own enqueue (ours adds the wake token, which needs Redis).
+    sent = dramatiq_redis.RedisBroker.enqueue(broker, _message())
+    rid = sent.options["redis_message_id"]
+    assert broker.filed_id(sent) == rid
+    assert filed == [("q", rid, sent.encode())]
+
+
+def test_message_exists_reads_the_lua_scripts_message_hashes(broker: PromptRedisBroker) -> None:
+    dispatch = dramatiq_redis._scripts["dispatch"]
+    assert b'local queue_full_name = namespace .. ":" .. queue_name' in dispatch
+    assert b'local queue_messages = queue_full_name .. ".msgs"' in dispatch
+    broker.declare_queue("q")
+    assert broker.queues == {"q"} and broker.delay_queues == {"q.DQ"}

@@ -24,8 +24,11 @@ depend on the same private commands and copy ack/nack/requeue besides, so the su
 ``__next__``, ``ack`` and ``nack`` and leans on exactly: the constructor ``(broker, queue_name, prefetch,
 timeout)``, the attributes ``broker``, ``queue_name``, ``prefetch``, ``timeout``, ``message_cache`` and
 ``outstanding_message_count``, ``broker.do_fetch(queue_name, count)``, and the parent's ``__next__`` handing
-out a cached message without I/O. ``tests/jobs/test_redis_broker_shape.py`` checks each of these without
-Redis, so a Dramatiq upgrade that changes them fails there, by name, before a worker misbehaves.
+out a cached message without I/O. The broker's own additions lean on Dramatiq's Redis layout the same
+way: ``filed_id`` on the ``redis_message_id`` option that ``RedisBroker.enqueue`` adds, ``message_exists`` on
+the ``$namespace:$queue.msgs`` hashes of the Lua script and the ``queues``/``delay_queues`` sets.
+``tests/jobs/test_redis_broker_shape.py`` checks each of these without Redis, so a Dramatiq upgrade that
+changes them fails there, by name, before a worker misbehaves.
 """
 
 from __future__ import annotations
