@@ -44,8 +44,12 @@ class Settings(BaseSettings):
         None, description="S3 endpoint, e.g. http://minio:9000; default AWS_ENDPOINT_URL or AWS S3."
     )
     s3_region: str | None = Field(None, description="S3 region; default AWS_REGION or us-east-1.")
-    s3_access_key: str | None = Field(None, description="S3 access key; default AWS_ACCESS_KEY_ID.")
-    s3_secret_key: str | None = Field(None, description="S3 secret key; default AWS_SECRET_ACCESS_KEY.")
+    s3_access_key: str | None = Field(
+        None,
+        description="S3 access key; default the environment (AWS_ACCESS_KEY_ID), the AWS shared "
+        "credentials file, then an IAM role.",
+    )
+    s3_secret_key: str | None = Field(None, description="S3 secret key (with s3_access_key).")
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int | None = Field(
