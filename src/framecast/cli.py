@@ -114,9 +114,15 @@ def worker(
         stop.wait()
         pool.stop()
         return
+    from framecast.app_context import build_runtime
+
     parent = os.getppid()
+    try:
+        runtime = build_runtime(settings, migrate=True)
+    except FramecastError as exc:
+        _fail(exc)
     run_worker(
-        settings, threads=threads, parent_pid=parent if os.environ.get("FRAMECAST_POOL_CHILD") else None
+        runtime, threads=threads, parent_pid=parent if os.environ.get("FRAMECAST_POOL_CHILD") else None
     )
 
 

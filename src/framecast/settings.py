@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -114,9 +114,27 @@ class Settings(BaseSettings):
             return Path(raw).absolute()
         return (self.data_dir / "media").absolute()
 
+    @field_validator("broker_url")
+    @classmethod
+    def _redis_or_embedded(cls, value: str | None) -> str | None:
+        if not value:
+            return None  # an empty FRAMECAST_BROKER_URL means the embedded broker, as unset does
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(
+                "FRAMECAST_BROKER_URL must be a Redis URL (redis://host:6379/0, rediss://… or unix://…); "
+                "leave it unset for the embedded broker"
+            )
+        return value
+
+    @property
+    def redis_url(self) -> str | None:
+        """The Redis of a scale-out deployment (broker, event fan-out), or None when embedded: the one
+        place that decides which mode this is."""
+        return self.broker_url
+
     @property
     def embedded_broker(self) -> bool:
-        return not self.broker_url
+        return self.redis_url is None
 
     @property
     def worker_count(self) -> int:

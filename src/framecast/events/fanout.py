@@ -63,10 +63,6 @@ class Fanout:
         self._subs: dict[str, set[FanoutSubscription]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    @property
-    def subscriber_count(self) -> int:
-        return sum(len(s) for s in self._subs.values())
-
     def bind_loop(self) -> None:
         self._loop = asyncio.get_running_loop()
 

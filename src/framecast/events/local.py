@@ -1,19 +1,18 @@
 """The embedded event hub: one thread watches the ledger for new events and fans them out to streams.
 
 Workers are other processes writing to the same SQLite file, so the API process must notice their commits.
-``PRAGMA data_version`` changes whenever another connection commits; checking it costs a few microseconds,
-so the watcher can look every few milliseconds and query the events table only when something changed.
-One reader serves every subscriber of the process.
+The ledger's change probe (SQLite's ``PRAGMA data_version``) changes whenever another connection commits;
+checking it costs a few microseconds, so the watcher can look every few milliseconds and query the events
+only when something changed. One reader serves every subscriber of the process.
 """
 
 from __future__ import annotations
 
 import logging
-import sqlite3
 import threading
 
 from framecast.events.fanout import Fanout
-from framecast.ledger.repository import SqlLedger
+from framecast.services.ports import EventFeed
 
 log = logging.getLogger(__name__)
 
@@ -21,9 +20,9 @@ log = logging.getLogger(__name__)
 class LocalEventHub(Fanout):
     """Watches the ledger from a thread and pushes each new event to the subscribers of its project."""
 
-    def __init__(self, ledger: SqlLedger, *, interval_s: float = 0.005) -> None:
+    def __init__(self, feed: EventFeed, *, interval_s: float = 0.005) -> None:
         super().__init__()
-        self.ledger = ledger
+        self.feed = feed
         self.interval_s = interval_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -40,19 +39,19 @@ class LocalEventHub(Fanout):
             self._thread.join(timeout=2)
 
     def _watch(self) -> None:
-        last_id = self.ledger.max_event_id()
-        version_conn = self._data_version_connection()
+        last_id = self.feed.max_event_id()
+        probe = self.feed.change_probe()
         last_version: object = None
         had_error = False
         while not self._stop.is_set():
             try:
-                if version_conn is not None:
-                    version = version_conn.execute("PRAGMA data_version").fetchone()[0]
+                if probe is not None:
+                    version = probe()
                     if version == last_version:
                         self._stop.wait(self.interval_s)
                         continue
                     last_version = version
-                last_id, events = self.ledger.events_since_id(last_id)
+                last_id, events = self.feed.events_since_id(last_id)
                 self.publish_threadsafe(events)
                 if had_error:
                     had_error = False
@@ -65,13 +64,5 @@ class LocalEventHub(Fanout):
                 log.exception("event hub watcher error; retrying")
                 had_error = True
                 self._stop.wait(0.5)
-        if version_conn is not None:
-            version_conn.close()
-
-    def _data_version_connection(self) -> sqlite3.Connection | None:
-        if self.ledger.engine.dialect.name != "sqlite":
-            return None
-        database = self.ledger.engine.url.database
-        if not database:
-            return None
-        return sqlite3.connect(database, check_same_thread=False, isolation_level=None)
+        if probe is not None:
+            probe.close()

@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from framecast.domain.errors import Cancelled, NotFound, TaskFailed
 from framecast.domain.models import JSON, Asset, Project, Task
@@ -196,6 +195,3 @@ class TaskContext:
         self._stop_watch.set()
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
-
-    def extra(self) -> dict[str, Any]:
-        return {"frame_delay_s": self.settings.debug_frame_delay_ms / 1000.0}

@@ -91,3 +91,17 @@ class PromptRedisBroker(RedisBroker):
             pipe.ltrim(key, 0, _WAKE_CAP - 1)
             pipe.execute()
         return sent
+
+    def filed_id(self, message: Message[Any]) -> str:
+        """Dramatiq's Redis broker files every send under an id of its own (a message may be sent again, so
+        the Message's id is not unique there)."""
+        return str(message.options["redis_message_id"])
+
+    def message_exists(self, message_id: str) -> bool:
+        """True while Redis holds the message: waiting, delayed, or in a worker's hands (its ``.msgs``
+        hashes keep it until the ack)."""
+        keys = [f"{self.namespace}:{name}.msgs" for name in sorted(self.queues | self.delay_queues)]
+        return any(self.client.hexists(key, message_id) for key in keys)
+
+    def ping(self) -> None:
+        self.client.ping()

@@ -54,11 +54,31 @@ class Ledger(Protocol):
     ) -> list[Project]: ...
     def ping(self) -> None: ...
 
+    def leadership(self, name: str) -> AbstractContextManager[bool]:
+        """Lead the job ``name`` among every process on this ledger while the block runs: yields True for
+        the one holder, False (without waiting) for the others."""
+        ...
+
 
 class EventLog(Protocol):
     """Where streams read the log after a cursor (the ledger, or a Redis stream backed by the ledger)."""
 
     def events_after(self, project_id: str, after: int, limit: int = 1000) -> list[Event]: ...
+
+
+class ChangeProbe(Protocol):
+    """A cheap check whose value changes whenever another process commits to the ledger."""
+
+    def __call__(self) -> object: ...
+    def close(self) -> None: ...
+
+
+class EventFeed(Protocol):
+    """Every project's events in commit order, by a global id (what one watcher per process tails)."""
+
+    def max_event_id(self) -> int: ...
+    def events_since_id(self, last_id: int, limit: int = 5000) -> tuple[int, list[Event]]: ...
+    def change_probe(self) -> ChangeProbe | None: ...
 
 
 class Subscription(Protocol):
@@ -76,6 +96,13 @@ class EventHub(Protocol):
     """Fans committed events out to the streams of this process."""
 
     def subscribe(self, project_id: str) -> Subscription: ...
+
+
+class RunningEventHub(EventHub, Protocol):
+    """A hub with a life: ``start`` on the event loop that serves the streams, ``stop`` at shutdown."""
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
 
 
 class JobQueue(Protocol):

@@ -6,9 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from framecast.app_context import Runtime
+from framecast.runtime import Runtime
 from framecast.services.projects import ProjectService
-from framecast.settings import Settings
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -20,10 +19,6 @@ def get_service(request: Request) -> ProjectService:
     return get_runtime(request).service
 
 
-def get_settings(request: Request) -> Settings:
-    return get_runtime(request).settings
-
-
 def get_owner(request: Request) -> str:
     # Single-user mode: every project belongs to the configured owner. Multi-user mode plugs in here.
     return get_runtime(request).settings.owner
@@ -31,5 +26,4 @@ def get_owner(request: Request) -> str:
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 ServiceDep = Annotated[ProjectService, Depends(get_service)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 OwnerDep = Annotated[str, Depends(get_owner)]
