@@ -8,12 +8,13 @@ so each stays a structural match of its Protocol.
 from __future__ import annotations
 
 from tests.fakes.events import FakeEventHub, FakeSubscription
-from tests.fakes.ledger import FakeLedger, FakeLedgerSession, ForeignKeyViolation
+from tests.fakes.ledger import FakeChangeProbe, FakeLedger, FakeLedgerSession, ForeignKeyViolation
 from tests.fakes.media import FakeByteStream, FakeMediaStore
 from tests.fakes.queue import FakeJobQueue, SentMessage
 
 __all__ = [
     "FakeByteStream",
+    "FakeChangeProbe",
     "FakeEventHub",
     "FakeJobQueue",
     "FakeLedger",

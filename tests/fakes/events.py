@@ -74,7 +74,8 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
 class FakeEventHub:
     """Fans published events out to the subscribers of their project.
 
-    Wire it as the app does: ``FakeLedger(on_commit=hub.publish)``. ``muted = True`` drops every event (the
+    Wire it as the app does: ``FakeLedger(on_commit=hub.publish)``; ``start``/``stop`` only flip ``running``
+    (nothing to watch: commits are pushed). ``muted = True`` drops every event (the
     stream must fill the gap from the log); ``resync(project_id)`` sends the marker a hub sends after an
     outage; ``subscriptions`` keeps every subscription ever made, so a test can check they were closed.
     """
@@ -82,9 +83,16 @@ class FakeEventHub:
     def __init__(self) -> None:
         self.subscriptions: list[FakeSubscription] = []
         self.muted = False
+        self.running = False
         self.published: list[Event] = []
         self._active: dict[str, list[FakeSubscription]] = {}
         self._lock = threading.Lock()
+
+    def start(self) -> None:
+        self.running = True
+
+    def stop(self) -> None:
+        self.running = False
 
     def subscribe(self, project_id: str) -> FakeSubscription:
         sub = FakeSubscription(self, project_id)

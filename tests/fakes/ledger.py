@@ -7,6 +7,8 @@ What it reproduces (``tests/fakes/test_ledger_contract.py`` runs the same assert
   another one on the same thread raises instead of silently losing the inner one's writes;
 * reads are snapshots of what was committed, and every record read is a copy (changing a returned ``Task``
   changes nothing stored, as with rows);
+* every event also gets a global id in commit order, for the event feed (``events_since_id``);
+* ``leadership`` is an advisory lock per name, as on Postgres: a second holder gets False at once;
 * JSON columns go through ``json`` (tuples come back as lists, a value JSON cannot hold fails now);
 * ``seq`` is assigned at append from the project's ``last_seq``, which only appends move;
 * the query orders of the SQL: tasks by (position, id), assets by (created_at, id), events by seq, outbox
@@ -64,6 +66,9 @@ class _State:
     tasks: dict[str, Task] = field(default_factory=dict)
     assets: dict[str, Asset] = field(default_factory=dict)
     events: dict[str, list[Event]] = field(default_factory=dict)
+    #: (global id, event) of every project in commit order: the events table's autoincrement id.
+    feed: list[tuple[int, Event]] = field(default_factory=list)
+    event_next_id: int = 1
     outbox: list[_OutboxRow] = field(default_factory=list)
     outbox_next_id: int = 1
 
@@ -75,6 +80,8 @@ class _State:
             tasks=copy.deepcopy(self.tasks),
             assets=copy.deepcopy(self.assets),
             events={pid: list(log) for pid, log in self.events.items()},
+            feed=list(self.feed),
+            event_next_id=self.event_next_id,
             outbox=[dataclasses.replace(row) for row in self.outbox],
             outbox_next_id=self.outbox_next_id,
         )
@@ -154,6 +161,7 @@ class FakeLedgerSession:
         # finds their task gone and drops them).
         state = self._write()
         state.events.pop(project_id, None)
+        state.feed = [(i, e) for i, e in state.feed if e.project_id != project_id]
         state.assets = {k: a for k, a in state.assets.items() if a.project_id != project_id}
         state.tasks = {k: t for k, t in state.tasks.items() if t.project_id != project_id}
         state.projects.pop(project_id, None)
@@ -285,6 +293,9 @@ class FakeLedgerSession:
         project.last_seq += len(items)
         project.updated_at = now
         state.events.setdefault(project_id, []).extend(new)
+        for event in new:
+            state.feed.append((state.event_next_id, event))
+            state.event_next_id += 1
         self.appended.extend(new)
         return new
 
@@ -309,6 +320,21 @@ class FakeLedgerSession:
         state.outbox = [r for r in state.outbox if (r.task_id, r.attempt) != (task_id, attempt)]
 
 
+class FakeChangeProbe:
+    """Changes whenever a transaction commits (SQLite's ``PRAGMA data_version`` does for other connections;
+    here every writer is "another connection")."""
+
+    def __init__(self, ledger: FakeLedger) -> None:
+        self._ledger = ledger
+        self.closed = False
+
+    def __call__(self) -> object:
+        return self._ledger.commits
+
+    def close(self) -> None:
+        self.closed = True
+
+
 class FakeLedger:
     """The ledger in memory. ``on_commit`` gets the events each committed transaction appended (wire it
     to ``FakeEventHub.publish`` as the app wires SqlLedger's commit hook to its hub).
@@ -330,6 +356,7 @@ class FakeLedger:
         self._lock = threading.RLock()
         self._writer: int | None = None
         self._on_commit = on_commit
+        self._leaders: set[str] = set()
         self.down = False
         self.commits = 0
 
@@ -399,6 +426,34 @@ class FakeLedger:
         )
         without = sorted((p for p in found if p.completed_at is None), key=lambda p: p.id, reverse=True)
         return [copy.deepcopy(p) for p in [*with_time, *without][:limit]]
+
+    @contextmanager
+    def leadership(self, name: str) -> Iterator[bool]:
+        with self._lock:
+            got = name not in self._leaders
+            self._leaders.add(name)
+        try:
+            yield got
+        finally:
+            if got:
+                with self._lock:
+                    self._leaders.discard(name)
+
+    # -- the event feed (EventFeed) ---------------------------------------------------------------------
+
+    def max_event_id(self) -> int:
+        with self._lock:
+            return self._state.feed[-1][0] if self._state.feed else 0
+
+    def events_since_id(self, last_id: int, limit: int = 5000) -> tuple[int, list[Event]]:
+        with self._lock:
+            rows = [(i, e) for i, e in self._state.feed if i > last_id][:limit]
+        if not rows:
+            return last_id, []
+        return rows[-1][0], [copy.deepcopy(e) for _, e in rows]
+
+    def change_probe(self) -> FakeChangeProbe:
+        return FakeChangeProbe(self)
 
     def ping(self) -> None:
         if self.down:

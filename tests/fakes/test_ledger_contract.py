@@ -271,6 +271,36 @@ def test_the_commit_hook_gets_each_committed_transactions_events(any_ledger: Fak
     assert got == [[1, 2], [3]]
 
 
+def test_the_event_feed_lists_every_projects_events_in_commit_order(
+    any_ledger: FakeLedger | SqlLedger,
+) -> None:
+    start = any_ledger.max_event_id()
+    a, b = _project(any_ledger), _project(any_ledger)
+    with any_ledger.transaction() as tx:
+        tx.append_event(a.id, "task_status", {"n": 1})
+        tx.append_event(b.id, "task_status", {"n": 2})
+    with any_ledger.transaction() as tx:
+        tx.append_events(a.id, [("task_status", {"n": 3}), ("file", {"n": 4})])
+    last, events = any_ledger.events_since_id(start)
+    assert [(e.project_id, e.seq, e.data["n"]) for e in events] == [
+        (a.id, 1, 1),
+        (b.id, 1, 2),
+        (a.id, 2, 3),
+        (a.id, 3, 4),
+    ]
+    assert last == any_ledger.max_event_id() > start
+    first_id, first_two = any_ledger.events_since_id(start, limit=2)
+    assert [e.data["n"] for e in first_two] == [1, 2]
+    assert [e.data["n"] for e in any_ledger.events_since_id(first_id)[1]] == [3, 4]
+    assert any_ledger.events_since_id(last) == (last, [])
+
+
+def test_an_uncontested_leadership_is_held_and_released(any_ledger: Ledger) -> None:
+    for _ in range(2):
+        with any_ledger.leadership("reconciler") as leader:
+            assert leader
+
+
 # -- queries of the services ----------------------------------------------------------------------------
 
 

@@ -8,12 +8,15 @@ from pathlib import Path
 from framecast.domain.models import Project
 from framecast.services.ports import (
     ByteStream,
+    ChangeProbe,
+    EventFeed,
     EventHub,
     EventLog,
     JobQueue,
     Ledger,
     LedgerSession,
     MediaStore,
+    RunningEventHub,
     Subscription,
 )
 from tests.fakes import (
@@ -31,6 +34,8 @@ def test_each_fake_is_typed_as_its_port(tmp_path: Path) -> None:
     fake_ledger = FakeLedger()
     ledger: Ledger = fake_ledger
     log: EventLog = fake_ledger
+    feed: EventFeed = fake_ledger
+    probe: ChangeProbe | None = feed.change_probe()
     with ledger.transaction() as tx:
         tx.add_project(Project(id="prj_1", owner="local", prompt="p", options={}))
     fake_session: FakeLedgerSession
@@ -42,8 +47,32 @@ def test_each_fake_is_typed_as_its_port(tmp_path: Path) -> None:
     stream: ByteStream = FakeByteStream(b"")
     fake_hub = FakeEventHub()
     hub: EventHub = fake_hub
+    running_hub: RunningEventHub = fake_hub
     subscription: Subscription = FakeSubscription(fake_hub, "prj_1")
     hub_subscription: Subscription = hub.subscribe("prj_1")
     assert log.events_after("prj_1", 0) == []
-    for port in (queue, media, stream, subscription, hub_subscription):
+    with ledger.leadership("reconciler") as leader:
+        assert leader
+    for port in (queue, media, stream, subscription, hub_subscription, probe, running_hub):
         assert port is not None
+
+
+def test_a_second_leader_is_refused_at_once_until_the_first_lets_go() -> None:
+    """The fake models Postgres's advisory lock (on SQLite, one serve per file, the lead is always held)."""
+    ledger = FakeLedger()
+    with ledger.leadership("reconciler") as first:
+        with ledger.leadership("reconciler") as second, ledger.leadership("media-sweep") as other:
+            assert (first, second, other) == (True, False, True)
+    with ledger.leadership("reconciler") as again:
+        assert again
+
+
+def test_the_change_probe_moves_with_every_commit() -> None:
+    ledger = FakeLedger()
+    probe = ledger.change_probe()
+    before = probe()
+    with ledger.transaction() as tx:
+        tx.add_project(Project(id="prj_1", owner="local", prompt="p", options={}))
+    assert probe() != before
+    probe.close()
+    assert probe.closed

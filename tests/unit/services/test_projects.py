@@ -11,7 +11,7 @@ import pytest
 
 from framecast.domain.errors import Conflict, IdempotencyConflict, InvalidInput, NotFound
 from framecast.domain.events import EventType
-from framecast.domain.models import Asset, Project, TaskKind, utcnow
+from framecast.domain.models import PLAN_KIND, Asset, Project, utcnow
 from framecast.domain.options import ProjectRequest
 from framecast.domain.status import Status
 from framecast.services import pipeline
@@ -20,10 +20,13 @@ from framecast.services.projects import ProjectService
 from tests.fakes import FakeJobQueue, FakeLedger, FakeLedgerSession, FakeMediaStore
 from tests.unit.support import fan_in, log, run, start, stored_project, stored_task, task, types, video
 
+#: As the task registry weighs them (jobs/handlers.py), without importing the renderers here.
+WEIGHTS = {"render_chunk": 8.0, "compose": 1.0}
+
 
 @pytest.fixture
 def service(ledger: FakeLedger, queue: FakeJobQueue, media: FakeMediaStore) -> ProjectService:
-    return ProjectService(ledger, queue, media)
+    return ProjectService(ledger, queue, media, progress_weights=WEIGHTS)
 
 
 def _submit(service: ProjectService, owner: str = "alice", **body: Any) -> Project:
@@ -73,7 +76,7 @@ def test_submit_creates_a_queued_project_with_a_plan_task_and_sends_it(
         tasks = tx.tasks(project.id)
     assert stored.status is Status.QUEUED and stored.prompt == "A red fox"
     assert stored.options["duration_s"] == 2 and stored.options["resolution"] == "360p"
-    assert [(t.kind, t.attempt, t.status) for t in tasks] == [(TaskKind.PLAN, 1, Status.QUEUED)]
+    assert [(t.kind, t.attempt, t.status) for t in tasks] == [(PLAN_KIND, 1, Status.QUEUED)]
     assert queue.sent == [(tasks[0].id, 1)]
     assert ledger.outbox_rows() == []  # sent, so its row was cleared
     assert stored_task(ledger, tasks[0].id).message_id == queue.messages[0].message_id
