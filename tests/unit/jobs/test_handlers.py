@@ -22,6 +22,7 @@ from framecast.jobs.handlers import TASKS, render_graph
 from framecast.jobs.runner import TaskRunner
 from framecast.services import pipeline
 from framecast.services.pipeline import TaskOutcome
+from framecast.services.projects import ProjectService
 from framecast.settings import Settings
 from tests.fakes import FakeJobQueue, FakeLedger, FakeMediaStore
 from tests.unit.support import create, stored_project
@@ -230,3 +231,34 @@ def test_a_re_delivered_poster_stores_its_file_under_the_same_asset_id(
     again: TaskOutcome = TASKS["poster"].run(context(project, poster))
     assert [a.id for a in first.assets] == [a.id for a in again.assets]
     assert media.keys() == [first.assets[0].key]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG: file_missing says 'retry the project', but retry re-runs only the failed compose; the "
+    "completed chunk whose file is gone is not re-rendered, so every retry fails the same way",
+)
+def test_a_retry_after_file_missing_renders_the_missing_file_again(
+    ledger: FakeLedger, queue: FakeJobQueue, media: FakeMediaStore, tiny_settings: Settings
+) -> None:
+    project, plan = _stored(ledger, queue, prompt="A lighthouse at dusk")
+    runner = TaskRunner(ledger, media, queue, tiny_settings, TASKS)
+    runner.run(plan.id, 1)
+    for message in queue.messages[1:]:
+        if message.kind != "compose":
+            runner.run(message.task_id, message.attempt)
+    media.delete(f"{project.id}/work/chunk-00000.mp4")
+    compose = next(m for m in queue.messages if m.kind == "compose")
+    runner.run(compose.task_id, compose.attempt)
+    assert stored_project(ledger, project.id).status is Status.FAILED
+    ProjectService(ledger, queue, media).retry(project.id, owner="local")
+    _drain_from(runner, queue, start=len(queue.messages) - 1)
+    done = stored_project(ledger, project.id)
+    assert done.status is Status.COMPLETED, done.error
+
+
+def _drain_from(runner: TaskRunner, queue: FakeJobQueue, *, start: int) -> None:
+    i = start
+    while i < len(queue.messages):
+        runner.run(queue.messages[i].task_id, queue.messages[i].attempt)
+        i += 1
