@@ -76,7 +76,7 @@ ALLOWED_IMPORTS: dict[str, set[str]] = {
     "web": {"framecast", "domain", "services", "settings", "runtime"},
     "client": set(),
     "app_context": {"domain", "services", "settings", "runtime", "ledger", "events", "media", "jobs"},
-    "cli": {"domain", "settings", "app_context", "ledger", "jobs", "web", "client"},
+    "cli": {"domain", "services", "settings", "runtime", "app_context", "ledger", "jobs", "web", "client"},
     "__main__": {"cli"},
     "framecast": set(),
 }

@@ -7,6 +7,8 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +22,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+keys_app = typer.Typer(help="API keys (FRAMECAST_AUTH=keys).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -209,6 +213,66 @@ def db_upgrade(data_dir: Annotated[Path | None, typer.Option("--data-dir")] = No
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(make_engine(settings.database_url_resolved))
     typer.echo("Database is up to date.")
+
+
+@contextmanager
+def _key_service(data_dir: Path | None) -> Iterator[Any]:
+    from framecast.ledger.engine import make_engine
+    from framecast.ledger.migrate import upgrade
+    from framecast.ledger.repository import SqlLedger
+    from framecast.services.identity import KeyService
+
+    settings = _settings(data_dir=data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url_resolved)
+    try:
+        upgrade(engine)
+        yield KeyService(SqlLedger(engine))
+    except FramecastError as exc:
+        _fail(exc)
+    finally:
+        engine.dispose()
+
+
+DataDirOption = Annotated[Path | None, typer.Option("--data-dir", help="Where the database lives.")]
+
+
+@keys_app.command("create")
+def keys_create(
+    owner: Annotated[str, typer.Option(help="Whose projects the key makes and reads.")],
+    label: Annotated[str, typer.Option(help="What the key is for (shown in `keys list`).")] = "",
+    admin: Annotated[bool, typer.Option("--admin", help="May read every owner's projects.")] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Make a key. It is printed once, alone on the last line; only its hash is stored."""
+    with _key_service(data_dir) as keys:
+        key, secret = keys.create(owner, label=label, admin=admin)
+    typer.echo(f"Created {key.id} for owner {key.owner}{' (admin)' if key.admin else ''}. Keep the key now:")
+    typer.echo(secret)
+
+
+@keys_app.command("list")
+def keys_list(data_dir: DataDirOption = None) -> None:
+    """The keys, without their secrets."""
+    with _key_service(data_dir) as keys:
+        rows = keys.list()
+    if not rows:
+        typer.echo("No API keys yet: framecast keys create --owner NAME")
+        return
+    for key in rows:
+        state = "active" if key.active else f"revoked {key.revoked_at:%Y-%m-%d %H:%M}"
+        flags = " admin" if key.admin else ""
+        typer.echo(f"{key.id}  {key.owner:<20} {state:<24}{flags}  {key.label}".rstrip())
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (key_…).")], data_dir: DataDirOption = None
+) -> None:
+    """Revoke a key: requests with it get 401 from then on."""
+    with _key_service(data_dir) as keys:
+        key = keys.revoke(key_id)
+    typer.echo(f"Revoked {key.id} ({key.owner}).")
 
 
 def main() -> None:

@@ -9,36 +9,22 @@ only when something changed. One reader serves every subscriber of the process.
 from __future__ import annotations
 
 import logging
-import threading
 
-from framecast.events.fanout import Fanout
+from framecast.events.fanout import ThreadedHub
 from framecast.services.ports import EventFeed
 
 log = logging.getLogger(__name__)
 
 
-class LocalEventHub(Fanout):
+class LocalEventHub(ThreadedHub):
     """Watches the ledger from a thread and pushes each new event to the subscribers of its project."""
 
     def __init__(self, feed: EventFeed, *, interval_s: float = 0.005) -> None:
         super().__init__()
         self.feed = feed
         self.interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        self.bind_loop()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._watch, name="framecast-event-hub", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2)
-
-    def _watch(self) -> None:
+    def _read(self) -> None:
         last_id = self.feed.max_event_id()
         probe = self.feed.change_probe()
         last_version: object = None

@@ -7,12 +7,18 @@ from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
 
 import dramatiq
+import redis
+from dramatiq.errors import BrokerError
 
 from framecast.domain.errors import Unavailable
 from framecast.domain.models import Task
 from framecast.jobs.registry import TaskRegistry
 
 log = logging.getLogger(__name__)
+
+#: What the brokers raise when they cannot be reached (the SQLite broker wraps sqlite3 errors in
+#: ConnectionClosed, a BrokerError; Dramatiq's Redis broker lets redis-py's errors through).
+BROKER_DOWN = (BrokerError, redis.RedisError, OSError)
 
 
 @runtime_checkable
@@ -78,20 +84,29 @@ class DramatiqQueue:
             kwargs={},
             options={},
         )
-        broker_id = str(self.broker.filed_id(self.broker.enqueue(message)))
+        try:
+            broker_id = str(self.broker.filed_id(self.broker.enqueue(message)))
+        except BROKER_DOWN as exc:
+            raise Unavailable(
+                f"The job broker did not take the task: {exc.__class__.__name__}", code="broker_down"
+            ) from exc
         log.debug("sent %s %s attempt %s as %s", task.kind, task.id, task.attempt, broker_id)
         return broker_id
 
     def message_exists(self, message_id: str) -> bool:
         """True while the broker still holds the message (waiting, delayed or in a worker's hands)."""
-        return bool(self.broker.message_exists(message_id))
+        try:
+            return bool(self.broker.message_exists(message_id))
+        except BROKER_DOWN as exc:
+            raise Unavailable(
+                f"The job broker could not be asked about a task: {exc.__class__.__name__}",
+                code="broker_down",
+            ) from exc
 
     def ping(self) -> None:
         try:
             self.broker.ping()
-        except Unavailable:
-            raise
-        except Exception as exc:  # noqa: BLE001 - whatever the client raised, the broker is out of reach
+        except BROKER_DOWN as exc:
             raise Unavailable(
                 f"The job broker is not reachable: {exc.__class__.__name__}", code="broker_down"
             ) from exc

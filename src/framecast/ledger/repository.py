@@ -9,14 +9,29 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Engine,
+    Executable,
+    RowMapping,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from framecast.domain.errors import AlreadyExists, NotFound, Unavailable
+from framecast.domain.identity import ApiKey
 from framecast.domain.models import JSON, Asset, Event, Project, Task, utcnow
 from framecast.domain.status import Status
 from framecast.ledger.engine import is_sqlite
-from framecast.ledger.tables import assets, events, outbox, projects, tasks
+from framecast.ledger.tables import api_keys, assets, events, outbox, projects, service_secrets, tasks
 
 CommitHook = Callable[[list[Event]], None]
 
@@ -82,6 +97,19 @@ def _asset(row: RowMapping) -> Asset:
         size=row["size"],
         meta=dict(row["meta"] or {}),
         created_at=_utc(row["created_at"]) or utcnow(),
+    )
+
+
+def _api_key(row: RowMapping) -> ApiKey:
+    return ApiKey(
+        id=row["id"],
+        owner=row["owner"],
+        label=row["label"],
+        admin=bool(row["admin"]),
+        secret_hash=row["secret_hash"],
+        created_at=_utc(row["created_at"]) or utcnow(),
+        revoked_at=_utc(row["revoked_at"]),
+        last_used_at=_utc(row["last_used_at"]),
     )
 
 
@@ -345,6 +373,10 @@ class SqlSession:
 
     # -- used by SqlLedger's own one-statement reads and writes ------------------------------------------
 
+    def execute(self, statement: Executable) -> CursorResult[Any]:
+        """Run one of the ledger's own statements in this transaction (for SqlLedger, not for services)."""
+        return self._conn.execute(statement)
+
     def events_after(self, project_id: str, after: int, limit: int) -> list[Event]:
         rows = self._conn.execute(
             select(events)
@@ -467,6 +499,55 @@ class SqlLedger:
     def list_completed(self, owner: str, limit: int, before: tuple[datetime, str] | None) -> list[Project]:
         with self.read() as tx:
             return tx.completed_projects(owner, limit, before)
+
+    # -- keys and service secrets (services.ports.KeyStore) ---------------------------------------------
+
+    def add_api_key(self, key: ApiKey) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                insert(api_keys).values(
+                    id=key.id,
+                    owner=key.owner,
+                    label=key.label,
+                    admin=key.admin,
+                    secret_hash=key.secret_hash,
+                    created_at=key.created_at,
+                    revoked_at=key.revoked_at,
+                    last_used_at=key.last_used_at,
+                )
+            )
+
+    def api_key(self, key_id: str) -> ApiKey | None:
+        with self.read() as tx:
+            row = tx.execute(select(api_keys).where(api_keys.c.id == key_id)).mappings().first()
+        return _api_key(row) if row else None
+
+    def api_keys(self) -> list[ApiKey]:
+        with self.read() as tx:
+            rows = tx.execute(select(api_keys).order_by(api_keys.c.created_at, api_keys.c.id)).mappings()
+            return [_api_key(r) for r in rows]
+
+    def revoke_api_key(self, key_id: str, at: datetime) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                update(api_keys)
+                .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=at)
+            )
+
+    def service_secret(self, name: str, make: Callable[[], str]) -> str:
+        query = select(service_secrets.c.value).where(service_secrets.c.name == name)
+        with self.read() as tx:
+            value = tx.execute(query).scalar()
+        if value is not None:
+            return str(value)
+        try:
+            with self.transaction() as tx:
+                tx.execute(insert(service_secrets).values(name=name, value=make(), created_at=utcnow()))
+        except IntegrityError:
+            pass  # another process made it first: everyone uses that one
+        with self.read() as tx:
+            return str(tx.execute(query).scalar_one())
 
     @contextmanager
     def leadership(self, name: str) -> Iterator[bool]:

@@ -239,7 +239,8 @@ class VideoWriter:
 def yuv420p_to_rgb(planes: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     """A yuv420p frame ``(h * 3 // 2, w)`` (BT.709, limited range, as rendered) as RGB ``(h, w, 3)``.
 
-    swscale does it in about a millisecond at 720p, a fiftieth of the numpy formula (posters, thumbnails).
+    Pass a frame's ``Planes.buf``. swscale does it in about a millisecond at 720p, a fiftieth of the numpy
+    formula ``color.yuv_to_rgb`` (the reference, for tests); posters and thumbnails use this.
     """
     frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")
     rgb = frame.reformat(

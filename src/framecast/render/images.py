@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from framecast.domain.errors import InvalidInput
+from framecast.render.assets import AssetPath
 from framecast.render.color import U8
 
-AssetPath = Callable[[str], Path]
 MAX_PIXELS = 40_000_000
 
 

@@ -3,13 +3,14 @@ implement them; services never import those adapters."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from framecast.domain.identity import ApiKey
 from framecast.domain.models import JSON, Asset, Event, Project, Task
 
 
@@ -57,6 +58,20 @@ class Ledger(Protocol):
     def leadership(self, name: str) -> AbstractContextManager[bool]:
         """Lead the job ``name`` among every process on this ledger while the block runs: yields True for
         the one holder, False (without waiting) for the others."""
+        ...
+
+
+class KeyStore(Protocol):
+    """API keys (stored hashed) and the service's own secrets, shared by every process on the ledger."""
+
+    def add_api_key(self, key: ApiKey) -> None: ...
+    def api_key(self, key_id: str) -> ApiKey | None: ...
+    def api_keys(self) -> list[ApiKey]: ...
+    def revoke_api_key(self, key_id: str, at: datetime) -> None: ...
+
+    def service_secret(self, name: str, make: Callable[[], str]) -> str:
+        """The secret ``name``; made with ``make`` and stored the first time (the first writer wins, so
+        every process gets the same one)."""
         ...
 
 
