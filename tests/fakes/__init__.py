@@ -8,7 +8,7 @@ so each stays a structural match of its Protocol.
 from __future__ import annotations
 
 from tests.fakes.events import FakeEventHub, FakeSubscription
-from tests.fakes.ledger import FakeChangeProbe, FakeLedger, FakeLedgerSession, ForeignKeyViolation
+from tests.fakes.ledger import FakeChangeProbe, FakeLedger, FakeLedgerSession, IntegrityViolation
 from tests.fakes.media import FakeByteStream, FakeMediaStore
 from tests.fakes.queue import FakeJobQueue, SentMessage
 
@@ -21,6 +21,6 @@ __all__ = [
     "FakeLedgerSession",
     "FakeMediaStore",
     "FakeSubscription",
-    "ForeignKeyViolation",
+    "IntegrityViolation",
     "SentMessage",
 ]

@@ -8,6 +8,8 @@ What it reproduces (``tests/fakes/test_ledger_contract.py`` runs the same assert
 * reads are snapshots of what was committed, and every record read is a copy (changing a returned ``Task``
   changes nothing stored, as with rows);
 * every event also gets a global id in commit order, for the event feed (``events_since_id``);
+* API keys and service secrets (the KeyStore port): keys listed by (created_at, id), a revoke that keeps
+  the first revocation time, a secret made once and then the same for every caller;
 * ``leadership`` is an advisory lock per name, as on Postgres: a second holder gets False at once;
 * JSON columns go through ``json`` (tuples come back as lists, a value JSON cannot hold fails now);
 * ``seq`` is assigned at append from the project's ``last_seq``, which only appends move;
@@ -30,6 +32,7 @@ from datetime import datetime
 from typing import Any
 
 from framecast.domain.errors import AlreadyExists, NotFound, Unavailable
+from framecast.domain.identity import ApiKey
 from framecast.domain.models import JSON, Asset, Event, Project, Task, utcnow
 from framecast.domain.status import Status
 
@@ -42,9 +45,9 @@ _PROJECT_JSON = ("options", "timeline", "error", "result")
 _TASK_JSON = ("error", "depends_on", "params")
 
 
-class ForeignKeyViolation(Exception):
-    """Raised where the database would refuse a row whose project does not exist (SQLite has
-    ``foreign_keys=ON``; SqlLedger lets the driver's IntegrityError through)."""
+class IntegrityViolation(Exception):
+    """Raised where the database would refuse a row (its project does not exist, under SQLite's
+    ``foreign_keys=ON``, or its primary key is taken); SqlLedger lets the driver's IntegrityError through."""
 
 
 def _json(value: Any) -> Any:
@@ -71,6 +74,8 @@ class _State:
     event_next_id: int = 1
     outbox: list[_OutboxRow] = field(default_factory=list)
     outbox_next_id: int = 1
+    api_keys: dict[str, ApiKey] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
 
     def copy(self) -> _State:
         # Events and outbox rows are never changed in place once stored, so their lists are copied and the
@@ -84,6 +89,8 @@ class _State:
             event_next_id=self.event_next_id,
             outbox=[dataclasses.replace(row) for row in self.outbox],
             outbox_next_id=self.outbox_next_id,
+            api_keys=copy.deepcopy(self.api_keys),
+            secrets=dict(self.secrets),
         )
 
 
@@ -202,9 +209,9 @@ class FakeLedgerSession:
         state = self._write()
         for task in new:
             if task.project_id not in state.projects:
-                raise ForeignKeyViolation(f"task {task.id} names no existing project {task.project_id}")
+                raise IntegrityViolation(f"task {task.id} names no existing project {task.project_id}")
             if task.id in state.tasks:
-                raise ForeignKeyViolation(f"task {task.id} exists already")  # a primary key clash
+                raise IntegrityViolation(f"task {task.id} exists already")
         for task in new:
             # The insert writes these columns; the rest start empty.
             state.tasks[task.id] = Task(
@@ -266,7 +273,7 @@ class FakeLedgerSession:
         if asset.id in state.assets:
             return False
         if asset.project_id is not None and asset.project_id not in state.projects:
-            raise ForeignKeyViolation(f"asset {asset.id} names no existing project {asset.project_id}")
+            raise IntegrityViolation(f"asset {asset.id} names no existing project {asset.project_id}")
         stored = copy.deepcopy(asset)
         stored.meta = _json(stored.meta) or {}
         state.assets[asset.id] = stored
@@ -438,6 +445,36 @@ class FakeLedger:
             if got:
                 with self._lock:
                     self._leaders.discard(name)
+
+    # -- keys and service secrets (KeyStore) ------------------------------------------------------------
+
+    def add_api_key(self, key: ApiKey) -> None:
+        with self.transaction() as tx:
+            if key.id in tx._state.api_keys:
+                raise IntegrityViolation(f"api key {key.id} exists already")
+            tx._state.api_keys[key.id] = copy.deepcopy(key)
+
+    def api_key(self, key_id: str) -> ApiKey | None:
+        with self._lock:
+            found = self._state.api_keys.get(key_id)
+            return copy.deepcopy(found) if found is not None else None
+
+    def api_keys(self) -> list[ApiKey]:
+        with self._lock:
+            keys = sorted(self._state.api_keys.values(), key=lambda k: (k.created_at, k.id))
+            return copy.deepcopy(keys)
+
+    def revoke_api_key(self, key_id: str, at: datetime) -> None:
+        with self.transaction() as tx:
+            key = tx._state.api_keys.get(key_id)
+            if key is not None and key.revoked_at is None:
+                key.revoked_at = at
+
+    def service_secret(self, name: str, make: Callable[[], str]) -> str:
+        with self.transaction() as tx:
+            if name not in tx._state.secrets:
+                tx._state.secrets[name] = make()  # the first writer's value is everyone's
+            return tx._state.secrets[name]
 
     # -- the event feed (EventFeed) ---------------------------------------------------------------------
 

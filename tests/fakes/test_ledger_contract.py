@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from framecast.domain.errors import AlreadyExists, NotFound
+from framecast.domain.identity import ApiKey
 from framecast.domain.models import Asset, Event, Project, Task, new_id, utcnow
 from framecast.domain.status import Status
 from framecast.ledger.engine import make_engine
@@ -447,3 +448,43 @@ def test_deleting_a_project_removes_its_records_but_not_its_outbox_rows(any_ledg
 
 def test_ping_answers_when_reachable(any_ledger: Ledger) -> None:
     any_ledger.ping()
+
+
+# -- keys and service secrets ---------------------------------------------------------------------------
+
+
+def test_api_keys_are_stored_listed_and_revoked_once(any_ledger: FakeLedger | SqlLedger) -> None:
+    later, first = (
+        ApiKey(id="key_b", owner="ana", secret_hash="h" * 64, label="ci", created_at=T0),
+        ApiKey(id="key_a", owner="bo", secret_hash="g" * 64, admin=True, created_at=T0),
+    )
+    newest = ApiKey(id="key_0", owner="ana", secret_hash="f" * 64, created_at=T0 + timedelta(seconds=1))
+    for key in (later, newest, first):
+        any_ledger.add_api_key(key)
+    assert [k.id for k in any_ledger.api_keys()] == ["key_a", "key_b", "key_0"]
+    stored = any_ledger.api_key("key_a")
+    assert stored is not None and (stored.owner, stored.admin, stored.label, stored.active) == (
+        "bo",
+        True,
+        "",
+        True,
+    )
+    assert any_ledger.api_key("key_missing") is None
+    any_ledger.revoke_api_key("key_b", T0 + timedelta(seconds=5))
+    any_ledger.revoke_api_key("key_b", T0 + timedelta(seconds=9))  # revoked already: the first time stays
+    any_ledger.revoke_api_key("key_missing", T0)
+    revoked = any_ledger.api_key("key_b")
+    assert revoked is not None and revoked.revoked_at == T0 + timedelta(seconds=5) and not revoked.active
+
+
+def test_a_service_secret_is_made_once_and_then_the_same(any_ledger: FakeLedger | SqlLedger) -> None:
+    made: list[str] = []
+
+    def make() -> str:
+        made.append(f"secret-{len(made)}")
+        return made[-1]
+
+    assert any_ledger.service_secret("delivery-token-key", make) == "secret-0"
+    assert any_ledger.service_secret("delivery-token-key", make) == "secret-0"
+    assert any_ledger.service_secret("other", make) == "secret-1"
+    assert made == ["secret-0", "secret-1"]

@@ -13,6 +13,7 @@ from framecast.services.ports import (
     EventHub,
     EventLog,
     JobQueue,
+    KeyStore,
     Ledger,
     LedgerSession,
     MediaStore,
@@ -35,6 +36,7 @@ def test_each_fake_is_typed_as_its_port(tmp_path: Path) -> None:
     ledger: Ledger = fake_ledger
     log: EventLog = fake_ledger
     feed: EventFeed = fake_ledger
+    keys: KeyStore = fake_ledger
     probe: ChangeProbe | None = feed.change_probe()
     with ledger.transaction() as tx:
         tx.add_project(Project(id="prj_1", owner="local", prompt="p", options={}))
@@ -53,6 +55,7 @@ def test_each_fake_is_typed_as_its_port(tmp_path: Path) -> None:
     assert log.events_after("prj_1", 0) == []
     with ledger.leadership("reconciler") as leader:
         assert leader
+    assert keys.api_keys() == []
     for port in (queue, media, stream, subscription, hub_subscription, probe, running_hub):
         assert port is not None
 

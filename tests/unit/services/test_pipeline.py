@@ -6,6 +6,9 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+import pytest
+
+from framecast.domain.errors import Conflict
 from framecast.domain.events import EventType
 from framecast.domain.models import AssetKind, utcnow
 from framecast.domain.status import Status
@@ -441,3 +444,18 @@ def test_reconcile_gives_every_runnable_unfinished_task_a_fresh_attempt(
     assert sorted((t.id, t.attempt) for t in sent) == sorted([(poster.id, 2), (chunk.id, 2)])
     assert stored_task(ledger, compose.id).attempt == 1  # not runnable yet: left alone
     assert stored_task(ledger, plan.id).attempt == 1
+
+
+def test_a_status_move_the_transition_table_refuses_changes_nothing(
+    ledger: FakeLedger, queue: FakeJobQueue
+) -> None:
+    project = new_project()
+    compose = task(project, "compose")
+    create(ledger, queue, project, [compose])
+    run(ledger, queue, compose.id, outcome=TaskOutcome(assets=[video(project, compose)]))
+    before = (log(ledger, project.id), stored_task(ledger, compose.id))
+    with pytest.raises(Conflict) as caught, ledger.transaction() as tx:
+        pipeline.retry_project(tx, tx.project(project.id, lock=True))  # a completed project never changes
+    assert caught.value.code == "invalid_transition"
+    assert (log(ledger, project.id), stored_task(ledger, compose.id)) == before
+    assert stored_project(ledger, project.id).status is Status.COMPLETED
