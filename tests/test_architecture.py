@@ -75,7 +75,7 @@ ALLOWED_IMPORTS: dict[str, set[str]] = {
     "jobs": {"domain", "services", "settings", "runtime", "render"},
     "web": {"framecast", "domain", "services", "settings", "runtime"},
     "client": set(),
-    "app_context": {"domain", "services", "settings", "runtime", "ledger", "events", "media", "jobs"},
+    "app_context": {"domain", "services", "settings", "runtime", "ledger", "events", "media", "jobs", "render"},
     "cli": {"domain", "services", "settings", "runtime", "app_context", "ledger", "jobs", "web", "client"},
     "__main__": {"cli"},
     "framecast": set(),

@@ -23,9 +23,11 @@ from framecast.ledger.engine import make_engine
 from framecast.ledger.migrate import upgrade
 from framecast.ledger.repository import SqlLedger
 from framecast.media.local import LocalMediaStore
+from framecast.render.probe import DecodingProbe
 from framecast.runtime import Runtime
 from framecast.services.ports import EventLog, MediaStore, RunningEventHub
 from framecast.services.projects import PollingPolicy, ProjectService
+from framecast.services.uploads import UploadService
 from framecast.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -66,9 +68,8 @@ def make_media_store(settings: Settings) -> MediaStore:
         settings.media_url or "",
         endpoint=settings.s3_endpoint_url or env("AWS_ENDPOINT_URL_S3") or env("AWS_ENDPOINT_URL"),
         region=settings.s3_region or env("AWS_REGION") or env("AWS_DEFAULT_REGION"),
-        access_key=settings.s3_access_key or env("AWS_ACCESS_KEY_ID"),
-        secret_key=settings.s3_secret_key or env("AWS_SECRET_ACCESS_KEY"),
-        session_token=env("AWS_SESSION_TOKEN"),
+        access_key=settings.s3_access_key,  # else the store's credential chain (env, file, IAM)
+        secret_key=settings.s3_secret_key,
     )
     return S3MediaStore(location, settings.media_dir)
 
@@ -111,6 +112,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         media=media,
         queue=queue,
         service=service,
+        uploads=UploadService(ledger, media, DecodingProbe()),  # Pillow and PyAV decode the uploads
         event_log=event_log,
         hub=hub,
         broker=broker,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import signal
@@ -15,6 +16,7 @@ from typing import Annotated, Any
 import typer
 
 from framecast.domain.errors import FramecastError
+from framecast.domain.identity import AuthMode
 from framecast.settings import Settings
 
 app = typer.Typer(
@@ -27,7 +29,44 @@ app.add_typer(keys_app, name="keys")
 
 
 def _settings(**overrides: Any) -> Settings:
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "FRAMECAST_" + "_".join(str(p) for p in first["loc"]).upper()
+        typer.echo(f"Error: {name}: {first['msg'].removeprefix('Value error, ')}", err=True)
+        raise typer.Exit(2) from None
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_exposure(settings: Settings) -> None:
+    """With no sign-in, anyone who reaches the port owns every video: listen on loopback only, unless the
+    operator said FRAMECAST_AUTH=none on purpose."""
+    if settings.auth is not AuthMode.NONE or is_loopback(settings.host):
+        return
+    if not settings.auth_set_explicitly:
+        typer.echo(
+            f"Error: refusing to listen on {settings.host} without sign-in: anyone who reaches the port could "
+            "read, cancel and delete every video. Turn auth on (FRAMECAST_AUTH=keys, then "
+            "`framecast keys create --owner NAME`; or FRAMECAST_AUTH=proxy behind an identity-aware proxy), "
+            "or listen on 127.0.0.1. To expose it without sign-in anyway, set FRAMECAST_AUTH=none.",
+            err=True,
+        )
+        raise typer.Exit(2)
+    logging.getLogger("framecast.cli").warning(
+        "listening on %s with FRAMECAST_AUTH=none: anyone who reaches this port owns every video",
+        settings.host,
+    )
 
 
 def _logging(level: str) -> None:
@@ -66,6 +105,7 @@ def serve(
 
     settings = _settings(host=host, port=port, data_dir=data_dir, workers=workers)
     _logging(settings.log_level)
+    _check_exposure(settings)
     try:
         runtime = build_runtime(settings)
         if settings.embedded_broker:

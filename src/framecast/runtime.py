@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from framecast.services.ports import EventLog, JobQueue, Ledger, MediaStore, RunningEventHub
 from framecast.services.projects import ProjectService
+from framecast.services.uploads import UploadService
 from framecast.settings import Settings
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ class Runtime:
     media: MediaStore
     queue: JobQueue
     service: ProjectService
+    uploads: UploadService
     #: Where streams replay the log (the ledger, or Redis Streams backed by the ledger).
     event_log: EventLog
     #: Live events for this process's streams (started by the web app's lifespan).

@@ -175,7 +175,7 @@ class TaskContext:
         except NotFound as exc:
             raise TaskFailed(
                 f"A file this step needs is missing from storage ({key.rsplit('/', 1)[-1]}); retry the project.",
-                code="file_missing",
+                code=pipeline.FILE_MISSING,
             ) from exc
 
     def delete_internal(self, key: str) -> None:

@@ -291,6 +291,24 @@ def decode_audio(path: Path, rate: int = AUDIO_RATE) -> npt.NDArray[np.float32]:
     return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
 
+def probe_audio(path: Path) -> float:
+    """Seconds of audio in ``path``, every frame decoded: a file that only starts like a WAV or an MP3, or
+    that breaks off or turns to garbage part way, raises InvalidInput (uploads are checked with this)."""
+    samples, rate = 0, 0
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise InvalidInput(f"{path.name} has no audio stream")
+            for frame in container.decode(audio=0):
+                samples += frame.samples
+                rate = frame.sample_rate or rate
+    except av.FFmpegError as exc:
+        raise InvalidInput(f"cannot decode audio file {path.name}: {exc}") from exc
+    if samples == 0 or rate == 0:
+        raise InvalidInput(f"{path.name} holds no audio samples")
+    return samples / rate
+
+
 _NO_DECODE = {"skip_frame": "all"}
 
 

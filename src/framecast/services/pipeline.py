@@ -253,10 +253,22 @@ def _fresh_attempt(tx: LedgerSession, task: Task) -> Task:
     )
 
 
+#: A task that failed with this code lacked a file its completed dependencies had made (storage lost it):
+#: a retry must make those again, or it fails the same way.
+FILE_MISSING = "file_missing"
+
+
 def retry_project(tx: LedgerSession, project: Project) -> list[Task]:
-    """Re-run a failed or cancelled project from the steps that did not complete."""
-    for task in tx.tasks(project.id):
-        if task.status in (Status.FAILED, Status.CANCELLED):
+    """Re-run a failed or cancelled project from the steps that did not complete (and, for a step whose
+    input files went missing, from the steps that made them)."""
+    tasks = tx.tasks(project.id)
+    completed = {t.id for t in tasks if t.status is Status.COMPLETED}
+    rerun = {t.id for t in tasks if t.status in (Status.FAILED, Status.CANCELLED)}
+    for task in tasks:
+        if task.status is Status.FAILED and (task.error or {}).get("code") == FILE_MISSING:
+            rerun.update(d for d in task.depends_on if d in completed)
+    for task in tasks:
+        if task.id in rerun:
             _fresh_attempt(tx, task)
     _move_project(tx, project, Status.QUEUED, error=None)
     return ready_to_send(tx, project.id)

@@ -175,3 +175,15 @@ class MediaStore(Protocol):
 
     def temp_dir(self) -> Path: ...
     def ping(self) -> None: ...
+
+
+class MediaProbe(Protocol):
+    """Decodes an uploaded file to prove it is what its first bytes claim (adapter: render/probe.py)."""
+
+    def image_size(self, path: Path) -> tuple[int, int]:
+        """Width and height of an image whose structure checks out; raises InvalidInput otherwise."""
+        ...
+
+    def audio_duration(self, path: Path) -> float:
+        """Seconds of audio, every frame decoded; raises InvalidInput when it does not decode."""
+        ...

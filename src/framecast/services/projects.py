@@ -258,7 +258,8 @@ def _asset_references(value: object, path: str) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     if isinstance(value, dict):
         for key, item in value.items():
-            if key == "asset_id" and isinstance(item, str):
+            # Every field that names an upload ends so: asset_id (images), music_asset_id (audio).
+            if (key == "asset_id" or key.endswith("_asset_id")) and isinstance(item, str):
                 found.append((f"{path}.{key}", item))
             else:
                 found.extend(_asset_references(item, f"{path}.{key}"))
