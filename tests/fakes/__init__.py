@@ -10,6 +10,7 @@ from __future__ import annotations
 from tests.fakes.events import FakeEventHub, FakeSubscription
 from tests.fakes.ledger import FakeChangeProbe, FakeLedger, FakeLedgerSession, IntegrityViolation
 from tests.fakes.media import FakeByteStream, FakeMediaStore
+from tests.fakes.probe import FakeMediaProbe
 from tests.fakes.queue import FakeJobQueue, SentMessage
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "FakeJobQueue",
     "FakeLedger",
     "FakeLedgerSession",
+    "FakeMediaProbe",
     "FakeMediaStore",
     "FakeSubscription",
     "IntegrityViolation",

@@ -3,8 +3,13 @@ a method added to a Protocol (or a signature changed there) fails type-checking 
 
 from __future__ import annotations
 
+import struct
+import wave
 from pathlib import Path
 
+import pytest
+
+from framecast.domain.errors import InvalidInput
 from framecast.domain.models import Project
 from framecast.services.ports import (
     ByteStream,
@@ -16,6 +21,7 @@ from framecast.services.ports import (
     KeyStore,
     Ledger,
     LedgerSession,
+    MediaProbe,
     MediaStore,
     RunningEventHub,
     Subscription,
@@ -26,6 +32,7 @@ from tests.fakes import (
     FakeJobQueue,
     FakeLedger,
     FakeLedgerSession,
+    FakeMediaProbe,
     FakeMediaStore,
     FakeSubscription,
 )
@@ -46,6 +53,7 @@ def test_each_fake_is_typed_as_its_port(tmp_path: Path) -> None:
         assert session.project("prj_1").owner == "local"
     queue: JobQueue = FakeJobQueue()
     media: MediaStore = FakeMediaStore(tmp_path)
+    probe_port: MediaProbe = FakeMediaProbe()
     stream: ByteStream = FakeByteStream(b"")
     fake_hub = FakeEventHub()
     hub: EventHub = fake_hub
@@ -56,7 +64,7 @@ def test_each_fake_is_typed_as_its_port(tmp_path: Path) -> None:
     with ledger.leadership("reconciler") as leader:
         assert leader
     assert keys.api_keys() == []
-    for port in (queue, media, stream, subscription, hub_subscription, probe, running_hub):
+    for port in (queue, media, probe_port, stream, subscription, hub_subscription, probe, running_hub):
         assert port is not None
 
 
@@ -79,3 +87,25 @@ def test_the_change_probe_moves_with_every_commit() -> None:
     assert probe() != before
     probe.close()
     assert probe.closed
+
+
+def test_the_probe_reads_png_sizes_and_wav_lengths_and_refuses_the_rest(tmp_path: Path) -> None:
+    png = tmp_path / "a.png"
+    png.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + struct.pack(">II", 32, 16) + b"\0" * 9
+    )
+    wav_path = tmp_path / "a.wav"
+    with wave.open(str(wav_path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(b"\0\0" * 4000)
+    fake = tmp_path / "fake.wav"
+    fake.write_bytes(b"RIFF....WAVE and then nothing")
+    probe = FakeMediaProbe()
+    assert probe.image_size(png) == (32, 16)
+    assert probe.audio_duration(wav_path) == 0.5
+    with pytest.raises(InvalidInput):
+        probe.image_size(wav_path)
+    with pytest.raises(InvalidInput):
+        probe.audio_duration(fake)

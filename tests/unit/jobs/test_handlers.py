@@ -233,12 +233,7 @@ def test_a_re_delivered_poster_stores_its_file_under_the_same_asset_id(
     assert media.keys() == [first.assets[0].key]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: file_missing says 'retry the project', but retry re-runs only the failed compose; the "
-    "completed chunk whose file is gone is not re-rendered, so every retry fails the same way",
-)
-def test_a_retry_after_file_missing_renders_the_missing_file_again(
+def test_a_retry_after_file_missing_makes_the_missing_file_again(
     ledger: FakeLedger, queue: FakeJobQueue, media: FakeMediaStore, tiny_settings: Settings
 ) -> None:
     project, plan = _stored(ledger, queue, prompt="A lighthouse at dusk")
@@ -251,8 +246,9 @@ def test_a_retry_after_file_missing_renders_the_missing_file_again(
     compose = next(m for m in queue.messages if m.kind == "compose")
     runner.run(compose.task_id, compose.attempt)
     assert stored_project(ledger, project.id).status is Status.FAILED
+    retried_from = len(queue.messages)
     ProjectService(ledger, queue, media).retry(project.id, owner="local")
-    _drain_from(runner, queue, start=len(queue.messages) - 1)
+    _drain_from(runner, queue, start=retried_from)
     done = stored_project(ledger, project.id)
     assert done.status is Status.COMPLETED, done.error
 

@@ -177,11 +177,6 @@ def test_a_timeline_naming_a_file_the_caller_does_not_own_is_refused(
     assert queue.sent == sent
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _check_asset_references only follows keys named 'asset_id'; audio.music_asset_id is not "
-    "checked at submit (the render step refuses it later, as a failed task instead of a 422)",
-)
 def test_a_timeline_naming_another_owners_upload_as_its_music_is_refused(
     service: ProjectService, ledger: FakeLedger, queue: FakeJobQueue
 ) -> None:
