@@ -287,12 +287,6 @@ def test_a_negative_cursor_reads_the_whole_log(ledger: FakeLedger, hub: FakeEven
     assert _run(scenario) == [EventType.HELLO, 1, 2]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: resume_from past the project's last seq is taken as is (open_stream answers such a cursor "
-    "with resync); every later event, the terminal one included, is <= the cursor and dropped, so the "
-    "stream never ends",
-)
 def test_a_resume_past_the_end_gets_resync_and_the_stream_still_ends(
     ledger: FakeLedger, hub: FakeEventHub
 ) -> None:
@@ -303,8 +297,25 @@ def test_a_resume_past_the_end_gets_resync_and_the_stream_still_ends(
         items = aiter(stream)
         seen = await _take(items, 3)
         stream.resume_from(99)  # a WebSocket client's {"type": "resume", "after": 99}
-        await asyncio.sleep(0.01)
+        resync = await anext(items)
+        assert isinstance(resync, StreamMessage) and resync.data == {"last_seq": 2}
         _end(ledger, project)
-        return seen + await _rest(items)
+        return [*seen, resync.type, *await _rest(items)]
 
     assert _run(scenario, timeout_s=0.3) == [EventType.HELLO, 1, 2, EventType.RESYNC, 3]
+
+
+def test_a_resume_past_the_end_of_an_ended_project_resyncs_and_ends(
+    ledger: FakeLedger, hub: FakeEventHub
+) -> None:
+    project = _project(ledger, 2)
+
+    async def scenario() -> list[Any]:
+        stream = await _open(ledger, hub, project)
+        items = aiter(stream)
+        seen = await _take(items, 3)
+        stream.resume_from(99)
+        _end(ledger, project)  # seq 3, terminal, committed before the stream looks at the resume
+        return seen + await _rest(items)
+
+    assert _run(scenario, timeout_s=0.3) == [EventType.HELLO, 1, 2, EventType.RESYNC]
