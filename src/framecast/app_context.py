@@ -25,6 +25,7 @@ from framecast.ledger.repository import SqlLedger
 from framecast.media.local import LocalMediaStore
 from framecast.render.probe import DecodingProbe
 from framecast.runtime import Runtime
+from framecast.services.identity import DeliveryTokens, KeyService, Sessions
 from framecast.services.ports import EventLog, MediaStore, RunningEventHub
 from framecast.services.projects import PollingPolicy, ProjectService
 from framecast.services.uploads import UploadService
@@ -106,7 +107,11 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     declare_actors(broker, runner.run, TASKS, time_limit_s=settings.task_time_limit_s)
     polling = PollingPolicy(running_ms=settings.poll_interval_ms, queued_ms=settings.queued_poll_interval_ms)
     service = ProjectService(ledger, queue, media, polling=polling, progress_weights=TASKS.progress_weights)
+    keys = KeyService(ledger)
     return Runtime(
+        keys=keys,
+        sessions=Sessions(ledger, keys),
+        tokens=DeliveryTokens(ledger),
         settings=settings,
         ledger=ledger,
         media=media,

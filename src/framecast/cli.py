@@ -129,6 +129,9 @@ def serve(
             port=settings.port,
             log_level=settings.log_level.lower(),
             timeout_graceful_shutdown=3,
+            # The peer address stays the real one: Framecast decides itself which proxies to believe
+            # (FRAMECAST_TRUSTED_PROXIES) for the owner header and the forwarded scheme.
+            proxy_headers=False,
             ws_ping_interval=20,
         )
     finally:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from framecast.services.identity import DeliveryTokens, KeyService, Sessions
 from framecast.services.ports import EventLog, JobQueue, Ledger, MediaStore, RunningEventHub
 from framecast.services.projects import ProjectService
 from framecast.services.uploads import UploadService
@@ -39,6 +40,10 @@ class Runtime:
     event_log: EventLog
     #: Live events for this process's streams (started by the web app's lifespan).
     hub: RunningEventHub
+    #: API keys, the page's sessions and delivery tokens (identity: who is calling).
+    keys: KeyService
+    sessions: Sessions
+    tokens: DeliveryTokens
     #: The Dramatiq broker that worker processes consume, with one actor per task kind declared on it.
     broker: dramatiq.Broker
     #: Releases what the root opened (broker connections, the database pool), in order.

@@ -417,10 +417,14 @@ class FakeLedger:
             if task is not None and task.attempt == attempt:
                 task.heartbeat_at = utcnow()
 
-    def list_completed(self, owner: str, limit: int, before: tuple[datetime, str] | None) -> list[Project]:
+    def list_completed(
+        self, owner: str | None, limit: int, before: tuple[datetime, str] | None
+    ) -> list[Project]:
         with self._lock:
             found = [
-                p for p in self._state.projects.values() if p.owner == owner and p.status is Status.COMPLETED
+                p
+                for p in self._state.projects.values()
+                if (owner is None or p.owner == owner) and p.status is Status.COMPLETED
             ]
         if before is not None:
             ts, pid = before

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 from tests.support.server import run_async
 
+from framecast.domain.identity import Caller
 from framecast.domain.models import Event, Project, new_id
 from framecast.events.fanout import Fanout
 from framecast.ledger.repository import SqlLedger
@@ -37,7 +38,7 @@ def test_resume_in_the_middle_of_a_catch_up_batch_goes_back(ledger: SqlLedger) -
     pid = _project_with_events(ledger, BATCH + 20)  # more than one batch: the stream is mid-batch below
 
     async def run() -> list[int]:
-        stream = await open_stream(ledger, Fanout(), pid, owner="local", after=0, ping_interval_s=30)
+        stream = await open_stream(ledger, Fanout(), pid, caller=Caller("local"), after=0, ping_interval_s=30)
         items = aiter(stream)
         try:
             seqs = [(await _next_event(items)).seq for _ in range(3)]
@@ -56,7 +57,7 @@ def test_resume_while_waiting_for_live_events_takes_effect_at_once(ledger: SqlLe
     pid = _project_with_events(ledger, 5)
 
     async def run() -> tuple[list[int], float]:
-        stream = await open_stream(ledger, Fanout(), pid, owner="local", after=0, ping_interval_s=30)
+        stream = await open_stream(ledger, Fanout(), pid, caller=Caller("local"), after=0, ping_interval_s=30)
         items = aiter(stream)
         try:
             seqs = [(await _next_event(items)).seq for _ in range(5)]

@@ -22,6 +22,7 @@ def make_client(tmp_path: Path) -> Iterator[ClientFactory]:
 
     def factory(**settings: Any) -> TestClient:
         data_dir = tmp_path / f"data{len(opened)}"
+        settings.setdefault("allowed_hosts", ["testserver"])  # the TestClient's Host
         runtime = build_runtime(Settings(data_dir=data_dir, workers=0, **settings))
         client = TestClient(create_app(runtime), raise_server_exceptions=False)
         client.__enter__()

@@ -49,7 +49,7 @@ PROPERTY_SETTINGS = settings(
 @pytest.fixture(scope="module")
 def shared_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     data_dir: Path = tmp_path_factory.mktemp("property")
-    runtime = build_runtime(Settings(data_dir=data_dir, workers=0))
+    runtime = build_runtime(Settings(data_dir=data_dir, workers=0, allowed_hosts=["testserver"]))
     with TestClient(create_app(runtime), raise_server_exceptions=False) as client:
         yield client
     runtime.close()

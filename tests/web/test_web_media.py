@@ -14,6 +14,8 @@ import pytest
 from tests.support.audio import encoded_audio, wav_file
 from web_support import ClientFactory, TestClient, assert_problem, png_bytes, wav_bytes
 
+from framecast.domain.identity import Caller
+
 
 @pytest.fixture(params=["local", "s3"])
 def client(request: pytest.FixtureRequest, make_client: ClientFactory) -> TestClient:
@@ -68,7 +70,9 @@ def test_wav_upload_is_audio(client: TestClient) -> None:
     assert body["kind"] == "audio" and body["mime"] == "audio/wav"
 
 
-@pytest.mark.parametrize(("ext", "mime"), [("mp3", "audio/mpeg"), ("flac", "audio/flac"), ("m4a", "audio/mp4")])
+@pytest.mark.parametrize(
+    ("ext", "mime"), [("mp3", "audio/mpeg"), ("flac", "audio/flac"), ("m4a", "audio/mp4")]
+)
 def test_encoded_audio_upload_is_accepted(client: TestClient, ext: str, mime: str) -> None:
     content = encoded_audio(ext)
     response = _upload(client, f"tune.{ext}", content)
@@ -84,7 +88,9 @@ def test_encoded_audio_upload_is_accepted(client: TestClient, ext: str, mime: st
 def test_audio_that_only_starts_like_audio_is_415(client: TestClient, ext: str) -> None:
     real = wav_file() if ext == "wav" else encoded_audio(ext)
     fake = real[:16] + random.Random(ext).randbytes(20_000)  # the magic bytes, then garbage
-    problem = assert_problem(_upload(client, f"fake.{ext}", fake), 415, "unsupported_media_type", field="file")
+    problem = assert_problem(
+        _upload(client, f"fake.{ext}", fake), 415, "unsupported_media_type", field="file"
+    )
     assert "does not decode" in problem["message"]
 
 
@@ -285,7 +291,7 @@ def test_media_range_with_absurd_numbers_is_not_an_error(client: TestClient) -> 
 def test_media_whose_file_vanished_from_storage_is_404_not_an_empty_200(client: TestClient) -> None:
     body, _ = _uploaded_png(client)
     runtime = client.app.state.runtime  # type: ignore[attr-defined]
-    asset = runtime.service.asset(body["asset_id"])
+    asset = runtime.service.asset(body["asset_id"], caller=Caller("local"))
     runtime.media.delete(asset.key)
     assert_problem(client.get(body["url"]), 404, "asset_missing")
 

@@ -411,9 +411,11 @@ class SqlSession:
         return int(self._conn.execute(select(func.coalesce(func.max(events.c.id), 0))).scalar_one())
 
     def completed_projects(
-        self, owner: str, limit: int, before: tuple[datetime, str] | None
+        self, owner: str | None, limit: int, before: tuple[datetime, str] | None
     ) -> list[Project]:
-        query = select(projects).where(projects.c.owner == owner, projects.c.status == Status.COMPLETED.value)
+        query = select(projects).where(projects.c.status == Status.COMPLETED.value)
+        if owner is not None:
+            query = query.where(projects.c.owner == owner)
         if before is not None:
             ts, pid = before
             query = query.where(
@@ -496,7 +498,9 @@ class SqlLedger:
             return None
         return _DataVersion(self.engine.url.database)
 
-    def list_completed(self, owner: str, limit: int, before: tuple[datetime, str] | None) -> list[Project]:
+    def list_completed(
+        self, owner: str | None, limit: int, before: tuple[datetime, str] | None
+    ) -> list[Project]:
         with self.read() as tx:
             return tx.completed_projects(owner, limit, before)
 

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from framecast.domain.events import EventType, StreamMessage
+from framecast.domain.identity import Caller
 from framecast.domain.models import Event, Project
+from framecast.services.access import visible_project
 from framecast.services.ports import EventHub, EventLog, Ledger, Subscription
 
 T = TypeVar("T")
@@ -61,6 +63,7 @@ class EventStream:
     after: int
     ping_interval_s: float
     ledger: Ledger | None = None
+    caller: Caller | None = None
     _resume: int | None = field(default=None, init=False)
 
     def close(self) -> None:
@@ -119,7 +122,7 @@ class EventStream:
             return None
         if self.ledger is None:
             return None
-        project = await _in_thread(_load, self.ledger, self.project.id, self.project.owner)
+        project = await _in_thread(_load, self.ledger, self.project.id, self.caller)
         if after <= project.last_seq:
             return None
         if project.status.terminal:
@@ -175,7 +178,7 @@ class EventStream:
             pos.last_check = now
             if self.ledger is not None:
                 # A deleted project's stream must end; NotFound becomes an error message.
-                await _in_thread(_load, self.ledger, self.project.id, self.project.owner)
+                await _in_thread(_load, self.ledger, self.project.id, self.caller)
         return StreamMessage(EventType.PING, self.project.id, {"last_seq": pos.cursor}), recheck
 
 
@@ -184,7 +187,7 @@ async def open_stream(
     hub: EventHub,
     project_id: str,
     *,
-    owner: str,
+    caller: Caller,
     after: int,
     ping_interval_s: float,
     log: EventLog | None = None,
@@ -197,13 +200,13 @@ async def open_stream(
         after = 0
     subscription = hub.subscribe(project_id)
     try:
-        project = await _in_thread(_load, ledger, project_id, owner)
+        project = await _in_thread(_load, ledger, project_id, caller)
     except BaseException:
         subscription.close()
         raise
-    return EventStream(log or ledger, subscription, project, after, ping_interval_s, ledger)
+    return EventStream(log or ledger, subscription, project, after, ping_interval_s, ledger, caller)
 
 
-def _load(ledger: Ledger, project_id: str, owner: str) -> Project:
+def _load(ledger: Ledger, project_id: str, caller: Caller) -> Project:
     with ledger.read() as tx:
-        return tx.project(project_id, owner=owner)
+        return visible_project(tx, project_id, caller)

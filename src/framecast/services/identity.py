@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
 from framecast.domain.errors import InvalidInput, NotFound, Unauthenticated
 from framecast.domain.identity import ApiKey, Caller
@@ -31,6 +31,8 @@ TOKEN_PREFIX = "fct_"
 DEFAULT_TOKEN_TTL_S = 3600
 MAX_TOKEN_TTL_S = 24 * 3600
 TOKEN_SECRET_NAME = "delivery-token-signing-key"
+SESSION_SECRET_NAME = "session-signing-key"
+SESSION_MAX_AGE_S = 30 * 24 * 3600
 
 
 def _hash(secret: str) -> str:
@@ -79,6 +81,13 @@ class KeyService:
         if key.active:
             self.store.revoke_api_key(key_id, utcnow())
             key.revoked_at = utcnow()
+        return key
+
+    def active_key(self, key_id: str) -> ApiKey:
+        """The key if it exists and is not revoked; Unauthenticated otherwise."""
+        key = self.store.api_key(key_id)
+        if key is None or not key.active:
+            raise Unauthenticated("The API key is not valid (unknown, revoked or mistyped).")
         return key
 
     def authenticate(self, presented: str) -> Caller:
@@ -136,3 +145,33 @@ class DeliveryTokens:
         if (now or utcnow()).timestamp() >= expiry:
             raise Unauthenticated("The delivery token has expired; ask for a new one.")
         return Caller(owner=owner, project_id=project_id)
+
+
+class Sessions:
+    """The page's sign-in: a key typed once becomes a signed cookie naming the key (never the key itself),
+    checked against the key's record on use, so revoking the key ends its sessions."""
+
+    def __init__(self, store: KeyStore, keys: KeyService) -> None:
+        self.store = store
+        self.keys = keys
+        self._serializer: URLSafeTimedSerializer | None = None
+
+    def _signer(self) -> URLSafeTimedSerializer:
+        if self._serializer is None:
+            secret = self.store.service_secret(SESSION_SECRET_NAME, lambda: secrets.token_hex(32))
+            self._serializer = URLSafeTimedSerializer(secret, salt="framecast.session.v1")
+        return self._serializer
+
+    def open(self, presented_key: str) -> tuple[str, Caller]:
+        """The cookie value for a valid key, and who it signs in."""
+        caller = self.keys.authenticate(presented_key)
+        key_id = "key_" + presented_key.strip()[len(KEY_PREFIX) :].split("_", 1)[0]
+        return self._signer().dumps({"k": key_id}), caller
+
+    def key_id(self, cookie: str) -> str:
+        """The key a session cookie names; Unauthenticated when it is tampered with or too old."""
+        try:
+            payload = self._signer().loads(cookie, max_age=SESSION_MAX_AGE_S)
+            return str(payload["k"])
+        except (BadSignature, KeyError, TypeError):
+            raise Unauthenticated("The session is not valid; sign in again.") from None

@@ -16,13 +16,16 @@ from framecast.domain.errors import (
     IdempotencyConflict,
     InvalidInput,
     NotFound,
+    Unauthenticated,
     Unavailable,
 )
+from framecast.domain.identity import Caller
 from framecast.domain.models import JSON, PLAN_KIND, Asset, Project, Task, iso, new_id, utcnow
 from framecast.domain.options import ProjectRequest
 from framecast.domain.status import Status
 from framecast.domain.timeline import parse_timeline
 from framecast.services import pipeline
+from framecast.services.access import may_read_asset, owned_project, visible_project, writer
 from framecast.services.dispatch import send_tasks
 from framecast.services.ports import JobQueue, Ledger, LedgerSession, MediaStore
 
@@ -51,7 +54,7 @@ class ProjectService:
     """The project use cases over the ledger, the job queue and the media store.
 
     >>> service = ProjectService(ledger, queue, media)            # doctest: +SKIP
-    >>> project, created = service.submit(ProjectRequest(prompt="Sunset over the ocean"), owner="local")
+    >>> project, created = service.submit(ProjectRequest(prompt="Sunset"), caller=Caller("local"))
     """
 
     def __init__(
@@ -73,9 +76,10 @@ class ProjectService:
     # -- commands -------------------------------------------------------------------------------------
 
     def submit(
-        self, request: ProjectRequest, *, owner: str, idempotency_key: str | None = None
+        self, request: ProjectRequest, *, caller: Caller, idempotency_key: str | None = None
     ) -> tuple[Project, bool]:
         """Create a project (or return the one this Idempotency-Key made); True when it is new."""
+        owner = writer(caller)
         options = request.options()
         timeline: JSON | None = None
         if request.timeline is not None:
@@ -119,19 +123,19 @@ class ProjectService:
         self._send(to_send)
         return project, True
 
-    def cancel(self, project_id: str, *, owner: str) -> JSON:
+    def cancel(self, project_id: str, *, caller: Caller) -> JSON:
         with self.ledger.transaction() as tx:
-            project = tx.project(project_id, owner=owner, lock=True)
+            project = owned_project(tx, project_id, caller)
             if project.status is Status.COMPLETED:
                 raise Conflict(
                     "The project already completed; there is nothing to cancel.", code="already_completed"
                 )
             pipeline.cancel_project(tx, project)
-        return self.snapshot(project_id, owner=owner)
+        return self.snapshot(project_id, caller=caller)
 
-    def retry(self, project_id: str, *, owner: str) -> JSON:
+    def retry(self, project_id: str, *, caller: Caller) -> JSON:
         with self.ledger.transaction() as tx:
-            project = tx.project(project_id, owner=owner, lock=True)
+            project = owned_project(tx, project_id, caller)
             if project.status not in (Status.FAILED, Status.CANCELLED):
                 raise Conflict(
                     f"Only a failed or cancelled project can be retried; this one is {project.status.value}.",
@@ -139,11 +143,11 @@ class ProjectService:
                 )
             to_send = pipeline.retry_project(tx, project)
         self._send(to_send)
-        return self.snapshot(project_id, owner=owner)
+        return self.snapshot(project_id, caller=caller)
 
-    def delete(self, project_id: str, *, owner: str) -> None:
+    def delete(self, project_id: str, *, caller: Caller) -> None:
         with self.ledger.transaction() as tx:
-            project = tx.project(project_id, owner=owner, lock=True)
+            project = owned_project(tx, project_id, caller)
             pipeline.cancel_project(tx, project)
             tx.delete_project(project_id)
         try:
@@ -152,16 +156,17 @@ class ProjectService:
             # The project is gone either way; the media sweep removes its files once storage answers.
             log.warning("could not remove the files of %s now; the media sweep will", project_id)
 
-    def deliver(self, project_id: str, *, owner: str, seq: int | None) -> JSON:
+    def deliver(self, project_id: str, *, caller: Caller, seq: int | None) -> JSON:
+        """Record that the caller showed the result (a delivery token may: it is the browser's word)."""
         with self.ledger.transaction() as tx:
-            project = tx.project(project_id, owner=owner, lock=True)
+            project = visible_project(tx, project_id, caller, lock=True)
             if seq is not None and not (0 <= seq <= project.last_seq):
                 raise InvalidInput(
                     f"seq must be between 0 and the project's last_seq ({project.last_seq}).", field="seq"
                 )
             if project.delivered_at is None:
                 tx.update_project(project_id, delivered_at=utcnow(), delivered_seq=seq)
-        return self.snapshot(project_id, owner=owner)
+        return self.snapshot(project_id, caller=caller)
 
     def reconcile(self) -> int:
         """Re-send the unfinished tasks of every active project with a fresh attempt; returns how many."""
@@ -185,13 +190,13 @@ class ProjectService:
 
     # -- queries --------------------------------------------------------------------------------------
 
-    def project(self, project_id: str, *, owner: str) -> Project:
+    def project(self, project_id: str, *, caller: Caller) -> Project:
         with self.ledger.read() as tx:
-            return tx.project(project_id, owner=owner)
+            return visible_project(tx, project_id, caller)
 
-    def snapshot(self, project_id: str, *, owner: str) -> JSON:
+    def snapshot(self, project_id: str, *, caller: Caller) -> JSON:
         with self.ledger.read() as tx:
-            project = tx.project(project_id, owner=owner)
+            project = visible_project(tx, project_id, caller)
             return self._snapshot(tx, project)
 
     def _snapshot(self, tx: LedgerSession, project: Project) -> JSON:
@@ -217,9 +222,9 @@ class ProjectService:
             "timeline": project.timeline,
         }
 
-    def poll(self, project_id: str, *, owner: str, after: int, limit: int = 500) -> JSON:
+    def poll(self, project_id: str, *, caller: Caller, after: int, limit: int = 500) -> JSON:
         """The JSON polling view of the log: events after ``after``."""
-        project = self.project(project_id, owner=owner)
+        project = self.project(project_id, caller=caller)
         events = self.ledger.events_after(project_id, after, limit)
         seen = events[-1].seq if events else after
         return {
@@ -229,16 +234,20 @@ class ProjectService:
             "next_poll_ms": self.polling.next_poll_ms(project.status),
         }
 
-    def asset(self, asset_id: str) -> Asset:
+    def asset(self, asset_id: str, *, caller: Caller) -> Asset:
+        """A stored file the caller may read: its owner's (an upload, or a file of their project), any for
+        an admin, a file of the token's project for a delivery token. Any other is "no such file"."""
         with self.ledger.read() as tx:
             asset = tx.asset(asset_id)
-        if asset is None:
+        if asset is None or not may_read_asset(asset, caller):
             raise NotFound(f"No file with id {asset_id!r}.", code="asset_not_found")
         return asset
 
-    def list_videos(self, *, owner: str, limit: int = 20, cursor: str | None = None) -> JSON:
+    def list_videos(self, *, caller: Caller, limit: int = 20, cursor: str | None = None) -> JSON:
+        if caller.read_only:
+            raise Unauthenticated("A delivery token reads its own project only; sign in to see the gallery.")
         before = _decode_cursor(cursor) if cursor else None
-        projects = self.ledger.list_completed(owner, limit + 1, before)
+        projects = self.ledger.list_completed(caller.owner_filter(), limit + 1, before)
         items = []
         for project in projects[:limit]:
             items.append(

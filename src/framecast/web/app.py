@@ -13,8 +13,10 @@ from fastapi.staticfiles import StaticFiles
 from framecast import __version__
 from framecast.runtime import Runtime
 from framecast.web import errors
+from framecast.web.auth import Authenticator
+from framecast.web.guards import BrowserGuard, allowed_hosts
 from framecast.web.limits import BodyLimitMiddleware
-from framecast.web.routers import events, health, media, page, projects, uploads, videos
+from framecast.web.routers import events, health, media, page, projects, session, uploads, videos
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -45,14 +47,24 @@ def create_app(runtime: Runtime) -> FastAPI:
         "or polling. The contract is in DESIGN.md.",
         lifespan=lifespan,
     )
+    settings = runtime.settings
     app.state.runtime = runtime
+    app.state.auth = Authenticator(settings, runtime.keys, runtime.sessions, runtime.tokens)
     errors.install(app)
     app.add_middleware(
         BodyLimitMiddleware,
-        max_bytes=runtime.settings.max_body_bytes,
-        upload_max_bytes=runtime.settings.max_upload_bytes,
+        max_bytes=settings.max_body_bytes,
+        upload_max_bytes=settings.max_upload_bytes,
+    )
+    # Outermost: a foreign Host or a cross-site change is refused before anything else reads the request.
+    app.add_middleware(
+        BrowserGuard,
+        hosts=allowed_hosts(settings.host, settings.allowed_hosts),
+        origins=settings.allowed_origins,
+        trusted_proxies=settings.trusted_proxies,
     )
     for router in (
+        session.router,
         projects.router,
         events.router,
         uploads.router,

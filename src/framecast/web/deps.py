@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
 
+from framecast.domain.identity import Caller
 from framecast.runtime import Runtime
 from framecast.services.projects import ProjectService
 from framecast.services.uploads import UploadService
+from framecast.web.auth import Authenticator
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -24,12 +27,23 @@ def get_uploads(request: Request) -> UploadService:
     return get_runtime(request).uploads
 
 
-def get_owner(request: Request) -> str:
-    # Single-user mode: every project belongs to the configured owner. Multi-user mode plugs in here.
-    return get_runtime(request).settings.owner
+def get_authenticator(request: HTTPConnection) -> Authenticator:
+    auth: Authenticator = request.app.state.auth
+    return auth
+
+
+def get_caller(request: Request) -> Caller:
+    """Who is calling (an API key, a session, the proxy's user, or the one owner); 401 otherwise."""
+    return get_authenticator(request).caller(request)
+
+
+def get_reader(request: Request) -> Caller:
+    """Like ``get_caller``, and a delivery token is accepted too: for routes that read one project."""
+    return get_authenticator(request).caller(request, allow_token=True)
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 ServiceDep = Annotated[ProjectService, Depends(get_service)]
 UploadsDep = Annotated[UploadService, Depends(get_uploads)]
-OwnerDep = Annotated[str, Depends(get_owner)]
+CallerDep = Annotated[Caller, Depends(get_caller)]
+ReaderDep = Annotated[Caller, Depends(get_reader)]

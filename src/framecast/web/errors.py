@@ -20,6 +20,7 @@ from framecast.domain.errors import (
     PayloadTooLarge,
     RangeNotSatisfiable,
     TaskFailed,
+    Unauthenticated,
     Unavailable,
     UnsupportedMedia,
 )
@@ -31,6 +32,7 @@ STATUS: dict[type[FramecastError], int] = {
     PayloadTooLarge: 413,
     UnsupportedMedia: 415,
     InvalidInput: 422,
+    Unauthenticated: 401,
     NotFound: 404,
     RangeNotSatisfiable: 416,
     Conflict: 409,
@@ -96,6 +98,9 @@ def install(app: FastAPI) -> None:
         response = problem(status_for(exc), exc.code, exc.message, field=exc.field)
         if isinstance(exc, RangeNotSatisfiable):
             response.headers["Content-Range"] = f"bytes */{exc.size}"
+        if isinstance(exc, Unauthenticated):
+            response.headers["WWW-Authenticate"] = 'Bearer realm="framecast"'
+
         return response
 
     @app.exception_handler(RequestValidationError)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from framecast.domain.identity import Caller
 from framecast.domain.models import PLAN_KIND, Project, Task, new_id
 from framecast.domain.options import VideoOptions
 from framecast.domain.status import Status
@@ -247,7 +248,7 @@ def test_a_retry_after_file_missing_makes_the_missing_file_again(
     runner.run(compose.task_id, compose.attempt)
     assert stored_project(ledger, project.id).status is Status.FAILED
     retried_from = len(queue.messages)
-    ProjectService(ledger, queue, media).retry(project.id, owner="local")
+    ProjectService(ledger, queue, media).retry(project.id, caller=Caller("local"))
     _drain_from(runner, queue, start=retried_from)
     done = stored_project(ledger, project.id)
     assert done.status is Status.COMPLETED, done.error

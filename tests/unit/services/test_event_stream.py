@@ -12,6 +12,7 @@ import pytest
 
 from framecast.domain.errors import NotFound
 from framecast.domain.events import EventType, StreamMessage
+from framecast.domain.identity import Caller
 from framecast.domain.models import Event, Project
 from framecast.services import event_stream, pipeline
 from framecast.services.event_stream import EventStream, StreamItem, open_stream
@@ -51,7 +52,7 @@ def _label(item: StreamItem) -> Any:
 
 
 async def _open(ledger: FakeLedger, hub: FakeEventHub, project: Project, **kwargs: Any) -> EventStream:
-    options: dict[str, Any] = {"owner": project.owner, "after": 0, "ping_interval_s": 30.0, **kwargs}
+    options: dict[str, Any] = {"caller": Caller(project.owner), "after": 0, "ping_interval_s": 30.0, **kwargs}
     return await open_stream(ledger, hub, project.id, **options)
 
 
@@ -248,7 +249,7 @@ def test_a_project_of_another_owner_is_not_found_before_anything_is_sent(
     project = _project(ledger, 1)
 
     async def scenario() -> None:
-        await open_stream(ledger, hub, project.id, owner="someone-else", after=0, ping_interval_s=30)
+        await open_stream(ledger, hub, project.id, caller=Caller("someone-else"), after=0, ping_interval_s=30)
 
     with pytest.raises(NotFound) as caught:
         _run(scenario)

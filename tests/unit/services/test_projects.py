@@ -11,6 +11,7 @@ import pytest
 
 from framecast.domain.errors import Conflict, IdempotencyConflict, InvalidInput, NotFound
 from framecast.domain.events import EventType
+from framecast.domain.identity import Caller
 from framecast.domain.models import PLAN_KIND, Asset, Project, utcnow
 from framecast.domain.options import ProjectRequest
 from framecast.domain.status import Status
@@ -30,7 +31,7 @@ def service(ledger: FakeLedger, queue: FakeJobQueue, media: FakeMediaStore) -> P
 
 
 def _submit(service: ProjectService, owner: str = "alice", **body: Any) -> Project:
-    project, created = service.submit(ProjectRequest(**{"prompt": "A red fox", **body}), owner=owner)
+    project, created = service.submit(ProjectRequest(**{"prompt": "A red fox", **body}), caller=Caller(owner))
     assert created
     return project
 
@@ -100,24 +101,24 @@ def test_the_same_idempotency_key_and_body_returns_the_same_project(
     service: ProjectService, ledger: FakeLedger, queue: FakeJobQueue
 ) -> None:
     request = ProjectRequest(prompt="A red fox", duration_s=3)
-    first, created = service.submit(request, owner="alice", idempotency_key="key-1")
+    first, created = service.submit(request, caller=Caller("alice"), idempotency_key="key-1")
     again, created_again = service.submit(
-        ProjectRequest(prompt="A red fox", duration_s=3), owner="alice", idempotency_key="key-1"
+        ProjectRequest(prompt="A red fox", duration_s=3), caller=Caller("alice"), idempotency_key="key-1"
     )
     assert (created, created_again) == (True, False)
     assert again.id == first.id
     assert len(queue.sent) == 1
     assert len(log(ledger, first.id)) == 2
-    other_owner, created_other = service.submit(request, owner="bob", idempotency_key="key-1")
+    other_owner, created_other = service.submit(request, caller=Caller("bob"), idempotency_key="key-1")
     assert created_other and other_owner.id != first.id  # keys are per owner
 
 
 def test_the_same_idempotency_key_with_another_body_is_a_conflict(
     service: ProjectService, queue: FakeJobQueue
 ) -> None:
-    service.submit(ProjectRequest(prompt="A red fox"), owner="alice", idempotency_key="key-1")
+    service.submit(ProjectRequest(prompt="A red fox"), caller=Caller("alice"), idempotency_key="key-1")
     with pytest.raises(IdempotencyConflict) as caught:
-        service.submit(ProjectRequest(prompt="A blue fox"), owner="alice", idempotency_key="key-1")
+        service.submit(ProjectRequest(prompt="A blue fox"), caller=Caller("alice"), idempotency_key="key-1")
     assert caught.value.code == "idempotency_key_reused"
     assert len(queue.sent) == 1
 
@@ -125,7 +126,7 @@ def test_the_same_idempotency_key_with_another_body_is_a_conflict(
 @pytest.mark.parametrize("key", ["", "k" * 201])
 def test_an_idempotency_key_must_be_1_to_200_characters(service: ProjectService, key: str) -> None:
     with pytest.raises(InvalidInput) as caught:
-        service.submit(ProjectRequest(prompt="A red fox"), owner="alice", idempotency_key=key)
+        service.submit(ProjectRequest(prompt="A red fox"), caller=Caller("alice"), idempotency_key=key)
     assert caught.value.code == "invalid_idempotency_key"
 
 
@@ -133,7 +134,9 @@ def test_a_key_that_a_concurrent_request_used_first_returns_that_project(
     service: ProjectService, ledger: FakeLedger, queue: FakeJobQueue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The concurrent request commits between this one's look-up of the key and its insert."""
-    winner, _ = service.submit(ProjectRequest(prompt="A red fox"), owner="alice", idempotency_key="key-1")
+    winner, _ = service.submit(
+        ProjectRequest(prompt="A red fox"), caller=Caller("alice"), idempotency_key="key-1"
+    )
     real = FakeLedgerSession.project_by_idempotency_key
     looked: list[str] = []
 
@@ -143,7 +146,7 @@ def test_a_key_that_a_concurrent_request_used_first_returns_that_project(
 
     monkeypatch.setattr(FakeLedgerSession, "project_by_idempotency_key", not_yet)
     project, created = service.submit(
-        ProjectRequest(prompt="A red fox"), owner="alice", idempotency_key="key-1"
+        ProjectRequest(prompt="A red fox"), caller=Caller("alice"), idempotency_key="key-1"
     )
     assert (project.id, created) == (winner.id, False)
     assert looked == ["key-1", "key-1"]
@@ -152,7 +155,9 @@ def test_a_key_that_a_concurrent_request_used_first_returns_that_project(
 
 def test_a_timeline_may_use_the_callers_own_uploads(service: ProjectService, ledger: FakeLedger) -> None:
     _upload(ledger, "ast_mine", owner="alice")
-    project, created = service.submit(ProjectRequest(timeline=_image_timeline("ast_mine")), owner="alice")
+    project, created = service.submit(
+        ProjectRequest(timeline=_image_timeline("ast_mine")), caller=Caller("alice")
+    )
     assert created
     timeline = stored_project(ledger, project.id).timeline
     assert timeline is not None and timeline["scenes"][0]["layers"][0]["asset_id"] == "ast_mine"
@@ -169,7 +174,7 @@ def test_a_timeline_naming_a_file_the_caller_does_not_own_is_refused(
         _upload(ledger, "ast_x", owner="alice", project_id=other.id)
     sent = list(queue.sent)
     with pytest.raises(InvalidInput) as caught:
-        service.submit(ProjectRequest(timeline=_image_timeline("ast_x")), owner="alice")
+        service.submit(ProjectRequest(timeline=_image_timeline("ast_x")), caller=Caller("alice"))
     assert caught.value.code == "unknown_asset"
     assert caught.value.field == "timeline.scenes.0.layers.0.asset_id"
     with ledger.read() as tx:
@@ -183,7 +188,7 @@ def test_a_timeline_naming_another_owners_upload_as_its_music_is_refused(
     _upload(ledger, "ast_song", owner="bob")
     timeline = {"scenes": [{"duration_s": 1}], "audio": {"music": "upload", "music_asset_id": "ast_song"}}
     with pytest.raises(InvalidInput) as caught:
-        service.submit(ProjectRequest(timeline=timeline), owner="alice")
+        service.submit(ProjectRequest(timeline=timeline), caller=Caller("alice"))
     assert caught.value.code == "unknown_asset"
     assert queue.sent == []
 
@@ -198,7 +203,7 @@ def test_cancel_marks_unfinished_tasks_cancelled_and_ends_the_log(
     with ledger.read() as tx:
         (plan,) = tx.tasks(project.id)
     start(ledger, plan.id)
-    snapshot = service.cancel(project.id, owner="alice")
+    snapshot = service.cancel(project.id, caller=Caller("alice"))
     assert (snapshot["status"], snapshot["terminal"]) == ("cancelled", True)
     assert snapshot["error"] == {"code": "cancelled", "message": "The project was cancelled."}
     assert [t["status"] for t in snapshot["tasks"]] == ["cancelled"]
@@ -208,7 +213,9 @@ def test_cancel_marks_unfinished_tasks_cancelled_and_ends_the_log(
     assert events[-1].type == EventType.PROJECT_STATUS
     assert events[-1].data == {"status": "cancelled", "terminal": True, "error": snapshot["error"]}
     assert snapshot["last_seq"] == events[-1].seq
-    again = service.cancel(project.id, owner="alice")  # cancelling a cancelled project changes nothing
+    again = service.cancel(
+        project.id, caller=Caller("alice")
+    )  # cancelling a cancelled project changes nothing
     assert again["last_seq"] == snapshot["last_seq"]
 
 
@@ -224,7 +231,7 @@ def test_cancel_of_a_completed_project_is_a_conflict(
     assert stored_project(ledger, project.id).status is Status.COMPLETED
     last_seq = stored_project(ledger, project.id).last_seq
     with pytest.raises(Conflict) as caught:
-        service.cancel(project.id, owner="alice")
+        service.cancel(project.id, caller=Caller("alice"))
     assert caught.value.code == "already_completed"
     assert stored_project(ledger, project.id).last_seq == last_seq
 
@@ -233,9 +240,9 @@ def test_another_owners_project_answers_as_a_missing_one(service: ProjectService
     project = _submit(service, owner="alice")
     for call in (service.cancel, service.retry, service.snapshot, service.delete):
         with pytest.raises(NotFound) as caught:
-            call(project.id, owner="bob")
+            call(project.id, caller=Caller("bob"))
         assert caught.value.code == "project_not_found"
-    assert service.snapshot(project.id, owner="alice")["status"] == "queued"
+    assert service.snapshot(project.id, caller=Caller("alice"))["status"] == "queued"
 
 
 # -- retry ----------------------------------------------------------------------------------------------
@@ -257,7 +264,7 @@ def test_retry_is_only_for_a_failed_or_cancelled_project(
         run(ledger, queue, compose.id, outcome=TaskOutcome(assets=[video(project, compose)]))
     assert stored_project(ledger, project.id).status.value == state
     with pytest.raises(Conflict) as caught:
-        service.retry(project.id, owner="alice")
+        service.retry(project.id, caller=Caller("alice"))
     assert caught.value.code == "not_retryable"
 
 
@@ -276,7 +283,7 @@ def test_retry_reruns_only_the_failed_and_cancelled_tasks_with_the_next_attempt(
     failed_at = stored_project(ledger, project.id).last_seq
     queue.clear()
 
-    snapshot = service.retry(project.id, owner="alice")
+    snapshot = service.retry(project.id, caller=Caller("alice"))
 
     assert (snapshot["status"], snapshot["error"]) == ("queued", None)
     attempts = {t["id"]: (t["status"], t["attempt"]) for t in snapshot["tasks"]}
@@ -301,8 +308,8 @@ def test_retry_of_a_cancelled_project_starts_again_from_its_plan(
     project = _submit(service)
     with ledger.read() as tx:
         (plan,) = tx.tasks(project.id)
-    service.cancel(project.id, owner="alice")
-    service.retry(project.id, owner="alice")
+    service.cancel(project.id, caller=Caller("alice"))
+    service.retry(project.id, caller=Caller("alice"))
     assert queue.sent == [(plan.id, 1), (plan.id, 2)]
     assert not start(ledger, plan.id, 1)  # the first attempt's message, if it ever arrives, does nothing
     assert start(ledger, plan.id, 2)
@@ -317,9 +324,9 @@ def test_delete_removes_the_project_and_its_files(
     project, kept = _submit(service), _submit(service)
     media.write(f"{project.id}/ast_1/video.mp4", b"v")
     media.write(f"{kept.id}/ast_2/video.mp4", b"v")
-    service.delete(project.id, owner="alice")
+    service.delete(project.id, caller=Caller("alice"))
     with pytest.raises(NotFound):
-        service.snapshot(project.id, owner="alice")
+        service.snapshot(project.id, caller=Caller("alice"))
     assert media.keys() == [f"{kept.id}/ast_2/video.mp4"]
     assert ledger.events_after(project.id, 0) == []
 
@@ -331,9 +338,9 @@ def test_delete_during_a_storage_outage_still_deletes_the_project(
     media.write(f"{project.id}/ast_1/video.mp4", b"v")
     media.down = True
     with caplog.at_level(logging.WARNING):
-        service.delete(project.id, owner="alice")
+        service.delete(project.id, caller=Caller("alice"))
     with pytest.raises(NotFound):
-        service.project(project.id, owner="alice")
+        service.project(project.id, caller=Caller("alice"))
     assert "media sweep" in caplog.text
     media.down = False
     assert media.keys() == [f"{project.id}/ast_1/video.mp4"]  # left for the sweep
@@ -342,11 +349,11 @@ def test_delete_during_a_storage_outage_still_deletes_the_project(
 def test_deliver_records_the_first_confirmation_only(service: ProjectService, ledger: FakeLedger) -> None:
     project = _submit(service)
     with pytest.raises(InvalidInput) as caught:
-        service.deliver(project.id, owner="alice", seq=3)  # the log has 2 events
+        service.deliver(project.id, caller=Caller("alice"), seq=3)  # the log has 2 events
     assert caught.value.field == "seq"
-    first = service.deliver(project.id, owner="alice", seq=2)
+    first = service.deliver(project.id, caller=Caller("alice"), seq=2)
     assert first["delivered_at"] is not None
-    again = service.deliver(project.id, owner="alice", seq=1)
+    again = service.deliver(project.id, caller=Caller("alice"), seq=1)
     assert again["delivered_at"] == first["delivered_at"]
     assert stored_project(ledger, project.id).delivered_seq == 2
 
@@ -358,31 +365,31 @@ def test_the_snapshot_shows_the_queue_position_progress_and_poll_interval(
     service: ProjectService, ledger: FakeLedger, queue: FakeJobQueue
 ) -> None:
     first, second = _submit(service), _submit(service)
-    waiting = service.snapshot(second.id, owner="alice")
+    waiting = service.snapshot(second.id, caller=Caller("alice"))
     assert (waiting["queue_position"], waiting["next_poll_ms"], waiting["progress"]) == (1, 2000, 0.0)
     with ledger.read() as tx:
         (plan,) = tx.tasks(first.id)
     start(ledger, plan.id)
-    running = service.snapshot(first.id, owner="alice")
+    running = service.snapshot(first.id, caller=Caller("alice"))
     assert (running["queue_position"], running["next_poll_ms"], running["status"]) == (None, 1000, "running")
     chunk = task(first, "render_chunk", depends_on=[plan])
     with ledger.transaction() as tx:
         pipeline.complete_task(tx, plan.id, 1, TaskOutcome(new_tasks=[chunk]))
-    assert service.snapshot(first.id, owner="alice")["progress"] == round(0.5 / 8.5, 4)
-    service.cancel(first.id, owner="alice")
-    assert service.snapshot(first.id, owner="alice")["next_poll_ms"] is None
-    assert service.snapshot(second.id, owner="alice")["queue_position"] == 0
+    assert service.snapshot(first.id, caller=Caller("alice"))["progress"] == round(0.5 / 8.5, 4)
+    service.cancel(first.id, caller=Caller("alice"))
+    assert service.snapshot(first.id, caller=Caller("alice"))["next_poll_ms"] is None
+    assert service.snapshot(second.id, caller=Caller("alice"))["queue_position"] == 0
 
 
 def test_polling_is_terminal_only_once_the_last_event_was_read(service: ProjectService) -> None:
     project = _submit(service)
-    service.cancel(project.id, owner="alice")
-    last = service.snapshot(project.id, owner="alice")["last_seq"]
-    page = service.poll(project.id, owner="alice", after=0, limit=2)
+    service.cancel(project.id, caller=Caller("alice"))
+    last = service.snapshot(project.id, caller=Caller("alice"))["last_seq"]
+    page = service.poll(project.id, caller=Caller("alice"), after=0, limit=2)
     assert [e["seq"] for e in page["events"]] == [1, 2] and not page["terminal"]
-    rest = service.poll(project.id, owner="alice", after=2)
+    rest = service.poll(project.id, caller=Caller("alice"), after=2)
     assert rest["events"][-1]["seq"] == last and rest["terminal"] and rest["next_poll_ms"] is None
-    assert service.poll(project.id, owner="alice", after=last)["terminal"]
+    assert service.poll(project.id, caller=Caller("alice"), after=last)["terminal"]
 
 
 def test_the_gallery_pages_through_completed_videos_newest_first(
@@ -400,21 +407,21 @@ def test_the_gallery_pages_through_completed_videos_newest_first(
     pages: list[str] = []
     cursor = None
     for _ in range(3):
-        page = service.list_videos(owner="alice", limit=2, cursor=cursor)
+        page = service.list_videos(caller=Caller("alice"), limit=2, cursor=cursor)
         pages.extend(item["project_id"] for item in page["items"])
         cursor = page["next_cursor"]
         if cursor is None:
             break
     assert pages == done[::-1]
     assert cursor is None
-    assert service.list_videos(owner="bob")["items"] == []
+    assert service.list_videos(caller=Caller("bob"))["items"] == []
     with pytest.raises(InvalidInput):
-        service.list_videos(owner="alice", cursor="not-a-cursor!")
+        service.list_videos(caller=Caller("alice"), cursor="not-a-cursor!")
 
 
 def test_an_unknown_asset_is_not_found(service: ProjectService) -> None:
     with pytest.raises(NotFound) as caught:
-        service.asset("ast_missing")
+        service.asset("ast_missing", caller=Caller("alice"))
     assert caught.value.code == "asset_not_found"
 
 

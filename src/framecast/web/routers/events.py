@@ -13,10 +13,11 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from framecast.domain.errors import FramecastError, InvalidInput
 from framecast.domain.events import StreamMessage
+from framecast.domain.identity import Caller
 from framecast.domain.models import Event
 from framecast.runtime import Runtime
 from framecast.services.event_stream import EventStream, open_stream
-from framecast.web.deps import OwnerDep, RuntimeDep
+from framecast.web.deps import ReaderDep, RuntimeDep, get_authenticator
 from framecast.web.sse import HEADERS, sse_body
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ async def project_events(
     project_id: str,
     request: Request,
     runtime: RuntimeDep,
-    owner: OwnerDep,
+    caller: ReaderDep,
     after: After = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
@@ -60,22 +61,24 @@ async def project_events(
     cursor = _cursor(after, last_event_id)
     accept = request.headers.get("accept", "")
     if "text/event-stream" in accept:
-        stream = await _open(runtime, project_id, owner, cursor)
+        stream = await _open(runtime, project_id, caller, cursor)
         return StreamingResponse(
             sse_body(stream, retry_ms=runtime.settings.sse_retry_ms),
             media_type="text/event-stream; charset=utf-8",
             headers=HEADERS,
         )
-    body = await asyncio.to_thread(runtime.service.poll, project_id, owner=owner, after=cursor, limit=limit)
+    body = await asyncio.to_thread(
+        lambda: runtime.service.poll(project_id, caller=caller, after=cursor, limit=limit)
+    )
     return JSONResponse(body, headers={"Cache-Control": "no-cache"})
 
 
-async def _open(runtime: Runtime, project_id: str, owner: str, after: int) -> EventStream:
+async def _open(runtime: Runtime, project_id: str, caller: Caller, after: int) -> EventStream:
     return await open_stream(
         runtime.ledger,
         runtime.hub,
         project_id,
-        owner=owner,
+        caller=caller,
         after=after,
         ping_interval_s=runtime.settings.ping_interval_s,
         log=runtime.event_log,
@@ -91,8 +94,14 @@ def _envelope(item: Event | StreamMessage) -> str:
 @router.websocket("/{project_id}/ws")
 async def project_ws(websocket: WebSocket, project_id: str) -> None:
     runtime = websocket.app.state.runtime
-    owner = runtime.settings.owner
     await websocket.accept()
+    try:
+        caller = await asyncio.to_thread(
+            lambda: get_authenticator(websocket).caller(websocket, allow_token=True)
+        )
+    except FramecastError as exc:
+        await _close_with_error(websocket, exc, 4401)
+        return
     raw_after = websocket.query_params.get("after", "0")
     try:
         after = int(raw_after)
@@ -104,7 +113,7 @@ async def project_ws(websocket: WebSocket, project_id: str) -> None:
         )
         return
     try:
-        stream = await _open(runtime, project_id, owner, after)
+        stream = await _open(runtime, project_id, caller, after)
     except FramecastError as exc:
         await _close_with_error(websocket, exc, 4404 if exc.code.endswith("not_found") else 4400)
         return

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
 from framecast.domain.errors import NotFound
-from framecast.web.deps import RuntimeDep
+from framecast.web.deps import ReaderDep, RuntimeDep
 from framecast.web.ranged import stream_stored
 from framecast.web.routers.projects import etag_matches
 
@@ -19,8 +19,10 @@ _CACHE = "public, max-age=31536000, immutable"
 
 @router.get("/media/{asset_id}/{filename}", summary="A stored file (video, poster, spritesheet, upload)")
 @router.head("/media/{asset_id}/{filename}", include_in_schema=False)
-async def media(asset_id: str, filename: str, request: Request, runtime: RuntimeDep) -> Response:
-    asset = await asyncio.to_thread(runtime.service.asset, asset_id)
+async def media(
+    asset_id: str, filename: str, request: Request, runtime: RuntimeDep, caller: ReaderDep
+) -> Response:
+    asset = await asyncio.to_thread(lambda: runtime.service.asset(asset_id, caller=caller))
     if filename != asset.filename:
         raise NotFound("No such file.", code="asset_not_found")
     headers = {

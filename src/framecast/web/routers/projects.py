@@ -10,12 +10,21 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from framecast.domain.models import iso
 from framecast.domain.options import ProjectRequest
-from framecast.web.deps import OwnerDep, ServiceDep
+from framecast.services.identity import MAX_TOKEN_TTL_S
+from framecast.web.deps import CallerDep, ReaderDep, RuntimeDep, ServiceDep
 
 router = APIRouter(prefix="/api/projects", tags=["projects"])
 
 ProjectId = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class TokenCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ttl_s: int | None = Field(
+        None, ge=1, le=MAX_TOKEN_TTL_S, description="Lifetime in seconds (default 3600, at most 86400)."
+    )
 
 
 class DeliveredBody(BaseModel):
@@ -41,11 +50,11 @@ def etag_matches(header: str | None, etag: str) -> bool:
 def create_project(
     body: ProjectRequest,
     service: ServiceDep,
-    owner: OwnerDep,
+    caller: CallerDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> JSONResponse:
-    project, created = service.submit(body, owner=owner, idempotency_key=idempotency_key)
-    snapshot = service.snapshot(project.id, owner=owner)
+    project, created = service.submit(body, caller=caller, idempotency_key=idempotency_key)
+    snapshot = service.snapshot(project.id, caller=caller)
     return JSONResponse(
         snapshot,
         status_code=201 if created else 200,
@@ -53,9 +62,11 @@ def create_project(
     )
 
 
-@router.get("/{project_id}", summary="The project's full state (ETag; 304 on If-None-Match)")
-def get_project(project_id: ProjectId, request: Request, service: ServiceDep, owner: OwnerDep) -> Response:
-    snapshot = service.snapshot(project_id, owner=owner)
+@router.api_route(
+    "/{project_id}", methods=["GET", "HEAD"], summary="The project's full state (ETag; 304 on If-None-Match)"
+)
+def get_project(project_id: ProjectId, request: Request, service: ServiceDep, caller: ReaderDep) -> Response:
+    snapshot = service.snapshot(project_id, caller=caller)
     etag = _etag(snapshot)
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if etag_matches(request.headers.get("if-none-match"), etag):
@@ -64,23 +75,39 @@ def get_project(project_id: ProjectId, request: Request, service: ServiceDep, ow
 
 
 @router.post("/{project_id}/cancel", summary="Cancel queued or running work")
-def cancel_project(project_id: ProjectId, service: ServiceDep, owner: OwnerDep) -> dict[str, Any]:
-    return service.cancel(project_id, owner=owner)
+def cancel_project(project_id: ProjectId, service: ServiceDep, caller: CallerDep) -> dict[str, Any]:
+    return service.cancel(project_id, caller=caller)
 
 
 @router.post("/{project_id}/retry", summary="Re-run a failed or cancelled project from the failed step")
-def retry_project(project_id: ProjectId, service: ServiceDep, owner: OwnerDep) -> dict[str, Any]:
-    return service.retry(project_id, owner=owner)
+def retry_project(project_id: ProjectId, service: ServiceDep, caller: CallerDep) -> dict[str, Any]:
+    return service.retry(project_id, caller=caller)
 
 
 @router.delete("/{project_id}", status_code=204, summary="Delete the project and its files")
-def delete_project(project_id: ProjectId, service: ServiceDep, owner: OwnerDep) -> Response:
-    service.delete(project_id, owner=owner)
+def delete_project(project_id: ProjectId, service: ServiceDep, caller: CallerDep) -> Response:
+    service.delete(project_id, caller=caller)
     return Response(status_code=204)
 
 
 @router.post("/{project_id}/delivered", summary="The client confirms it showed the result")
 def delivered(
-    project_id: ProjectId, service: ServiceDep, owner: OwnerDep, body: DeliveredBody | None = None
+    project_id: ProjectId, service: ServiceDep, caller: ReaderDep, body: DeliveredBody | None = None
 ) -> dict[str, Any]:
-    return service.deliver(project_id, owner=owner, seq=body.seq if body else None)
+    return service.deliver(project_id, caller=caller, seq=body.seq if body else None)
+
+
+@router.post(
+    "/{project_id}/tokens",
+    status_code=201,
+    summary="A short-lived token that reads this one project (for a browser that cannot send headers)",
+)
+def create_token(
+    project_id: ProjectId,
+    runtime: RuntimeDep,
+    caller: CallerDep,
+    body: TokenCreate | None = None,
+) -> dict[str, Any]:
+    project = runtime.service.project(project_id, caller=caller)  # the owner check: 404 for another's
+    issued = runtime.tokens.issue(project.id, project.owner, ttl_s=body.ttl_s if body else None)
+    return {"token": issued.token, "expires_at": iso(issued.expires_at), "project_id": project.id}

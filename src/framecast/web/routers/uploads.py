@@ -11,7 +11,8 @@ from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import JSONResponse
 
 from framecast.domain.errors import PayloadTooLarge
-from framecast.web.deps import OwnerDep, RuntimeDep, UploadsDep
+from framecast.services.access import writer
+from framecast.web.deps import CallerDep, RuntimeDep, UploadsDep
 from framecast.web.limits import limit_message
 
 router = APIRouter(prefix="/api/uploads", tags=["uploads"])
@@ -22,7 +23,7 @@ async def upload(
     file: Annotated[UploadFile, File(description="An image or audio file")],
     runtime: RuntimeDep,
     uploads: UploadsDep,
-    owner: OwnerDep,
+    caller: CallerDep,
 ) -> JSONResponse:
     limit = runtime.settings.max_upload_bytes
     tmp_dir = runtime.media.temp_dir()
@@ -35,7 +36,7 @@ async def upload(
                 if size > limit:
                     raise PayloadTooLarge(limit_message(limit, what="The file"))
                 out.write(chunk)
-        asset = await asyncio.to_thread(uploads.accept, tmp, filename=file.filename, owner=owner)
+        asset = await asyncio.to_thread(uploads.accept, tmp, filename=file.filename, owner=writer(caller))
     finally:
         tmp.unlink(missing_ok=True)
         os.rmdir(tmp_dir)

@@ -7,16 +7,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from framecast.web.deps import OwnerDep, ServiceDep
+from framecast.web.deps import CallerDep, ServiceDep
 
 router = APIRouter(prefix="/api/videos", tags=["videos"])
 
 
-@router.get("", summary="Finished videos, newest first")
+@router.api_route("", methods=["GET", "HEAD"], summary="Finished videos, newest first")
 async def list_videos(
     service: ServiceDep,
-    owner: OwnerDep,
+    caller: CallerDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=400)] = None,
 ) -> dict[str, Any]:
-    return await asyncio.to_thread(service.list_videos, owner=owner, limit=limit, cursor=cursor)
+    return await asyncio.to_thread(service.list_videos, caller=caller, limit=limit, cursor=cursor)

@@ -1,0 +1,141 @@
+"""Who is calling: one function turns a request's credentials into a ``Caller`` for every route and
+transport (REST, SSE, polling, WebSocket, /media).
+
+* ``none``: every request is the configured owner (serve listens on loopback only in this mode).
+* ``keys``: ``Authorization: Bearer fc_…`` or the page's session cookie (``POST /api/session``).
+* ``proxy``: the owner header, believed only from ``FRAMECAST_TRUSTED_PROXIES``; from anywhere else it is
+  ignored, so a client that sends it straight to Framecast is unauthenticated.
+* In every mode, routes that read one project also take a delivery token (``?token=fct_…`` or a Bearer
+  token): it reads that project and nothing else.
+
+Checked keys and sessions are remembered for a few seconds, so a thousand streams opening at once cost one
+database read, not a thousand; a revoked key stops working within that time.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from starlette.requests import HTTPConnection
+
+from framecast.domain.errors import InvalidInput, Unauthenticated
+from framecast.domain.identity import AuthMode, Caller
+from framecast.services.identity import TOKEN_PREFIX, DeliveryTokens, KeyService, Sessions, check_owner_name
+from framecast.settings import Settings
+
+SESSION_COOKIE = "framecast_session"
+#: How long a checked key or session is believed without asking the ledger again.
+CACHE_S = 5.0
+_CACHE_LIMIT = 10_000
+
+T = TypeVar("T")
+
+
+class _Recent:
+    """A small time-bounded memo (thread-safe: dependencies run in the thread pool)."""
+
+    def __init__(self, ttl_s: float) -> None:
+        self.ttl_s = ttl_s
+        self._items: dict[str, tuple[float, object]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, make: Callable[[], T]) -> T:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._items.get(key)
+        if hit is not None and now - hit[0] < self.ttl_s:
+            return hit[1]  # type: ignore[return-value]
+        value = make()  # raises for a bad credential: failures are never remembered
+        with self._lock:
+            if len(self._items) >= _CACHE_LIMIT:
+                self._items.clear()
+            self._items[key] = (now, value)
+        return value
+
+
+class Authenticator:
+    """Resolves the caller of a request (see the module docstring)."""
+
+    def __init__(
+        self, settings: Settings, keys: KeyService, sessions: Sessions, tokens: DeliveryTokens
+    ) -> None:
+        self.settings = settings
+        self.mode = settings.auth
+        self.keys = keys
+        self.sessions = sessions
+        self.tokens = tokens
+        self._proxies = [ipaddress.ip_network(c, strict=False) for c in settings.trusted_proxies]
+        self._recent = _Recent(CACHE_S)
+
+    def caller(self, conn: HTTPConnection, *, allow_token: bool = False) -> Caller:
+        """The caller, or Unauthenticated. ``allow_token``: this route reads one project, so a delivery
+        token is accepted too."""
+        bearer = _bearer(conn)
+        if bearer is not None and bearer.startswith(TOKEN_PREFIX):
+            return self._token(bearer, allow_token)
+        token = conn.query_params.get("token")
+        if token is not None and bearer is None:
+            return self._token(token, allow_token)
+        if self.mode is AuthMode.NONE:
+            return Caller(owner=self.settings.owner)
+        if self.mode is AuthMode.PROXY:
+            return self._proxied(conn)
+        if bearer is not None:
+            return self._recent.get("key:" + bearer, lambda: self.keys.authenticate(bearer))
+        cookie = conn.cookies.get(SESSION_COOKIE)
+        if cookie:
+            return self._session(cookie)
+        raise Unauthenticated(
+            "Sign in: send Authorization: Bearer <API key> (framecast keys create --owner NAME makes one)."
+        )
+
+    def _token(self, token: str, allowed: bool) -> Caller:
+        if not allowed:
+            raise Unauthenticated("A delivery token only reads its project; this request needs an API key.")
+        return self._recent.get("token:" + token, lambda: self.tokens.verify(token))
+
+    def _session(self, cookie: str) -> Caller:
+        def check() -> Caller:
+            key = self.keys.active_key(self.sessions.key_id(cookie))
+            return Caller(owner=key.owner, admin=key.admin)
+
+        return self._recent.get("session:" + cookie, check)
+
+    def _proxied(self, conn: HTTPConnection) -> Caller:
+        name = conn.headers.get(self.settings.proxy_user_header)
+        if name and self._from_trusted_proxy(conn):
+            try:
+                return Caller(owner=check_owner_name(name.strip()))
+            except InvalidInput:
+                pass  # a name Framecast cannot use is no identity
+        raise Unauthenticated("Sign in through the site's login (the identity proxy did not name a user).")
+
+    def _from_trusted_proxy(self, conn: HTTPConnection) -> bool:
+        if conn.client is None:
+            return False
+        try:
+            peer = ipaddress.ip_address(conn.client.host)
+        except ValueError:
+            return False
+        return any(peer in network for network in self._proxies)
+
+    def secure_cookies(self, conn: HTTPConnection) -> bool:
+        """Mark cookies Secure when the page was reached over https (directly, or through a trusted proxy
+        that says so)."""
+        if conn.url.scheme in ("https", "wss"):
+            return True
+        return conn.headers.get("x-forwarded-proto") == "https" and self._from_trusted_proxy(conn)
+
+
+def _bearer(conn: HTTPConnection) -> str | None:
+    header = conn.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        raise Unauthenticated("The Authorization header must be 'Bearer <API key>'.")
+    return value.strip()

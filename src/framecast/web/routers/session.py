@@ -1,0 +1,67 @@
+"""The page's sign-in (FRAMECAST_AUTH=keys): a key typed once becomes an HttpOnly, SameSite=Lax session
+cookie that SSE, WebSocket and /media requests carry; ``DELETE`` signs out. ``GET`` says who is signed in
+(and which auth mode the server runs), so the page knows whether to ask for a key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from framecast.domain.errors import FramecastError
+from framecast.services.identity import SESSION_MAX_AGE_S
+from framecast.web.auth import SESSION_COOKIE
+from framecast.web.deps import RuntimeDep, get_authenticator
+
+router = APIRouter(prefix="/api/session", tags=["session"])
+
+
+class SessionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    key: str = Field(min_length=1, max_length=200, description="An API key (fc_…).")
+
+
+@router.api_route(
+    "", methods=["GET", "HEAD"], summary="Who is signed in, and how this server signs people in"
+)
+def who(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
+    mode = runtime.settings.auth.value
+    try:
+        caller = get_authenticator(request).caller(request)
+    except FramecastError:
+        return {"auth": mode, "signed_in": False, "owner": None, "admin": False}
+    return {"auth": mode, "signed_in": True, "owner": caller.owner, "admin": caller.admin}
+
+
+@router.post("", summary="Sign in with an API key: sets the session cookie")
+def sign_in(body: SessionCreate, request: Request, response: Response, runtime: RuntimeDep) -> dict[str, Any]:
+    cookie, caller = runtime.sessions.open(body.key)
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        max_age=SESSION_MAX_AGE_S,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=get_authenticator(request).secure_cookies(request),
+    )
+    return {
+        "auth": runtime.settings.auth.value,
+        "signed_in": True,
+        "owner": caller.owner,
+        "admin": caller.admin,
+    }
+
+
+@router.delete("", status_code=204, summary="Sign out: clears the session cookie")
+def sign_out(request: Request) -> Response:
+    response = Response(status_code=204)
+    response.delete_cookie(
+        SESSION_COOKIE,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=get_authenticator(request).secure_cookies(request),
+    )
+    return response
