@@ -1,7 +1,8 @@
 // One project on the page: its card, its state, and the delivery that keeps both up to date.
 
 import { ApiError, UNREACHABLE, cancelProject, confirmDelivered, getProject, retryProject } from "../api.js";
-import { DeliveryClient } from "../delivery.js";
+import { DeliveryClient } from "../delivery/controller.js";
+import { transportLabel } from "../delivery/transports.js";
 import {
   applyEvent,
   emptyState,
@@ -17,8 +18,6 @@ import {
 import { removeActive } from "../store.js";
 import { coordinate } from "../tabs.js";
 import { announce, h, safeUrl, setText } from "./dom.js";
-
-const TRANSPORT_NAMES = /** @type {Object<string, string>} */ ({ sse: "SSE", websocket: "WebSocket", polling: "Polling" });
 
 /**
  * @typedef {Object} ViewOptions
@@ -43,7 +42,7 @@ export class ProjectView {
     /** Seqs applied from events, in order: the e2e tests check there is no gap and no repeat. */
     /** @type {number[]} */
     this.applied = [];
-    /** @type {import("../delivery.js").TransportInfo[]} */
+    /** @type {import("../delivery/transports.js").TransportInfo[]} */
     this.transportHistory = [];
     /** What the media box showed, in order ("poster", "video"), and when the video appeared (epoch ms). */
     /** @type {string[]} */
@@ -219,11 +218,11 @@ export class ProjectView {
     if (!snap || String(snap.id) !== this.id) return;
     if (Number(snap.last_seq ?? 0) < this.state.lastSeq) return; // older than what we have already shown
     this.state = fromSnapshot(snap);
-    if (this.client) this.client.lastSeq = Math.max(this.client.lastSeq, this.state.lastSeq);
+    this.client?.cursor.advanceTo(this.state.lastSeq);
     this.scheduleRender();
   }
 
-  /** @param {import("../delivery.js").Envelope} env */
+  /** @param {import("../delivery/envelope.js").Envelope} env */
   applyEvent(env) {
     if (typeof env.seq === "number") this.applied.push(env.seq);
     const before = this.state.status;
@@ -273,10 +272,10 @@ export class ProjectView {
     }
   }
 
-  /** @param {import("../delivery.js").TransportInfo} info */
+  /** @param {import("../delivery/transports.js").TransportInfo} info */
   setChip(info) {
     this.transportHistory.push(info);
-    const name = info.transport ? TRANSPORT_NAMES[info.transport] : "";
+    const name = transportLabel(info.transport);
     this.chipEl.dataset.state = info.state;
     this.chipEl.dataset.transport = info.transport ?? "";
     let label = name;
