@@ -6,9 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 RUN_APT_PACKAGES := espeak-ng fonts-dejavu-core fonts-noto-core fonts-symbola
-APT_PACKAGES := $(RUN_APT_PACKAGES) chromium nginx-light
+APT_PACKAGES := $(RUN_APT_PACKAGES) chromium nginx-light nodejs
+NODE_STAMP := node_modules/.package-lock.json
 
-.PHONY: run test lint bench system-deps venv clean format
+.PHONY: run test test-js lint bench system-deps venv node-deps clean format
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +25,17 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 
 venv: $(STAMP)
 
-# Debian packages the renderer (espeak-ng, fonts) and the browser tests (chromium, nginx) need;
+# axe-core for the accessibility checks in tests/e2e, exactly as package-lock.json pins it. Debian ships npm
+# apart from nodejs (NodeSource's nodejs bundles it), so npm is installed only when the command is missing.
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory system-deps PACKAGES=npm
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+node-deps: $(NODE_STAMP)
+
+# Debian packages the renderer (espeak-ng, fonts), the browser tests (chromium, nginx) and the page's unit
+# tests (nodejs) need;
 # `make run` asks only for the renderer's (PACKAGES=...).
 PACKAGES ?= $(APT_PACKAGES)
 system-deps:
@@ -41,8 +52,12 @@ run: $(STAMP)
 	@echo "Framecast at http://127.0.0.1:8000/tools/video-generator"
 	$(BIN)/framecast serve --host 127.0.0.1 --port 8000
 
-test: system-deps $(TEST_STAMP) lint
+test: system-deps $(TEST_STAMP) $(NODE_STAMP) lint test-js
 	$(BIN)/python -m pytest -p no:cacheprovider
+
+# The page's delivery logic (tests/js) on node's own test runner: no DOM, no network, no packages needed.
+test-js:
+	node --test tests/js/
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check src tests bench
@@ -59,4 +74,4 @@ bench: system-deps $(TEST_STAMP)
 	$(BIN)/python bench/page.py
 
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules data .pytest_cache .mypy_cache .ruff_cache

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_harness import BASE_ENV, CHROMIUM, CHROMIUM_ARGS, FRAMECAST, Console, Nginx, Server
+from e2e_harness import AXE_JS, BASE_ENV, CHROMIUM, CHROMIUM_ARGS, FRAMECAST, Console, Nginx, Server
 from tests.conftest import IN_CI
 
-# `make test` installs Playwright, Chromium and nginx, so in CI a missing tool is a failure, not a skip.
+# `make test` installs Playwright, Chromium, nginx and axe-core, so in CI a missing tool is a failure,
+# not a skip.
 if IN_CI:
     import playwright.sync_api as playwright_sync
 else:
@@ -30,6 +31,14 @@ def needs_tools() -> None:
         _missing("Chromium is not installed at /usr/bin/chromium")
     if not FRAMECAST.exists():
         _missing("the framecast command is not installed in .venv")
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core's browser build, installed by `make test` (`npm ci`) from the pinned package-lock.json."""
+    if not AXE_JS.exists():
+        _missing(f"axe-core is not installed at {AXE_JS.relative_to(AXE_JS.parents[2])} (run `npm ci`)")
+    return AXE_JS.read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="session")

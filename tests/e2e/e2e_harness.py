@@ -26,6 +26,7 @@ from tests.support.tcp_proxy import TcpProxy  # noqa: F401 - re-exported for the
 REPO = Path(__file__).resolve().parents[2]
 FRAMECAST = REPO / ".venv" / "bin" / "framecast"
 CHROMIUM = "/usr/bin/chromium"
+AXE_JS = REPO / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -340,6 +341,34 @@ def assert_contiguous(applied: list[int], server_last: int) -> None:
     assert len(applied) == len(set(applied)), f"repeated events: {applied}"
     assert applied == list(range(applied[0], applied[-1] + 1)), f"missing events: {applied}"
     assert applied[-1] == server_last, f"page stopped at {applied[-1]}, server at {server_last}"
+
+
+def axe_violations(page: Any, axe_source: str) -> list[dict[str, Any]]:
+    """Run axe-core on the page as it is now and return its violations (rule id, impact, nodes).
+
+    The script goes in through `evaluate` (the DevTools protocol), which the page's CSP does not govern, so the
+    page is checked with its real policy in force.
+    """
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(axe_source)
+    result = page.evaluate(
+        """async () => {
+            const r = await axe.run(document, {resultTypes: ['violations']});
+            return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map(n => ({target: n.target.join(' '), summary: n.failureSummary}))}));
+        }"""
+    )
+    return list(result)
+
+
+def describe_violations(violations: list[dict[str, Any]]) -> str:
+    lines = []
+    for v in violations:
+        lines.append(f"{v['impact']} {v['id']}: {v['help']}")
+        lines.extend(
+            f"    {n['target']}: {(n['summary'] or '').splitlines()[-1].strip()}" for n in v["nodes"]
+        )
+    return "\n".join(lines)
 
 
 @contextlib.contextmanager

@@ -2,7 +2,7 @@
 
 import { setupForm } from "./ui/form.js";
 import { setupGallery } from "./ui/gallery.js";
-import { ProjectView } from "./ui/project.js";
+import { ProjectView } from "./ui/project/view.js";
 import { setupSettings } from "./ui/settings.js";
 import { addActive, loadActive } from "./store.js";
 

@@ -91,7 +91,7 @@ export function fromSnapshot(snap) {
 /**
  * Apply one persisted event (already de-duplicated by the delivery client).
  * @param {ProjectState} s
- * @param {import("./delivery.js").Envelope} env
+ * @param {import("./delivery/envelope.js").Envelope} env
  */
 export function applyEvent(s, env) {
   const d = env.data ?? {};

@@ -1,15 +1,15 @@
 // What the page remembers: settings (localStorage) and the active projects (URL and localStorage), so a
 // reload re-attaches and a copied URL opens the same projects on another device.
 
-import { DEFAULT_CONNECT_TIMEOUT_MS } from "./delivery.js";
+import { DEFAULT_CONNECT_TIMEOUT_MS } from "./delivery/controller.js";
+import { PREFERENCES } from "./delivery/transports.js";
 
 const SETTINGS_KEY = "framecast.settings";
 const ACTIVE_KEY = "framecast.activeProjects";
-const PREFERENCES = ["auto", "sse", "websocket", "polling"];
 
 /**
  * @typedef {Object} Settings
- * @property {import("./delivery.js").Preference} preference
+ * @property {import("./delivery/transports.js").Preference} preference
  * @property {number} connectTimeoutMs
  */
 

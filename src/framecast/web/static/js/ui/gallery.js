@@ -58,7 +58,6 @@ export function setupGallery() {
       { type: "button", class: "play", "aria-label": `Play: ${prompt.slice(0, 80)}` },
       poster ? h("img", { src: poster, alt: "", loading: "lazy" }) : h("span", { class: "media-placeholder" }),
       h("span", { class: "play-icon", "aria-hidden": "true" }),
-      r.duration_s ? h("span", { class: "media-badge" }, formatDuration(Number(r.duration_s))) : null,
     );
     play.addEventListener("click", () => {
       if (!url) return;
@@ -70,7 +69,10 @@ export function setupGallery() {
       video.focus();
       video.play?.().catch(() => {});
     });
+    // The length badge sits beside the button, not in it: visible text inside a button must be part of its
+    // accessible name ("Play: prompt"), and the length is read on its own.
     media.append(play);
+    if (r.duration_s) media.append(h("span", { class: "media-badge" }, formatDuration(Number(r.duration_s))));
     const title = h("p", { class: "gallery-prompt" }, prompt);
     title.title = prompt;
     const o = item.options ?? {};

@@ -1,6 +1,21 @@
 // The settings dialog: connection preference and connect timeout, remembered in this browser.
 
+import { preferenceOptions } from "../delivery/transports.js";
 import { loadSettings, saveSettings } from "../store.js";
+import { h } from "./dom.js";
+
+/** The preference radios, one per choice of the transport table. @returns {HTMLElement[]} */
+function preferenceChoices() {
+  return preferenceOptions().map(({ value, title, text }) =>
+    h(
+      "label",
+      { class: "radio" },
+      h("input", { type: "radio", name: "preference", value }),
+      " ",
+      h("span", {}, h("strong", {}, title), " ", h("span", { class: "muted" }, text)),
+    ),
+  );
+}
 
 /**
  * @param {{onChange: (s: import("../store.js").Settings) => void}} opts
@@ -12,6 +27,7 @@ export function setupSettings({ onChange }) {
   const form = /** @type {HTMLFormElement} */ (document.getElementById("settings-form"));
   const timeout = /** @type {HTMLInputElement} */ (document.getElementById("connect-timeout"));
   const opener = /** @type {HTMLButtonElement} */ (document.getElementById("settings-open"));
+  document.getElementById("preference-choices")?.append(...preferenceChoices());
 
   opener.addEventListener("click", () => {
     for (const r of form.querySelectorAll("input[name=preference]")) {
