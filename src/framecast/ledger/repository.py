@@ -7,13 +7,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, and_, delete, func, insert, or_, select, text, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, RowMapping, and_, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from framecast.domain.errors import AlreadyExists, NotFound, Unavailable
 from framecast.domain.models import JSON, Asset, Event, Project, Task, utcnow
 from framecast.domain.status import Status
-from framecast.ledger.engine import is_sqlite
+from framecast.ledger.engine import is_sqlite, pool_outages
 from framecast.ledger.tables import assets, events, outbox, projects, tasks
 
 CommitHook = Callable[[list[Event]], None]
@@ -343,7 +343,8 @@ class SqlSession:
 
 
 class SqlLedger:
-    """The ledger over a SQLAlchemy engine.
+    """The ledger over a SQLAlchemy engine. A database that cannot be used raises ``Unavailable``
+    (``database_down``, ``database_busy``) from every method; see ``ledger.engine``.
 
     >>> ledger = SqlLedger(make_engine("sqlite:///data/framecast.db"))   # doctest: +SKIP
     >>> with ledger.transaction() as tx:                                    # doctest: +SKIP
@@ -360,7 +361,7 @@ class SqlLedger:
     @contextmanager
     def transaction(self) -> Iterator[SqlSession]:
         """A write transaction; on commit, the events it appended go to the commit hook (the event hub)."""
-        with self.engine.begin() as conn:
+        with pool_outages(), self.engine.begin() as conn:
             session = SqlSession(conn)
             yield session
         if self._on_commit and session.appended:
@@ -368,7 +369,7 @@ class SqlLedger:
 
     @contextmanager
     def read(self) -> Iterator[SqlSession]:
-        with self.engine.connect() as conn:
+        with pool_outages(), self.engine.connect() as conn:
             conn = conn.execution_options(sqlite_begin="DEFERRED")
             with conn.begin():
                 yield SqlSession(conn)
@@ -440,10 +441,12 @@ class SqlLedger:
             )
 
     def ping(self) -> None:
+        """Read a row of a real table (``SELECT 1`` would not even touch a SQLite file, and would pass
+        against a database without our schema); Unavailable when that fails for any reason."""
         try:
-            with self.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception as exc:  # noqa: BLE001
+            with self.read() as tx:
+                tx._conn.execute(select(projects.c.id).limit(1)).all()
+        except SQLAlchemyError as exc:  # not an outage by itself (no schema?), but this process cannot serve
             raise Unavailable(
-                f"The database is not reachable: {exc.__class__.__name__}", code="database_down"
+                f"The database answered with an error ({exc.__class__.__name__}).", code="database_error"
             ) from exc
