@@ -3,6 +3,7 @@ public body; every outage is 503 ``service_unavailable`` with Retry-After; only 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -140,3 +141,39 @@ def test_routes_answer_503_while_the_database_file_is_gone_and_heal_after(make_c
     assert client.get("/readyz").status_code == 200
     assert client.get(f"/api/projects/{project['id']}").json()["status"] == "queued"
     assert create_project(client, prompt="After the database came back")["status"] == "queued"
+
+
+def test_a_websocket_closes_1011_with_a_problem_when_the_database_is_gone(
+    make_client: ClientFactory,
+) -> None:
+    client = make_client()
+    project = create_project(client, duration_s=2, resolution="360p")
+    db = Path(client.app.state.runtime.settings.data_dir) / "framecast.db"
+    aside = _cut(db)
+    try:
+        with client.websocket_connect(f"/api/projects/{project['id']}/ws") as ws:
+            problem = json.loads(ws.receive_text())
+            closed = ws.receive()
+    finally:
+        _restore(db, aside)
+    assert problem["type"] == "problem" and problem["project_id"] == project["id"]
+    assert problem["data"]["code"] == "service_unavailable" and problem["data"]["cause"] == "database_down"
+    assert closed == {"type": "websocket.close", "code": 1011, "reason": ""}
+
+
+@pytest.mark.parametrize(
+    ("path", "code", "close"),
+    [
+        ("/api/projects/prj_nope/ws", "project_not_found", 4404),
+        ("/api/projects/{id}/ws?after=-1", "invalid_input", 4422),
+    ],
+)
+def test_websocket_close_codes_come_from_the_error_class(
+    client: TestClient, path: str, code: str, close: int
+) -> None:
+    project = create_project(client, duration_s=2, resolution="360p")
+    with client.websocket_connect(path.format(id=project["id"])) as ws:
+        problem = json.loads(ws.receive_text())
+        closed = ws.receive()
+    assert problem["type"] == "problem" and problem["data"]["code"] == code
+    assert closed["code"] == close

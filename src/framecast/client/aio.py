@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from framecast.client.sse import SSEDecoder
-from framecast.client.sync import ClientError, _check, _should_skip
+from framecast.client.sync import PROBLEM_EVENTS, ClientError, _check, _should_skip, backoff_s
 
 
 class AsyncClient:
@@ -81,7 +81,7 @@ class AsyncClient:
                         if message is None or _should_skip(message.event, message.data):
                             continue
                         envelope = json.loads(message.data)
-                        if message.event == "error":
+                        if message.event in PROBLEM_EVENTS:
                             break
                         if envelope["seq"] <= cursor:
                             continue
@@ -92,16 +92,23 @@ class AsyncClient:
                             ended = True
                     if ended or await self._terminal(project_id, cursor):
                         return
-                # The stream ended early (a proxy timeout, a server restart, an error event): back off, resume.
+                # The stream ended early (a proxy timeout, a server restart, a problem event): back off, resume.
                 failures += 1
                 if failures > max_reconnects:
                     raise ClientError(503, "stream_unavailable", "The event stream kept ending early.")
-                await asyncio.sleep(min(5.0, 0.2 * 2**failures))
+                await asyncio.sleep(backoff_s(failures))
             except httpx.TransportError:
                 failures += 1
                 if failures > max_reconnects:
                     raise
-                await asyncio.sleep(min(5.0, 0.2 * 2**failures))
+                await asyncio.sleep(backoff_s(failures))
+            except ClientError as exc:
+                if not exc.unavailable:
+                    raise
+                failures += 1  # the server's database (or broker, storage) is down: resume once it is back
+                if failures > max_reconnects:
+                    raise
+                await asyncio.sleep(backoff_s(failures, exc.retry_after))
 
     async def _terminal(self, project_id: str, cursor: int) -> bool:
         snapshot = await self.get_project(project_id)

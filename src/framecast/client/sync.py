@@ -14,29 +14,66 @@ from framecast.client.sse import parse
 
 
 class ClientError(Exception):
-    """Raised when the server answers with an error; carries the server's ``code`` and ``message``."""
+    """Raised when the server answers with an error; carries the server's ``code`` and ``message``.
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    A 503 ``service_unavailable`` (the server's database, broker or storage is down) also carries the
+    ``cause`` (``database_down``...) and ``retry_after`` (seconds, from the ``Retry-After`` header).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        cause: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
+        self.cause = cause
+        self.retry_after = retry_after
+
+    @property
+    def unavailable(self) -> bool:
+        """True for an outage on the server's side, which ends by itself: try again after ``retry_after``."""
+        return self.status == 503
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after", "")
+    return float(value) if value.isascii() and value.isdigit() else None
 
 
 def _check(response: httpx.Response) -> httpx.Response:
     if response.status_code >= 400:
+        cause = None
         try:
             body = response.json()
             code, message = body.get("code", "error"), body.get("message", response.text)
+            cause = body.get("cause")
         except ValueError:
             code, message = "error", response.text
-        raise ClientError(response.status_code, code, message)
+        raise ClientError(
+            response.status_code, code, message, cause=cause, retry_after=_retry_after(response)
+        )
     return response
+
+
+#: Stream messages that end a stream early: the server's ``problem`` (``error`` from servers before it).
+PROBLEM_EVENTS = ("problem", "error")
 
 
 def _should_skip(event: str, data: str) -> bool:
     """Stream-only messages (hello, ping, resync, retry) carry no seq; the SDK yields log events only."""
     return event in ("hello", "ping", "retry", "resync", "message") or not data
+
+
+def backoff_s(failures: int, retry_after: float | None = None) -> float:
+    """Doubling from 0.4 s, capped at 5 s; never shorter than the server's Retry-After."""
+    return float(max(min(5.0, 0.2 * 2**failures), retry_after or 0.0))
 
 
 class Client:
@@ -98,13 +135,10 @@ class Client:
                     _check(response) if response.status_code >= 400 and response.read() is not None else None
                     ended = False
                     for message in parse(response.iter_lines()):
-                        if (
-                            message.event in ("hello", "ping", "retry", "resync", "message")
-                            or not message.data
-                        ):
+                        if _should_skip(message.event, message.data):
                             continue
                         envelope = json.loads(message.data)
-                        if message.event == "error":
+                        if message.event in PROBLEM_EVENTS:
                             break
                         seq = envelope.get("seq")
                         if seq is None or seq <= cursor:
@@ -116,16 +150,23 @@ class Client:
                             ended = True
                     if ended or self._terminal(project_id, cursor):
                         return
-                # The stream ended early (a proxy timeout, a server restart, an error event): back off, resume.
+                # The stream ended early (a proxy timeout, a server restart, a problem event): back off, resume.
                 failures += 1
                 if failures > max_reconnects:
                     raise ClientError(503, "stream_unavailable", "The event stream kept ending early.")
-                time.sleep(min(5.0, 0.2 * 2**failures))
+                time.sleep(backoff_s(failures))
             except (httpx.TransportError, httpx.RemoteProtocolError):
                 failures += 1
                 if failures > max_reconnects:
                     raise
-                time.sleep(min(5.0, 0.2 * 2**failures))
+                time.sleep(backoff_s(failures))
+            except ClientError as exc:
+                if not exc.unavailable:
+                    raise
+                failures += 1  # the server's database (or broker, storage) is down: resume once it is back
+                if failures > max_reconnects:
+                    raise
+                time.sleep(backoff_s(failures, exc.retry_after))
 
     def _terminal(self, project_id: str, cursor: int) -> bool:
         snapshot = self.get_project(project_id)

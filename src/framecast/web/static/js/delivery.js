@@ -13,8 +13,8 @@
 /**
  * One message of the event protocol (the same JSON on every transport).
  * @typedef {Object} Envelope
- * @property {number} [seq] per-project sequence number; absent on hello, ping and resync
- * @property {string} type task_status | render_progress | file | render_result | project_status | hello | ping | resync
+ * @property {number} [seq] per-project sequence number; absent on hello, ping, resync and problem
+ * @property {string} type task_status | render_progress | file | render_result | project_status | hello | ping | resync | problem
  * @property {string} project_id
  * @property {string} [ts]
  * @property {Object<string, any>} data
@@ -283,9 +283,10 @@ export class DeliveryClient {
       if (env.type === "hello") dog.hello();
       this.receive(gen, "sse", env);
     };
-    // "error" here also names the server's in-band error message (a MessageEvent with data); connection
-    // errors carry no data and are handled by onerror below.
-    for (const type of ["hello", "ping", "resync", "error", "message", ...PERSISTED]) es.addEventListener(type, handle);
+    // "problem" is the server's in-band message when the stream breaks after it started (an outage, a
+    // deleted project); the stream then ends and onerror below reconnects from lastSeq. Connection errors
+    // are EventSource's own "error" events, which carry no data.
+    for (const type of ["hello", "ping", "resync", "problem", "message", ...PERSISTED]) es.addEventListener(type, handle);
     // EventSource reconnects by itself with Last-Event-ID; we close it and reconnect ourselves instead, so
     // backoff, the cursor and the switch to another transport stay in one place.
     es.onerror = () => {
@@ -454,7 +455,7 @@ export class DeliveryClient {
       return;
     }
     if (env.type === "ping") return;
-    if (env.type === "error") {
+    if (env.type === "problem") {
       this.log.warn(`📡 ${name} stream reported a problem: ${env.data?.message ?? "unknown"}; it will resume from seq ${this.lastSeq}`);
       return;
     }
