@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from web_support import ClientFactory, TestClient, assert_problem, create_project
+from web_support import ClientFactory, TestClient, assert_problem, create_project, png_bytes
 
 from framecast.domain.errors import (
     AlreadyExists,
@@ -177,3 +177,23 @@ def test_websocket_close_codes_come_from_the_error_class(
         closed = ws.receive()
     assert problem["type"] == "problem" and problem["data"]["code"] == code
     assert closed["code"] == close
+
+
+def test_an_upload_while_the_media_scratch_directory_is_broken_is_503_storage_down(
+    client: TestClient,
+) -> None:
+    scratch = Path(client.app.state.runtime.settings.media_dir) / ".tmp"
+    aside = scratch.with_name(".tmp.away")
+    os.rename(scratch, aside)
+    scratch.write_bytes(b"not a directory")  # root ignores permissions; a file where a directory must be
+    try:
+        response = client.post("/api/uploads", files={"file": ("logo.png", png_bytes(), "image/png")})
+        assert assert_problem(response, 503, "service_unavailable")["cause"] == "storage_down"
+        ready = client.get("/readyz")
+        assert ready.status_code == 503 and ready.json()["checks"]["storage"].startswith("storage_down")
+    finally:
+        scratch.unlink()
+        os.rename(aside, scratch)
+    assert (
+        client.post("/api/uploads", files={"file": ("logo.png", png_bytes(), "image/png")}).status_code == 201
+    )

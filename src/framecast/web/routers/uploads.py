@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import JSONResponse
 
-from framecast.domain.errors import InvalidInput, PayloadTooLarge, UnsupportedMedia
+from framecast.domain.errors import InvalidInput, PayloadTooLarge, Unavailable, UnsupportedMedia
 from framecast.domain.models import Asset, AssetKind, new_id
 from framecast.web.deps import OwnerDep, RuntimeDep
 from framecast.web.limits import limit_message
@@ -85,15 +85,21 @@ async def upload(
     head = b""
     digest = hashlib.sha256()
     try:
-        with tmp.open("wb") as out:
-            while chunk := await file.read(1 << 20):
-                size += len(chunk)
-                if size > limit:
-                    raise PayloadTooLarge(limit_message(limit, what="The file"))
-                if len(head) < 64:
-                    head += chunk[: 64 - len(head)]
-                digest.update(chunk)
-                out.write(chunk)
+        try:
+            with tmp.open("wb") as out:
+                while chunk := await file.read(1 << 20):
+                    size += len(chunk)
+                    if size > limit:
+                        raise PayloadTooLarge(limit_message(limit, what="The file"))
+                    if len(head) < 64:
+                        head += chunk[: 64 - len(head)]
+                    digest.update(chunk)
+                    out.write(chunk)
+        except OSError as exc:  # the scratch disk is full or failing: an outage, not the caller's fault
+            raise Unavailable(
+                f"The upload could not be written to disk: {exc.strerror or exc.__class__.__name__}.",
+                code="storage_down",
+            ) from exc
         if size == 0:
             raise InvalidInput("The file is empty.", field="file")
         kind, mime, ext = sniff(head)
