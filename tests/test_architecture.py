@@ -59,3 +59,84 @@ def test_http_status_codes_are_chosen_in_one_module() -> None:
         if "HTTPException(" in text and path.name != "errors.py":
             offenders.append(path.name)
     assert not offenders, f"raise domain errors instead of HTTPException in {offenders}"
+
+
+#: Which rooms each room may import (besides itself). The arrows point down the layers: the composition
+#: root (app_context) and the entry points (cli, __main__) sit on top; nothing imports them.
+ALLOWED_IMPORTS: dict[str, set[str]] = {
+    "domain": set(),
+    "settings": set(),
+    "services": {"domain"},
+    "runtime": {"domain", "services", "settings"},
+    "render": {"domain"},
+    "ledger": {"domain", "services"},
+    "events": {"domain", "services"},
+    "media": {"domain", "services"},
+    "jobs": {"domain", "services", "settings", "runtime", "render"},
+    "web": {"framecast", "domain", "services", "settings", "runtime"},
+    "client": set(),
+    "app_context": {"domain", "services", "settings", "runtime", "ledger", "events", "media", "jobs", "render"},
+    "cli": {"domain", "services", "settings", "runtime", "app_context", "ledger", "jobs", "web", "client"},
+    "__main__": {"cli"},
+    "framecast": set(),
+}
+
+
+def _room(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "framecast"
+
+
+def import_arrows() -> list[tuple[str, str, str]]:
+    """(importing module, its room, imported room) for every import of framecast's own modules."""
+    arrows = []
+    for path in SRC.rglob("*.py"):
+        parts = path.relative_to(SRC.parent).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets: list[str] = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets = [node.module]
+            elif isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            for target in targets:
+                if target == "framecast" or target.startswith("framecast."):
+                    arrows.append((module, _room(module), _room(target)))
+    return arrows
+
+
+def test_no_module_imports_a_layer_above_its_own() -> None:
+    arrows = import_arrows()
+    assert arrows, "the import scan found nothing"
+    rooms = {room for _, room, _ in arrows}
+    assert rooms <= set(ALLOWED_IMPORTS), f"rooms without a rule: {rooms - set(ALLOWED_IMPORTS)}"
+    upward = sorted(
+        f"{module} -> {target}"
+        for module, room, target in arrows
+        if target != room and target not in ALLOWED_IMPORTS[room]
+    )
+    assert not upward, upward
+
+
+def test_the_scan_sees_an_upward_import() -> None:
+    # The rule above must be able to fail: a web module importing the composition root is caught.
+    assert "app_context" not in ALLOWED_IMPORTS["web"]
+    assert "web" not in ALLOWED_IMPORTS["jobs"]
+
+
+def test_render_modules_do_not_import_each_other_in_a_cycle() -> None:
+    graph: dict[str, set[str]] = {}
+    for path in (SRC / "render").rglob("*.py"):
+        module = path.stem
+        graph[module] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith("framecast.render.")
+            ):
+                graph[module].add(node.module.removeprefix("framecast.render.").split(".")[0])
+    cycles = sorted(
+        f"{a} <-> {b}" for a, deps in graph.items() for b in deps if a < b and a in graph.get(b, ())
+    )
+    assert not cycles, cycles

@@ -67,3 +67,23 @@ def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     assert (tmp_path / "data" / "framecast.db").exists()
     again = run("db", "upgrade", tmp_path=tmp_path, timeout=60)
     assert again.returncode == 0
+
+
+def test_keys_create_list_revoke(tmp_path: Path) -> None:
+    made = run("keys", "create", "--owner", "ana", "--label", "laptop", tmp_path=tmp_path, timeout=60)
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip().splitlines()[-1]
+    assert key.startswith("fc_") and " " not in key  # the key alone on its last line
+    key_id = "key_" + key.split("_")[1]
+    admin = run("keys", "create", "--owner", "ops", "--admin", tmp_path=tmp_path, timeout=60)
+    assert admin.returncode == 0, admin.stderr
+    listed = run("keys", "list", tmp_path=tmp_path, timeout=60)
+    assert listed.returncode == 0 and key_id in listed.stdout and "laptop" in listed.stdout
+    assert "admin" in listed.stdout and key not in listed.stdout  # never the secret again
+    revoked = run("keys", "revoke", key_id, tmp_path=tmp_path, timeout=60)
+    assert revoked.returncode == 0 and "Revoked" in revoked.stdout
+    assert "revoked" in run("keys", "list", tmp_path=tmp_path, timeout=60).stdout
+    missing = run("keys", "revoke", "key_nope", tmp_path=tmp_path, timeout=60)
+    assert missing.returncode == 1 and missing.stderr.startswith("Error:") and "Traceback" not in missing.stderr
+    bad = run("keys", "create", "--owner", "a b", tmp_path=tmp_path, timeout=60)
+    assert bad.returncode == 1 and bad.stderr.startswith("Error:")

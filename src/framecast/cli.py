@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from framecast.domain.errors import FramecastError
+from framecast.domain.identity import AuthMode
 from framecast.settings import Settings
 
 app = typer.Typer(
@@ -20,10 +24,49 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+keys_app = typer.Typer(help="API keys (FRAMECAST_AUTH=keys).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 
 
 def _settings(**overrides: Any) -> Settings:
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "FRAMECAST_" + "_".join(str(p) for p in first["loc"]).upper()
+        typer.echo(f"Error: {name}: {first['msg'].removeprefix('Value error, ')}", err=True)
+        raise typer.Exit(2) from None
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_exposure(settings: Settings) -> None:
+    """With no sign-in, anyone who reaches the port owns every video: listen on loopback only, unless the
+    operator said FRAMECAST_AUTH=none on purpose."""
+    if settings.auth is not AuthMode.NONE or is_loopback(settings.host):
+        return
+    if not settings.auth_set_explicitly:
+        typer.echo(
+            f"Error: refusing to listen on {settings.host} without sign-in: anyone who reaches the port could "
+            "read, cancel and delete every video. Turn auth on (FRAMECAST_AUTH=keys, then "
+            "`framecast keys create --owner NAME`; or FRAMECAST_AUTH=proxy behind an identity-aware proxy), "
+            "or listen on 127.0.0.1. To expose it without sign-in anyway, set FRAMECAST_AUTH=none.",
+            err=True,
+        )
+        raise typer.Exit(2)
+    logging.getLogger("framecast.cli").warning(
+        "listening on %s with FRAMECAST_AUTH=none: anyone who reaches this port owns every video",
+        settings.host,
+    )
 
 
 def _logging(level: str) -> None:
@@ -62,6 +105,7 @@ def serve(
 
     settings = _settings(host=host, port=port, data_dir=data_dir, workers=workers)
     _logging(settings.log_level)
+    _check_exposure(settings)
     try:
         runtime = build_runtime(settings)
         if settings.embedded_broker:
@@ -114,9 +158,15 @@ def worker(
         stop.wait()
         pool.stop()
         return
+    from framecast.app_context import build_runtime
+
     parent = os.getppid()
+    try:
+        runtime = build_runtime(settings, migrate=True)
+    except FramecastError as exc:
+        _fail(exc)
     run_worker(
-        settings, threads=threads, parent_pid=parent if os.environ.get("FRAMECAST_POOL_CHILD") else None
+        runtime, threads=threads, parent_pid=parent if os.environ.get("FRAMECAST_POOL_CHILD") else None
     )
 
 
@@ -203,6 +253,66 @@ def db_upgrade(data_dir: Annotated[Path | None, typer.Option("--data-dir")] = No
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(make_engine(settings.database_url_resolved))
     typer.echo("Database is up to date.")
+
+
+@contextmanager
+def _key_service(data_dir: Path | None) -> Iterator[Any]:
+    from framecast.ledger.engine import make_engine
+    from framecast.ledger.migrate import upgrade
+    from framecast.ledger.repository import SqlLedger
+    from framecast.services.identity import KeyService
+
+    settings = _settings(data_dir=data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url_resolved)
+    try:
+        upgrade(engine)
+        yield KeyService(SqlLedger(engine))
+    except FramecastError as exc:
+        _fail(exc)
+    finally:
+        engine.dispose()
+
+
+DataDirOption = Annotated[Path | None, typer.Option("--data-dir", help="Where the database lives.")]
+
+
+@keys_app.command("create")
+def keys_create(
+    owner: Annotated[str, typer.Option(help="Whose projects the key makes and reads.")],
+    label: Annotated[str, typer.Option(help="What the key is for (shown in `keys list`).")] = "",
+    admin: Annotated[bool, typer.Option("--admin", help="May read every owner's projects.")] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Make a key. It is printed once, alone on the last line; only its hash is stored."""
+    with _key_service(data_dir) as keys:
+        key, secret = keys.create(owner, label=label, admin=admin)
+    typer.echo(f"Created {key.id} for owner {key.owner}{' (admin)' if key.admin else ''}. Keep the key now:")
+    typer.echo(secret)
+
+
+@keys_app.command("list")
+def keys_list(data_dir: DataDirOption = None) -> None:
+    """The keys, without their secrets."""
+    with _key_service(data_dir) as keys:
+        rows = keys.list()
+    if not rows:
+        typer.echo("No API keys yet: framecast keys create --owner NAME")
+        return
+    for key in rows:
+        state = "active" if key.active else f"revoked {key.revoked_at:%Y-%m-%d %H:%M}"
+        flags = " admin" if key.admin else ""
+        typer.echo(f"{key.id}  {key.owner:<20} {state:<24}{flags}  {key.label}".rstrip())
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key's id (key_…).")], data_dir: DataDirOption = None
+) -> None:
+    """Revoke a key: requests with it get 401 from then on."""
+    with _key_service(data_dir) as keys:
+        key = keys.revoke(key_id)
+    typer.echo(f"Revoked {key.id} ({key.owner}).")
 
 
 def main() -> None:

@@ -5,11 +5,18 @@ Every field can be set with an environment variable ``FRAMECAST_<NAME>``, e.g. `
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from framecast.domain.identity import AuthMode
+
+#: A comma-separated list in the environment (``a,b``), a list in code.
+CommaList = Annotated[list[str], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -37,8 +44,12 @@ class Settings(BaseSettings):
         None, description="S3 endpoint, e.g. http://minio:9000; default AWS_ENDPOINT_URL or AWS S3."
     )
     s3_region: str | None = Field(None, description="S3 region; default AWS_REGION or us-east-1.")
-    s3_access_key: str | None = Field(None, description="S3 access key; default AWS_ACCESS_KEY_ID.")
-    s3_secret_key: str | None = Field(None, description="S3 secret key; default AWS_SECRET_ACCESS_KEY.")
+    s3_access_key: str | None = Field(
+        None,
+        description="S3 access key; default the environment (AWS_ACCESS_KEY_ID), the AWS shared "
+        "credentials file, then an IAM role.",
+    )
+    s3_secret_key: str | None = Field(None, description="S3 secret key (with s3_access_key).")
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int | None = Field(
@@ -47,6 +58,25 @@ class Settings(BaseSettings):
     worker_threads: int = Field(1, ge=1)
     namespace: str = Field("framecast", description="Prefix of Redis keys, so deployments can share a Redis.")
     owner: str = Field("local", description="Owner of every project in single-user mode.")
+
+    auth: AuthMode = Field(
+        AuthMode.NONE,
+        description="none (one owner, loopback only), keys (API keys) or proxy (an identity-aware proxy).",
+    )
+    proxy_user_header: str = Field(
+        "X-Forwarded-User", description="In proxy mode, the header that names the owner."
+    )
+    trusted_proxies: CommaList = Field(
+        default_factory=list, description="In proxy mode, the CIDRs the owner header is trusted from."
+    )
+    allowed_hosts: CommaList = Field(
+        default_factory=list,
+        description="Host names the server answers (besides the loopback names and the bind address).",
+    )
+    allowed_origins: CommaList = Field(
+        default_factory=list,
+        description="Other origins (https://app.example) allowed to make state-changing requests.",
+    )
 
     ping_interval_s: float = Field(
         15.0, gt=0, description="Seconds between named `ping` events on idle streams."
@@ -114,9 +144,49 @@ class Settings(BaseSettings):
             return Path(raw).absolute()
         return (self.data_dir / "media").absolute()
 
+    @field_validator("broker_url")
+    @classmethod
+    def _redis_or_embedded(cls, value: str | None) -> str | None:
+        if not value:
+            return None  # an empty FRAMECAST_BROKER_URL means the embedded broker, as unset does
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(
+                "FRAMECAST_BROKER_URL must be a Redis URL (redis://host:6379/0, rediss://… or unix://…); "
+                "leave it unset for the embedded broker"
+            )
+        return value
+
+    @field_validator("trusted_proxies", "allowed_hosts", "allowed_origins", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"FRAMECAST_TRUSTED_PROXIES: {item!r} is not an address or CIDR") from None
+        return value
+
+    @property
+    def auth_set_explicitly(self) -> bool:
+        """True when FRAMECAST_AUTH (or the argument) was given, not left to its default."""
+        return "auth" in self.model_fields_set
+
+    @property
+    def redis_url(self) -> str | None:
+        """The Redis of a scale-out deployment (broker, event fan-out), or None when embedded: the one
+        place that decides which mode this is."""
+        return self.broker_url
+
     @property
     def embedded_broker(self) -> bool:
-        return not self.broker_url
+        return self.redis_url is None
 
     @property
     def worker_count(self) -> int:

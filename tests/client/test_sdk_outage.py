@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from framecast.client import AsyncClient, Client, ClientError
-from framecast.client.sync import backoff_s
 
 UNAVAILABLE = {"status": 503, "code": "service_unavailable", "cause": "database_down", "message": "down"}
 
@@ -78,8 +77,3 @@ def test_client_error_carries_the_cause_and_retry_after() -> None:
         client.get_project("prj_1")
     assert raised.value.unavailable and raised.value.code == "service_unavailable"
     assert raised.value.cause == "database_down" and raised.value.retry_after == 3.0
-
-
-def test_backoff_doubles_is_capped_and_honours_retry_after() -> None:
-    assert [backoff_s(n) for n in (1, 2, 3, 10)] == [0.4, 0.8, 1.6, 5.0]
-    assert backoff_s(1, retry_after=3) == 3.0

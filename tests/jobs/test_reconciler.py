@@ -23,8 +23,10 @@ from tests.conftest import REDIS_URL, require_service
 
 from framecast.domain.models import Project, Task, new_id
 from framecast.domain.status import Status
-from framecast.jobs.queue import QUEUE_NAME, DramatiqQueue, declare_actors
+from framecast.jobs.handlers import TASKS
+from framecast.jobs.queue import DramatiqQueue, declare_actors
 from framecast.jobs.redis_broker import PromptRedisBroker
+from framecast.jobs.registry import QUEUE_NAME
 from framecast.jobs.sqlite_broker import SQLiteBroker
 from framecast.ledger.repository import SqlLedger
 from framecast.services import pipeline
@@ -60,7 +62,8 @@ def broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dramatiq.
 
 
 def _queue(broker: dramatiq.Broker) -> DramatiqQueue:
-    return DramatiqQueue(broker, declare_actors(broker, lambda task_id, attempt: None, time_limit_s=60))
+    declare_actors(broker, lambda task_id, attempt: None, TASKS, time_limit_s=60)
+    return DramatiqQueue(broker, TASKS)
 
 
 def _committed(ledger: SqlLedger) -> tuple[Task, list[Task]]:

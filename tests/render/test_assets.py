@@ -11,6 +11,7 @@ from framecast.domain.errors import InvalidInput
 from framecast.domain.options import VideoOptions
 from framecast.domain.timeline import parse_timeline
 from framecast.render.audio import render_music
+from framecast.render.encode import yuv420p_to_rgb
 from framecast.render.frames import SCENE_POOL, FrameSource
 from framecast.render.video import render_video
 
@@ -56,7 +57,7 @@ def test_image_layer_background_and_uploaded_music(tmp_path: Path, assets: dict[
         },
         VideoOptions(fps=24, seed=1),
     )
-    rgb = FrameSource(tl, assets.__getitem__).frame(0).rgb()
+    rgb = yuv420p_to_rgb(FrameSource(tl, assets.__getitem__).frame(0).buf)
     assert rgb[5, 5, 0] > 200 and rgb[5, 5, 2] < 60  # left of the background: red
     assert rgb[5, 90, 2] > 200 and rgb[5, 90, 0] < 60  # right: blue
     SCENE_POOL.clear()

@@ -1,19 +1,22 @@
 from __future__ import annotations
 
+from typing import get_args
+
 import numpy as np
 import pytest
 
 from framecast.domain.options import VideoOptions
-from framecast.domain.timeline import Animation, parse_timeline
-from framecast.render.backgrounds import _Texture
+from framecast.domain.timeline import LAYER_TYPES, Animation, BackgroundKind, parse_timeline
+from framecast.render.backgrounds import BACKGROUNDS, _Texture
 from framecast.render.chunks import chunk_ranges, gop_frames
 from framecast.render.color import palette_array, rgb_to_yuv, yuv_to_rgb
+from framecast.render.encode import yuv420p_to_rgb
 from framecast.render.frames import FrameSource, ScenePool, timeline_fingerprint
-from framecast.render.layers import anim_state, ease_out
+from framecast.render.layers import LAYERS, anim_state, ease_out
 from framecast.render.planes import Planes, blend_sprite, crossfade, sprite_from_rgba
 
 OPTS = VideoOptions(resolution="360p", fps=24, seed=5)
-KINDS = ["gradient", "noise", "particles", "starfield", "waves", "bokeh", "solid"]
+KINDS = [kind for kind in BACKGROUNDS if kind != "image"]  # image: tests/render/test_assets.py
 
 
 def tl_for(scenes: list[dict[str, object]], w: int = 96, h: int = 64):  # type: ignore[no-untyped-def]
@@ -136,6 +139,14 @@ def test_chunks_are_gop_aligned_and_cover_every_frame() -> None:
     assert chunk_ranges(0, 30, 2.0) == []
 
 
+def test_every_background_kind_a_timeline_may_name_is_drawn() -> None:
+    assert sorted(BACKGROUNDS) == sorted(get_args(BackgroundKind))
+
+
+def test_every_layer_type_a_timeline_may_name_is_drawn() -> None:
+    assert sorted(LAYERS) == sorted(LAYER_TYPES) == ["caption", "image", "shape", "text"]
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_background_moves_and_is_deterministic(kind: str) -> None:
     scene = {"duration_s": 2, "background": {"kind": kind, "palette": ["#102030", "#a04060", "#f0c020"]}}
@@ -152,7 +163,7 @@ def test_every_background_moves_and_is_deterministic(kind: str) -> None:
 
 def test_palette_sets_the_colours() -> None:
     red = tl_for([{"duration_s": 1, "background": {"kind": "solid", "palette": ["#ff0000"]}}])
-    rgb = FrameSource(red).frame(0).rgb()
+    rgb = yuv420p_to_rgb(FrameSource(red).frame(0).buf)
     np.testing.assert_allclose(rgb[10, 10], [255, 0, 0], atol=3)
     np.testing.assert_allclose(palette_array(["#ff0000"]), [[1, 0, 0]])
 

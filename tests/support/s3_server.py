@@ -35,6 +35,8 @@ class S3Server:
     binary: str
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    # The key pairs the server accepts; change them and restart() to rotate the server's keys.
+    keys: list[tuple[str, str]] = field(default_factory=lambda: [(ACCESS_KEY, SECRET_KEY)])
 
     @property
     def endpoint(self) -> str:
@@ -85,8 +87,7 @@ class S3Server:
                     "s3",
                     "--addr",
                     f"127.0.0.1:{self.port}",
-                    "--auth-key",
-                    f"{ACCESS_KEY},{SECRET_KEY}",
+                    *(arg for access, secret in self.keys for arg in ("--auth-key", f"{access},{secret}")),
                     "--config",
                     "/dev/null",
                     str(self.root),

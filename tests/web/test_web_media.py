@@ -6,10 +6,12 @@ Every test here runs twice: media in a local directory, and media in a real S3-c
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support.audio import encoded_audio, wav_file
 from web_support import ClientFactory, TestClient, assert_problem, png_bytes, wav_bytes
 
 
@@ -64,6 +66,32 @@ def test_wav_upload_is_audio(client: TestClient) -> None:
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["kind"] == "audio" and body["mime"] == "audio/wav"
+
+
+@pytest.mark.parametrize(("ext", "mime"), [("mp3", "audio/mpeg"), ("flac", "audio/flac"), ("m4a", "audio/mp4")])
+def test_encoded_audio_upload_is_accepted(client: TestClient, ext: str, mime: str) -> None:
+    content = encoded_audio(ext)
+    response = _upload(client, f"tune.{ext}", content)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert set(body) == {"asset_id", "kind", "mime", "size", "url"}
+    assert (body["kind"], body["mime"], body["size"]) == ("audio", mime, len(content))
+    assert body["url"] == f"/media/{body['asset_id']}/tune.{ext}"
+    assert client.get(body["url"]).content == content
+
+
+@pytest.mark.parametrize("ext", ["wav", "mp3", "ogg", "flac", "m4a"])
+def test_audio_that_only_starts_like_audio_is_415(client: TestClient, ext: str) -> None:
+    real = wav_file() if ext == "wav" else encoded_audio(ext)
+    fake = real[:16] + random.Random(ext).randbytes(20_000)  # the magic bytes, then garbage
+    problem = assert_problem(_upload(client, f"fake.{ext}", fake), 415, "unsupported_media_type", field="file")
+    assert "does not decode" in problem["message"]
+
+
+def test_wav_header_without_samples_is_415(client: TestClient) -> None:
+    response = _upload(client, "empty.wav", wav_file()[:44], "audio/wav")
+    problem = assert_problem(response, 415, "unsupported_media_type")
+    assert "WAV" in problem["message"]
 
 
 def test_text_renamed_png_is_415(client: TestClient) -> None:
@@ -168,6 +196,7 @@ def test_failed_uploads_leave_no_temp_files(make_client: ClientFactory, tmp_path
     _upload(client, "fake.png", b"text", "image/png")
     _upload(client, "empty.png", b"", "image/png")
     _upload(client, "big.png", png_bytes() + b"\0" * 20_000, "image/png")
+    _upload(client, "fake.mp3", b"ID3" + b"\x01" * 500, "audio/mpeg")
     leftovers = [p for p in (tmp_path / "data0" / "media" / ".tmp").rglob("*")]
     assert leftovers == []
 

@@ -8,6 +8,7 @@
 """
 
 from framecast.client.aio import AsyncClient
-from framecast.client.sync import Client, ClientError
+from framecast.client.errors import ClientError
+from framecast.client.sync import Client
 
 __all__ = ["AsyncClient", "Client", "ClientError"]

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from framecast.client.errors import ClientError, check
+from framecast.client.follow import EventCursor, StreamProblem, finished, reconnect_delay_s, result_of
 from framecast.client.sse import SSEDecoder
-from framecast.client.sync import PROBLEM_EVENTS, ClientError, _check, _should_skip, backoff_s
 
 
 class AsyncClient:
@@ -39,93 +39,85 @@ class AsyncClient:
 
     async def create_project(self, *, idempotency_key: str | None = None, **body: Any) -> dict[str, Any]:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-        data: dict[str, Any] = _check(
+        data: dict[str, Any] = check(
             await self._http.post("/api/projects", json=body, headers=headers)
         ).json()
         return data
 
     async def get_project(self, project_id: str) -> dict[str, Any]:
-        data: dict[str, Any] = _check(await self._http.get(f"/api/projects/{project_id}")).json()
+        data: dict[str, Any] = check(await self._http.get(f"/api/projects/{project_id}")).json()
         return data
 
     async def cancel(self, project_id: str) -> dict[str, Any]:
-        data: dict[str, Any] = _check(await self._http.post(f"/api/projects/{project_id}/cancel")).json()
+        data: dict[str, Any] = check(await self._http.post(f"/api/projects/{project_id}/cancel")).json()
         return data
 
     async def retry(self, project_id: str) -> dict[str, Any]:
-        data: dict[str, Any] = _check(await self._http.post(f"/api/projects/{project_id}/retry")).json()
+        data: dict[str, Any] = check(await self._http.post(f"/api/projects/{project_id}/retry")).json()
+        return data
+
+    async def poll(self, project_id: str, after: int = 0) -> dict[str, Any]:
+        data: dict[str, Any] = check(
+            await self._http.get(f"/api/projects/{project_id}/events", params={"after": after})
+        ).json()
         return data
 
     async def aiter_events(
         self, project_id: str, after: int = 0, *, max_reconnects: int = 20
     ) -> AsyncIterator[dict[str, Any]]:
         """Persisted events after ``after``, resuming after dropped connections, until the project ends."""
-        cursor = after
+        cursor = EventCursor(after)
         failures = 0
         while True:
             try:
                 async with self._http.stream(
                     "GET",
                     f"/api/projects/{project_id}/events",
-                    params={"after": cursor},
+                    params={"after": cursor.seq},
                     headers={"Accept": "text/event-stream"},
                     timeout=httpx.Timeout(10.0, read=60.0),
                 ) as response:
                     if response.status_code >= 400:
                         await response.aread()
-                        _check(response)
+                        check(response)
                     decoder = SSEDecoder()
-                    ended = False
                     async for line in response.aiter_lines():
                         message = decoder.feed(line)
-                        if message is None or _should_skip(message.event, message.data):
-                            continue
-                        envelope = json.loads(message.data)
-                        if message.event in PROBLEM_EVENTS:
-                            break
-                        if envelope["seq"] <= cursor:
-                            continue
-                        cursor = envelope["seq"]
-                        failures = 0
-                        yield envelope
-                        if envelope["type"] == "project_status" and envelope["data"].get("terminal"):
-                            ended = True
-                    if ended or await self._terminal(project_id, cursor):
-                        return
-                # The stream ended early (a proxy timeout, a server restart, a problem event): back off, resume.
+                        envelope = cursor.take(message) if message is not None else None
+                        if envelope is not None:
+                            failures = 0
+                            yield envelope
+                if cursor.ended or finished(await self.get_project(project_id), cursor.seq):
+                    return
+                # The stream ended early (a proxy timeout, a server restart): back off, resume.
                 failures += 1
                 if failures > max_reconnects:
                     raise ClientError(503, "stream_unavailable", "The event stream kept ending early.")
-                await asyncio.sleep(backoff_s(failures))
+            except StreamProblem as problem:
+                failures += 1
+                if failures > max_reconnects:
+                    raise ClientError(503, problem.code, problem.message) from problem
             except httpx.TransportError:
                 failures += 1
                 if failures > max_reconnects:
                     raise
-                await asyncio.sleep(backoff_s(failures))
             except ClientError as exc:
                 if not exc.unavailable:
                     raise
-                failures += 1  # the server's database (or broker, storage) is down: resume once it is back
+                # The server's database, broker or storage is down (503): resume once it is back, not
+                # sooner than its Retry-After.
+                failures += 1
                 if failures > max_reconnects:
                     raise
-                await asyncio.sleep(backoff_s(failures, exc.retry_after))
-
-    async def _terminal(self, project_id: str, cursor: int) -> bool:
-        snapshot = await self.get_project(project_id)
-        return bool(snapshot["terminal"]) and cursor >= int(snapshot["last_seq"])
+                await asyncio.sleep(max(reconnect_delay_s(failures), exc.retry_after or 0.0))
+                continue
+            await asyncio.sleep(reconnect_delay_s(failures))
 
     async def wait(self, project_id: str) -> dict[str, Any]:
         """Follow the project to its end; returns the ``render_result`` object or raises ClientError."""
         async for _ in self.aiter_events(project_id):
             pass
-        snapshot = await self.get_project(project_id)
-        if snapshot["status"] != "completed":
-            error = snapshot.get("error") or {}
-            raise ClientError(
-                200, error.get("code", snapshot["status"]), error.get("message", snapshot["status"])
-            )
-        result: dict[str, Any] = snapshot["result"]
-        return result
+        return result_of(await self.get_project(project_id))
 
     async def download(self, url: str, path: str | Path) -> Path:
         target = Path(path)
@@ -133,7 +125,7 @@ class AsyncClient:
         async with self._http.stream("GET", url) as response:
             if response.status_code >= 400:
                 await response.aread()
-                _check(response)
+                check(response)
             with tmp.open("wb") as out:
                 async for chunk in response.aiter_bytes():
                     out.write(chunk)

@@ -4,6 +4,7 @@ FramecastError                 any error Framecast raises on purpose
 ├── InvalidInput               a request body, parameter or file is wrong (422)
 │   ├── PayloadTooLarge        a body or upload is over the limit (413)
 │   └── UnsupportedMedia       an upload's content is not an accepted type (415)
+├── Unauthenticated            no valid credentials: key, session, proxy header or token (401)
 ├── NotFound                   no such project, asset or task for this owner (404)
 ├── Conflict                   the request clashes with the current state (409)
 │   ├── IdempotencyConflict    an Idempotency-Key was reused with another body
@@ -51,6 +52,13 @@ class UnsupportedMedia(InvalidInput):
     """Raised when an uploaded file's content is not an accepted image or audio type."""
 
     code = "unsupported_media_type"
+
+
+class Unauthenticated(FramecastError):
+    """Raised when a request carries no valid credentials (a missing, unknown, revoked or expired key,
+    session or token)."""
+
+    code = "unauthenticated"
 
 
 class NotFound(FramecastError):

@@ -22,17 +22,6 @@ class EventType:
     PROBLEM = "problem"
 
 
-PERSISTED = frozenset(
-    {
-        EventType.TASK_STATUS,
-        EventType.RENDER_PROGRESS,
-        EventType.FILE,
-        EventType.RENDER_RESULT,
-        EventType.PROJECT_STATUS,
-    }
-)
-
-
 @dataclass(frozen=True)
 class StreamMessage:
     """A message on a stream that is not part of the log (``hello``, ``ping``, ``resync``, ``problem``)."""
@@ -43,7 +32,3 @@ class StreamMessage:
 
     def envelope(self) -> JSON:
         return {"type": self.type, "project_id": self.project_id, "data": self.data}
-
-
-def is_terminal_project_event(type_: str, data: JSON) -> bool:
-    return type_ == EventType.PROJECT_STATUS and bool(data.get("terminal"))

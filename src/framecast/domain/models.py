@@ -31,17 +31,9 @@ def iso(ts: datetime | None) -> str | None:
     return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-class TaskKind:
-    """Task kinds; each has its own Dramatiq actor."""
-
-    PLAN = "plan"
-    NARRATION = "narration"
-    AUDIO = "audio"
-    RENDER = "render"
-    RENDER_CHUNK = "render_chunk"
-    COMPOSE = "compose"
-    POSTER = "poster"
-    SPRITESHEET = "spritesheet"
+#: The kind of every project's first task, which plans the rest. The other kinds, and what runs each, are
+#: registered in one place: ``jobs/handlers.py`` (``TASKS``).
+PLAN_KIND = "plan"
 
 
 class AssetKind:
@@ -49,7 +41,6 @@ class AssetKind:
     POSTER = "poster"
     SPRITESHEET = "spritesheet"
     AUDIO = "audio"
-    CHUNK = "chunk"
     IMAGE = "image"
 
 

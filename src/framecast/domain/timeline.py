@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -35,6 +35,9 @@ from pydantic import (
 from framecast.domain.errors import InvalidInput
 from framecast.domain.options import MAX_DURATION_S, Aspect, Fps, Resolution, Style, VideoOptions, frame_size
 
+#: The background kinds a timeline may name (validation and the JSON Schema read this table). Each one is
+#: drawn by its entry in ``render.backgrounds.BACKGROUNDS``, which the planner also reads; domain code
+#: cannot import that numpy module, so the names live here (tests/render check that the two agree).
 BackgroundKind = Literal["gradient", "noise", "particles", "starfield", "waves", "bokeh", "solid", "image"]
 AnimationKind = Literal[
     "none", "fade", "slide_up", "slide_down", "slide_left", "slide_right", "scale", "typewriter"
@@ -191,8 +194,12 @@ class ImageLayer(_Timed):
     fit: Literal["contain", "cover"] = "contain"
 
 
+#: Every layer model; each is drawn by its entry in ``render.layers.LAYERS`` (a test checks they agree).
 Layer = Annotated[TextLayer | CaptionLayer | ShapeLayer | ImageLayer, Field(discriminator="type")]
-LAYER_TYPES = frozenset({"text", "caption", "shape", "image"})
+#: The ``type`` names of the layer models (error messages list them).
+LAYER_TYPES: frozenset[str] = frozenset(
+    model.model_fields["type"].default for model in get_args(get_args(Layer)[0])
+)
 
 
 class Transition(_Model):

@@ -8,6 +8,8 @@ every subscriber of a project.
 from __future__ import annotations
 
 import asyncio
+import threading
+from abc import ABC, abstractmethod
 from collections import deque
 
 from framecast.domain.events import EventType
@@ -63,10 +65,6 @@ class Fanout:
         self._subs: dict[str, set[FanoutSubscription]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    @property
-    def subscriber_count(self) -> int:
-        return sum(len(s) for s in self._subs.values())
-
     def bind_loop(self) -> None:
         self._loop = asyncio.get_running_loop()
 
@@ -106,3 +104,32 @@ class Fanout:
         loop = self._loop
         if events and loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(self.publish, events)
+
+
+class ThreadedHub(Fanout, ABC):
+    """A hub whose one reader thread (``_read``, until ``_stop`` is set) feeds this process's streams."""
+
+    thread_name = "framecast-event-hub"
+    #: How long ``stop`` waits for the reader to notice.
+    join_timeout_s = 2.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start reading; call it on the event loop that serves the streams."""
+        self.bind_loop()
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._read, name=self.thread_name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.join_timeout_s)
+
+    @abstractmethod
+    def _read(self) -> None:
+        """Read events until ``_stop`` is set, handing them to ``publish_threadsafe``."""

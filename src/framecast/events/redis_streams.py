@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from datetime import datetime
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 import redis
 
 from framecast.domain.models import Event
-from framecast.events.fanout import Fanout
+from framecast.events.fanout import ThreadedHub
 from framecast.services.ports import EventLog
 
 log = logging.getLogger(__name__)
@@ -96,29 +95,19 @@ class RedisEventLog:
         return events
 
 
-class RedisEventHub(Fanout):
+class RedisEventHub(ThreadedHub):
     """One reader per API process tails the firehose and fans out to local subscribers."""
+
+    thread_name = "framecast-redis-hub"
 
     def __init__(self, url: str, namespace: str = "framecast", *, block_ms: int = 1000) -> None:
         super().__init__()
         self.url = url
         self.namespace = namespace
         self.block_ms = block_ms
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.join_timeout_s = block_ms / 1000 + 2
 
-    def start(self) -> None:
-        self.bind_loop()
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._tail, name="framecast-redis-hub", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self.block_ms / 1000 + 2)
-
-    def _tail(self) -> None:
+    def _read(self) -> None:
         key = f"{self.namespace}:events"
         client = redis.Redis.from_url(self.url, socket_timeout=self.block_ms / 1000 + 5)
         last_id = "$"

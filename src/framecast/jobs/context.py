@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from framecast.domain.errors import Cancelled, NotFound, TaskFailed, Unavailable
 from framecast.domain.models import JSON, Asset, Project, Task
@@ -190,7 +189,7 @@ class TaskContext:
         except NotFound as exc:
             raise TaskFailed(
                 f"A file this step needs is missing from storage ({key.rsplit('/', 1)[-1]}); retry the project.",
-                code="file_missing",
+                code=pipeline.FILE_MISSING,
             ) from exc
 
     def delete_internal(self, key: str) -> None:
@@ -210,6 +209,3 @@ class TaskContext:
         self._stop_watch.set()
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
-
-    def extra(self) -> dict[str, Any]:
-        return {"frame_delay_s": self.settings.debug_frame_delay_ms / 1000.0}

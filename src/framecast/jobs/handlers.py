@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Literal
 
-from framecast.domain.models import AssetKind, Task, TaskKind, new_id
+from framecast.domain.models import PLAN_KIND, AssetKind, Task
 from framecast.domain.options import VideoOptions
 from framecast.domain.timeline import Timeline, parse_timeline
 from framecast.jobs.context import TaskContext
+from framecast.jobs.registry import NoParams, TaskParams, TaskRegistry, TaskSpec
 from framecast.render import audio, planner, video
 from framecast.render.chunks import chunk_ranges
 from framecast.render.encode import encode_audio, join_chunks
@@ -29,6 +31,27 @@ log = logging.getLogger(__name__)
 
 AUDIO_KEY = "work/audio.wav"
 AAC_KEY = "work/audio.m4a"
+
+
+class ChunkParams(TaskParams):
+    """Frames ``start`` up to (not including) ``end`` of the timeline, chunk ``index`` of ``count``."""
+
+    index: int
+    start: int
+    end: int
+    count: int
+
+
+AudioSource = Literal["music", "narration"]
+
+
+class SoundtrackParams(TaskParams):
+    source: AudioSource
+
+
+class ComposeParams(TaskParams):
+    chunks: int
+    audio: bool
 
 
 def _options(ctx: TaskContext) -> VideoOptions:
@@ -41,45 +64,37 @@ def _timeline(ctx: TaskContext) -> Timeline:
     return Timeline.model_validate(ctx.project.timeline)
 
 
-def render_graph(ctx: TaskContext, timeline: Timeline, *, audio_source: str | None) -> list[Task]:
+def render_graph(ctx: TaskContext, timeline: Timeline, *, audio_source: AudioSource | None) -> list[Task]:
     """The tasks that turn a final timeline into files; ``audio_source`` is "music", "narration" or None."""
-    pid = ctx.project.id
+    pid, after = ctx.project.id, [ctx.task.id]
     ranges = chunk_ranges(timeline.total_frames, timeline.canvas.fps, ctx.settings.chunk_seconds)
     chunks = [
-        Task(
-            id=new_id("tsk"),
-            project_id=pid,
-            kind=TaskKind.RENDER_CHUNK,
-            depends_on=[ctx.task.id],
-            params={"index": i, "start": start, "end": end, "count": len(ranges)},
+        RENDER_CHUNK.task(
+            pid, depends_on=after, params=ChunkParams(index=i, start=start, end=end, count=len(ranges))
         )
         for i, (start, end) in enumerate(ranges)
     ]
-    poster = Task(id=new_id("tsk"), project_id=pid, kind=TaskKind.POSTER, depends_on=[ctx.task.id])
-    audio = None
+    sound = None
     if audio_source is not None:
-        audio = Task(
-            id=new_id("tsk"),
-            project_id=pid,
-            kind=TaskKind.AUDIO,
-            depends_on=[ctx.task.id],
-            params={"source": audio_source},
-        )
-    compose = Task(
-        id=new_id("tsk"),
-        project_id=pid,
-        kind=TaskKind.COMPOSE,
-        depends_on=[c.id for c in chunks] + ([audio.id] if audio else []),
-        params={"chunks": len(chunks), "audio": audio is not None},
+        sound = SOUNDTRACK.task(pid, depends_on=after, params=SoundtrackParams(source=audio_source))
+    compose = COMPOSE.task(
+        pid,
+        depends_on=[c.id for c in chunks] + ([sound.id] if sound else []),
+        params=ComposeParams(chunks=len(chunks), audio=sound is not None),
     )
-    sprites = Task(id=new_id("tsk"), project_id=pid, kind=TaskKind.SPRITESHEET, depends_on=[ctx.task.id])
     # Sent in this order into one FIFO queue: the poster first (the page shows it), the soundtrack next
     # (compose waits for it; queued behind a long video's chunks it ran last and held compose up), then
     # the chunks; the spritesheet last fills the gap while the final chunks finish.
-    return [poster, *([audio] if audio else []), *chunks, compose, sprites]
+    return [
+        POSTER.task(pid, depends_on=after),
+        *([sound] if sound else []),
+        *chunks,
+        compose,
+        SPRITESHEET.task(pid, depends_on=after),
+    ]
 
 
-def plan(ctx: TaskContext) -> TaskOutcome:
+def plan(ctx: TaskContext, _params: NoParams) -> TaskOutcome:
     options = _options(ctx)
     if ctx.project.timeline is not None:
         timeline = parse_timeline(ctx.project.timeline, options)
@@ -87,15 +102,13 @@ def plan(ctx: TaskContext) -> TaskOutcome:
         timeline = planner.plan(ctx.project.prompt or "", options)
     data = timeline.model_dump(mode="json")
     if options.voiceover:
-        narration = Task(
-            id=new_id("tsk"), project_id=ctx.project.id, kind=TaskKind.NARRATION, depends_on=[ctx.task.id]
-        )
-        return TaskOutcome(timeline=data, new_tasks=[narration])
-    source = "music" if timeline.audio.music != "none" else None
+        narrate = NARRATION.task(ctx.project.id, depends_on=[ctx.task.id])
+        return TaskOutcome(timeline=data, new_tasks=[narrate])
+    source: AudioSource | None = "music" if timeline.audio.music != "none" else None
     return TaskOutcome(timeline=data, new_tasks=render_graph(ctx, timeline, audio_source=source))
 
 
-def narration(ctx: TaskContext) -> TaskOutcome:
+def narration(ctx: TaskContext, _params: NoParams) -> TaskOutcome:
     timeline = _timeline(ctx)
     adjusted, track = audio.synthesize_narration(timeline, ctx.tmp, asset_path=ctx.asset_path)
     ctx.check_cancelled()
@@ -106,10 +119,10 @@ def narration(ctx: TaskContext) -> TaskOutcome:
     )
 
 
-def soundtrack(ctx: TaskContext) -> TaskOutcome:
+def soundtrack(ctx: TaskContext, params: SoundtrackParams) -> TaskOutcome:
     """Music (or the narration mix) as an AAC track of exactly the video's length, for compose to copy."""
     timeline = _timeline(ctx)
-    if ctx.task.params.get("source") == "narration":
+    if params.source == "narration":
         wav: Path | None = ctx.internal_path(AUDIO_KEY)
     else:
         wav = audio.render_music(timeline, ctx.tmp / "audio.wav", asset_path=ctx.asset_path)
@@ -122,21 +135,20 @@ def soundtrack(ctx: TaskContext) -> TaskOutcome:
     return TaskOutcome()
 
 
-def render_chunk(ctx: TaskContext) -> TaskOutcome:
+def render_chunk(ctx: TaskContext, params: ChunkParams) -> TaskOutcome:
     timeline = _timeline(ctx)
-    params = ctx.task.params
     out = ctx.tmp / "chunk.mp4"
     video.render_video(
         timeline,
         out,
-        start_frame=int(params["start"]),
-        end_frame=int(params["end"]),
+        start_frame=params.start,
+        end_frame=params.end,
         on_progress=ctx.progress,
         should_stop=ctx.should_stop,
         frame_delay_s=ctx.settings.debug_frame_delay_ms / 1000.0,
         asset_path=ctx.asset_path,
     )
-    ctx.put_internal(out, _chunk_key(int(params["index"])))
+    ctx.put_internal(out, _chunk_key(params.index))
     return TaskOutcome()
 
 
@@ -144,10 +156,10 @@ def _chunk_key(index: int) -> str:
     return f"work/chunk-{index:05d}.mp4"
 
 
-def compose(ctx: TaskContext) -> TaskOutcome:
-    count = int(ctx.task.params["chunks"])
+def compose(ctx: TaskContext, params: ComposeParams) -> TaskOutcome:
+    count = params.chunks
     chunks = [ctx.internal_path(_chunk_key(i)) for i in range(count)]
-    track: Path | None = ctx.internal_path(AAC_KEY) if ctx.task.params.get("audio") else None
+    track: Path | None = ctx.internal_path(AAC_KEY) if params.audio else None
     out = ctx.tmp / "video.mp4"
     info = join_chunks(chunks, out, audio_path=track)
     ctx.check_cancelled()
@@ -173,7 +185,7 @@ def compose(ctx: TaskContext) -> TaskOutcome:
     return TaskOutcome(assets=[asset])
 
 
-def poster(ctx: TaskContext) -> TaskOutcome:
+def poster(ctx: TaskContext, _params: NoParams) -> TaskOutcome:
     timeline = _timeline(ctx)
     out = ctx.tmp / "poster.jpg"
     width, height = video.render_poster(timeline, out, asset_path=ctx.asset_path)
@@ -187,7 +199,7 @@ def poster(ctx: TaskContext) -> TaskOutcome:
     return TaskOutcome(assets=[asset])
 
 
-def spritesheet(ctx: TaskContext) -> TaskOutcome:
+def spritesheet(ctx: TaskContext, _params: NoParams) -> TaskOutcome:
     timeline = _timeline(ctx)
     out = ctx.tmp / "sprites.jpg"
     meta = video.render_spritesheet(timeline, out, asset_path=ctx.asset_path)
@@ -197,12 +209,13 @@ def spritesheet(ctx: TaskContext) -> TaskOutcome:
     return TaskOutcome(assets=[asset])
 
 
-HANDLERS = {
-    TaskKind.PLAN: plan,
-    TaskKind.NARRATION: narration,
-    TaskKind.AUDIO: soundtrack,
-    TaskKind.RENDER_CHUNK: render_chunk,
-    TaskKind.COMPOSE: compose,
-    TaskKind.POSTER: poster,
-    TaskKind.SPRITESHEET: spritesheet,
-}
+PLAN = TaskSpec(PLAN_KIND, plan, NoParams)
+NARRATION = TaskSpec("narration", narration, NoParams)
+SOUNDTRACK = TaskSpec("audio", soundtrack, SoundtrackParams)
+RENDER_CHUNK = TaskSpec("render_chunk", render_chunk, ChunkParams, progress_weight=8.0)
+COMPOSE = TaskSpec("compose", compose, ComposeParams, progress_weight=1.0)
+POSTER = TaskSpec("poster", poster, NoParams)
+SPRITESHEET = TaskSpec("spritesheet", spritesheet, NoParams)
+
+#: Every task kind; one entry each (see jobs/registry.py).
+TASKS = TaskRegistry([PLAN, NARRATION, SOUNDTRACK, RENDER_CHUNK, COMPOSE, POSTER, SPRITESHEET])

@@ -1,40 +1,42 @@
-"""The JobQueue port over Dramatiq: one actor per task kind, one message per (task, attempt)."""
+"""The JobQueue port over Dramatiq: one actor per registered task kind, one message per (task, attempt)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import dramatiq
+import redis
+from dramatiq.errors import BrokerError
 
 from framecast.domain.errors import Unavailable
-from framecast.domain.models import Task, TaskKind
+from framecast.domain.models import Task
+from framecast.jobs.registry import TaskRegistry
 
 log = logging.getLogger(__name__)
 
-QUEUE_NAME = "framecast"
-KINDS = (
-    TaskKind.PLAN,
-    TaskKind.NARRATION,
-    TaskKind.AUDIO,
-    TaskKind.RENDER_CHUNK,
-    TaskKind.COMPOSE,
-    TaskKind.POSTER,
-    TaskKind.SPRITESHEET,
-)
-#: Short interactive steps jump ahead of long renders so the poster shows up early.
-PRIORITY = {
-    TaskKind.PLAN: 0,
-    TaskKind.POSTER: 1,
-    TaskKind.NARRATION: 2,
-    TaskKind.COMPOSE: 3,
-    TaskKind.AUDIO: 4,
-}
+#: What the brokers raise when they cannot be reached (the SQLite broker wraps sqlite3 errors in
+#: ConnectionClosed, a BrokerError; Dramatiq's Redis broker lets redis-py's errors through).
+BROKER_DOWN = (BrokerError, redis.RedisError, OSError)
+
+
+@runtime_checkable
+class InspectableBroker(Protocol):
+    """What Framecast's brokers (the embedded SQLite one, the Redis one) add to Dramatiq's interface: they
+    answer whether they still hold a message, and whether they are reachable. Each owns its storage's
+    names; nothing outside the broker knows them."""
+
+    def filed_id(self, message: dramatiq.Message[Any]) -> str:
+        """The id the broker filed a sent message under (what ``message_exists`` looks up)."""
+        ...
+
+    def message_exists(self, message_id: str) -> bool: ...
+    def ping(self) -> None: ...
 
 
 def declare_actors(
-    broker: dramatiq.Broker, run: Callable[[str, int], None], *, time_limit_s: float
+    broker: dramatiq.Broker, run: Callable[[str, int], None], tasks: TaskRegistry, *, time_limit_s: float
 ) -> dict[str, dramatiq.Actor[Any, Any]]:
     """Declare one actor per task kind on ``broker``; each calls ``run(task_id, attempt)``.
 
@@ -42,62 +44,69 @@ def declare_actors(
     are off; a crashed worker's message still comes back through the broker's redelivery.
     """
     actors: dict[str, dramatiq.Actor[Any, Any]] = {}
-    for kind in KINDS:
+    for kind, spec in tasks.items():
 
         def _fn(task_id: str, attempt: int) -> None:
             run(task_id, attempt)
 
         _fn.__name__ = f"framecast_{kind}"
         actors[kind] = dramatiq.actor(
-            actor_name=f"framecast.{kind}",
-            queue_name=QUEUE_NAME,
+            actor_name=spec.actor_name,
+            queue_name=spec.queue,
             broker=broker,
             max_retries=0,
             time_limit=int(time_limit_s * 1000),
-            priority=PRIORITY.get(kind, 10),
         )(_fn)
     return actors
 
 
 class DramatiqQueue:
-    """Sends tasks as Dramatiq messages. Sending twice is harmless (stale attempts do nothing)."""
+    """Sends tasks as Dramatiq messages. Sending twice is harmless (stale attempts do nothing).
 
-    def __init__(self, broker: dramatiq.Broker, actors: dict[str, dramatiq.Actor[Any, Any]]) -> None:
-        self.broker = broker
-        self.actors = actors
+    It needs the registry, not the actors: a message names its actor, and the worker that declared the
+    actors runs it. So the queue exists before the runner whose ``run`` the actors call.
+    """
+
+    def __init__(self, broker: InspectableBroker | dramatiq.Broker, tasks: TaskRegistry) -> None:
+        if not isinstance(broker, InspectableBroker):
+            raise TypeError(f"{type(broker).__name__} cannot tell whether it holds a message")
+        self.broker: Any = broker
+        self.tasks = tasks
 
     def enqueue(self, task: Task) -> str:
-        actor = self.actors.get(task.kind)
-        if actor is None:
+        spec = self.tasks.get(task.kind)
+        if spec is None:
             raise Unavailable(f"No worker handles tasks of kind {task.kind!r}.", code="unknown_task_kind")
-        message = actor.send(task.id, task.attempt)
-        # Dramatiq's Redis broker files every send under an id of its own (a message may be sent again, the
-        # Message's id is not unique there): that id is what ``message_exists`` can look up.
-        broker_id = str(message.options.get("redis_message_id", message.message_id))
+        message: dramatiq.Message[Any] = dramatiq.Message(
+            queue_name=spec.queue,
+            actor_name=spec.actor_name,
+            args=(task.id, task.attempt),
+            kwargs={},
+            options={},
+        )
+        try:
+            broker_id = str(self.broker.filed_id(self.broker.enqueue(message)))
+        except BROKER_DOWN as exc:
+            raise Unavailable(
+                f"The job broker did not take the task: {exc.__class__.__name__}", code="broker_down"
+            ) from exc
         log.debug("sent %s %s attempt %s as %s", task.kind, task.id, task.attempt, broker_id)
         return broker_id
 
     def message_exists(self, message_id: str) -> bool:
         """True while the broker still holds the message (waiting, delayed or in a worker's hands)."""
-        exists = getattr(self.broker, "message_exists", None)
-        if exists is not None:
-            return bool(exists(message_id))
-        client = getattr(self.broker, "client", None)
-        if client is None:
-            return True  # unknown broker: assume it is there, never resend blindly
-        namespace = getattr(self.broker, "namespace", "dramatiq")
-        keys = (f"{namespace}:{QUEUE_NAME}.msgs", f"{namespace}:{QUEUE_NAME}.DQ.msgs")
-        return any(client.hexists(key, message_id) for key in keys)
+        try:
+            return bool(self.broker.message_exists(message_id))
+        except BROKER_DOWN as exc:
+            raise Unavailable(
+                f"The job broker could not be asked about a task: {exc.__class__.__name__}",
+                code="broker_down",
+            ) from exc
 
     def ping(self) -> None:
-        ping = getattr(self.broker, "ping", None)
-        client = getattr(self.broker, "client", None)  # RedisBroker has a redis client and no ping()
         try:
-            if ping is not None:
-                ping()
-            elif client is not None:
-                client.ping()
-        except Exception as exc:  # noqa: BLE001
+            self.broker.ping()
+        except BROKER_DOWN as exc:
             raise Unavailable(
                 f"The job broker is not reachable: {exc.__class__.__name__}", code="broker_down"
             ) from exc

@@ -1,33 +1,27 @@
-"""Runs the reconciler every few seconds in ``framecast serve``. On Postgres, a session advisory lock keeps
-it to one replica at a time (the others skip their turn)."""
+"""Runs the reconciler every few seconds in ``framecast serve``. The ledger's leadership (on Postgres an
+advisory lock) keeps it to one replica at a time: the others skip their turn."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-from sqlalchemy import text
-
-from framecast.app_context import Runtime
 from framecast.domain.errors import Unavailable
+from framecast.runtime import Runtime
 from framecast.services.reconciler import MediaSweeper, Reconciler
 
 log = logging.getLogger(__name__)
-
-LOCK_KEY = 0x46_52_4D_43  # "FRMC"
 
 
 class ReconcilerThread:
     def __init__(self, runtime: Runtime, *, interval_s: float) -> None:
         settings = runtime.settings
-        self.runtime = runtime
+        self.ledger = runtime.ledger
         self.interval_s = interval_s
         self.reconciler = Reconciler(
             runtime.ledger,
-            runtime.service.queue,
+            runtime.queue,
             outbox_grace_s=settings.outbox_grace_s,
             heartbeat_timeout_s=max(settings.heartbeat_timeout_s * 2, settings.heartbeat_timeout_s + 5),
             lost_after_s=settings.lost_message_after_s,
@@ -48,7 +42,7 @@ class ReconcilerThread:
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_s):
             try:
-                with self._leader() as leader:
+                with self.ledger.leadership("reconciler") as leader:
                     if leader:
                         self.reconciler.run_once()
                         if time.monotonic() - self._last_sweep >= self.sweep_interval_s:
@@ -58,18 +52,3 @@ class ReconcilerThread:
                 log.warning("reconcile round skipped: %s (%s)", exc.message, exc.code)
             except Exception:  # noqa: BLE001 - last resort: nothing may end the loop, but a bug is shown in full
                 log.exception("reconcile round failed")
-
-    @contextmanager
-    def _leader(self) -> Iterator[bool]:
-        engine = self.runtime.ledger.engine
-        if engine.dialect.name != "postgresql":
-            yield True
-            return
-        with engine.connect() as conn:
-            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_KEY}).scalar())
-            try:
-                yield got
-            finally:
-                if got:
-                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_KEY})
-                conn.commit()

@@ -12,6 +12,23 @@ small machine. Here:
   :data:`IDLE_WAIT_S`), onto which :meth:`PromptRedisBroker.enqueue` pushes a token with every message:
   new work is picked up at once, and an idle worker asks Redis once a second. Messages that arrive by
   another way (a dead worker's, re-queued by Dramatiq's maintenance) are found by that once-a-second fetch.
+
+Why this subclasses Dramatiq's private ``_RedisConsumer`` (checked against dramatiq 2.2.1): the public hook,
+``RedisBroker.consumer_class`` (added so the consumer can be swapped), decides which class ``consume()``
+builds, but whatever it returns must speak the broker's Redis protocol, and that is only reachable privately:
+the fetch/ack/nack/requeue Lua commands behind the broker's undeclared ``do_*`` attributes, the
+``redis_message_id`` option, and the cache/in-flight bookkeeping ``_RedisConsumer`` keeps. Middleware cannot
+help: its hooks run around enqueue, ack and processing, not inside the consumer's fetch-and-sleep loop, which
+is where the waiting happens. A consumer written from scratch on the public ``dramatiq.Consumer`` would
+depend on the same private commands and copy ack/nack/requeue besides, so the subclass overrides only
+``__next__``, ``ack`` and ``nack`` and leans on exactly: the constructor ``(broker, queue_name, prefetch,
+timeout)``, the attributes ``broker``, ``queue_name``, ``prefetch``, ``timeout``, ``message_cache`` and
+``outstanding_message_count``, ``broker.do_fetch(queue_name, count)``, and the parent's ``__next__`` handing
+out a cached message without I/O. The broker's own additions lean on Dramatiq's Redis layout the same
+way: ``filed_id`` on the ``redis_message_id`` option that ``RedisBroker.enqueue`` adds, ``message_exists`` on
+the ``$namespace:$queue.msgs`` hashes of the Lua script and the ``queues``/``delay_queues`` sets.
+``tests/jobs/test_redis_broker_shape.py`` checks each of these without Redis, so a Dramatiq upgrade that
+changes them fails there, by name, before a worker misbehaves.
 """
 
 from __future__ import annotations
@@ -59,7 +76,6 @@ class _PromptRedisConsumer(_RedisConsumer):
             if self.outstanding_message_count >= self.prefetch:
                 # Busy: nothing may be fetched until a message is done; wake as soon as one is.
                 self._freed.wait(self.timeout / 1000)
-                self.misses = 0
                 return None
             try:
                 self.message_cache = self.broker.do_fetch(
@@ -91,3 +107,17 @@ class PromptRedisBroker(RedisBroker):
             pipe.ltrim(key, 0, _WAKE_CAP - 1)
             pipe.execute()
         return sent
+
+    def filed_id(self, message: Message[Any]) -> str:
+        """Dramatiq's Redis broker files every send under an id of its own (a message may be sent again, so
+        the Message's id is not unique there)."""
+        return str(message.options["redis_message_id"])
+
+    def message_exists(self, message_id: str) -> bool:
+        """True while Redis holds the message: waiting, delayed, or in a worker's hands (its ``.msgs``
+        hashes keep it until the ack)."""
+        keys = [f"{self.namespace}:{name}.msgs" for name in sorted(self.queues | self.delay_queues)]
+        return any(self.client.hexists(key, message_id) for key in keys)
+
+    def ping(self) -> None:
+        self.client.ping()

@@ -210,6 +210,10 @@ class SQLiteBroker(Broker):
         it is not waiting (claimed by a worker, done, or unknown)."""
         return self.store.position(message_id)
 
+    def filed_id(self, message: Message[Any]) -> str:
+        """Messages are filed under their own id."""
+        return str(message.message_id)
+
     def message_exists(self, message_id: str) -> bool:
         """True while the message is queued, delayed or held by a worker (not acked, not dead)."""
         try:

@@ -12,13 +12,13 @@ import dramatiq
 
 from framecast.jobs.allocator import keep_freed_memory
 from framecast.jobs.context import request_hand_back
-from framecast.settings import Settings
+from framecast.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 
 def run_worker(
-    settings: Settings,
+    runtime: Runtime,
     *,
     threads: int = 1,
     stop_timeout_s: float | None = None,
@@ -28,11 +28,8 @@ def run_worker(
     finish (up to ``stop_timeout_s``, default ``settings.drain_timeout_s``), then hand their work back to
     the queue with a fresh attempt; whatever is still unacknowledged is redelivered by the broker."""
     if stop_timeout_s is None:
-        stop_timeout_s = settings.drain_timeout_s
-    from framecast.app_context import build_runtime
-
+        stop_timeout_s = runtime.settings.drain_timeout_s
     keep_freed_memory()  # chunk after chunk reuses the same buffers instead of faulting them in again
-    runtime = build_runtime(settings, migrate=True)
     stop = threading.Event()
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:

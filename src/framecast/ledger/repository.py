@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+import hashlib
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Engine,
+    Executable,
+    RowMapping,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from framecast.domain.errors import AlreadyExists, NotFound, Unavailable
+from framecast.domain.identity import ApiKey
 from framecast.domain.models import JSON, Asset, Event, Project, Task, utcnow
 from framecast.domain.status import Status
-from framecast.ledger.engine import is_sqlite, pool_outages
-from framecast.ledger.tables import assets, events, outbox, projects, tasks
+from framecast.ledger.engine import is_sqlite, pool_outages, sqlite_open_uri, unavailable
+from framecast.ledger.tables import api_keys, assets, events, outbox, projects, service_secrets, tasks
 
 CommitHook = Callable[[list[Event]], None]
 
@@ -80,6 +97,19 @@ def _asset(row: RowMapping) -> Asset:
         size=row["size"],
         meta=dict(row["meta"] or {}),
         created_at=_utc(row["created_at"]) or utcnow(),
+    )
+
+
+def _api_key(row: RowMapping) -> ApiKey:
+    return ApiKey(
+        id=row["id"],
+        owner=row["owner"],
+        label=row["label"],
+        admin=bool(row["admin"]),
+        secret_hash=row["secret_hash"],
+        created_at=_utc(row["created_at"]) or utcnow(),
+        revoked_at=_utc(row["revoked_at"]),
+        last_used_at=_utc(row["last_used_at"]),
     )
 
 
@@ -341,6 +371,57 @@ class SqlSession:
         ).mappings()
         return [_task(r) for r in rows]
 
+    # -- used by SqlLedger's own one-statement reads and writes ------------------------------------------
+
+    def execute(self, statement: Executable) -> CursorResult[Any]:
+        """Run one of the ledger's own statements in this transaction (for SqlLedger, not for services)."""
+        return self._conn.execute(statement)
+
+    def events_after(self, project_id: str, after: int, limit: int) -> list[Event]:
+        rows = self._conn.execute(
+            select(events)
+            .where(events.c.project_id == project_id, events.c.seq > after)
+            .order_by(events.c.seq)
+            .limit(limit)
+        ).mappings()
+        return [_event(r) for r in rows]
+
+    def record_sent(self, task_id: str, attempt: int, message_id: str, at: datetime) -> None:
+        self._conn.execute(
+            update(tasks)
+            .where(tasks.c.id == task_id, tasks.c.attempt == attempt)
+            .values(message_id=message_id, sent_at=at)
+        )
+
+    def heartbeat(self, task_id: str, attempt: int) -> None:
+        self._conn.execute(
+            update(tasks)
+            .where(tasks.c.id == task_id, tasks.c.attempt == attempt)
+            .values(heartbeat_at=utcnow())
+        )
+
+    def event_rows_after(self, last_id: int, limit: int) -> list[RowMapping]:
+        return list(
+            self._conn.execute(
+                select(events).where(events.c.id > last_id).order_by(events.c.id).limit(limit)
+            ).mappings()
+        )
+
+    def max_event_id(self) -> int:
+        return int(self._conn.execute(select(func.coalesce(func.max(events.c.id), 0))).scalar_one())
+
+    def completed_projects(
+        self, owner: str, limit: int, before: tuple[datetime, str] | None
+    ) -> list[Project]:
+        query = select(projects).where(projects.c.owner == owner, projects.c.status == Status.COMPLETED.value)
+        if before is not None:
+            ts, pid = before
+            query = query.where(
+                or_(projects.c.completed_at < ts, and_(projects.c.completed_at == ts, projects.c.id < pid))
+            )
+        query = query.order_by(projects.c.completed_at.desc(), projects.c.id.desc()).limit(limit)
+        return [_project(r) for r in self._conn.execute(query).mappings()]
+
 
 class SqlLedger:
     """The ledger over a SQLAlchemy engine. A database that cannot be used raises ``Unavailable``
@@ -376,13 +457,7 @@ class SqlLedger:
 
     def events_after(self, project_id: str, after: int, limit: int = 1000) -> list[Event]:
         with self.read() as tx:
-            rows = tx._conn.execute(
-                select(events)
-                .where(events.c.project_id == project_id, events.c.seq > after)
-                .order_by(events.c.seq)
-                .limit(limit)
-            ).mappings()
-            return [_event(r) for r in rows]
+            return tx.events_after(project_id, after, limit)
 
     def mark_sent(self, sent: list[tuple[str, int, str]]) -> None:
         """These (task id, attempt, message id) are with the broker: drop their outbox rows, remember the
@@ -393,60 +468,146 @@ class SqlLedger:
         with self.transaction() as tx:
             for task_id, attempt, message_id in sent:
                 tx.delete_outbox(task_id, attempt)
-                tx._conn.execute(
-                    update(tasks)
-                    .where(tasks.c.id == task_id, tasks.c.attempt == attempt)
-                    .values(message_id=message_id, sent_at=now)
-                )
+                tx.record_sent(task_id, attempt, message_id, now)
 
     def heartbeat(self, task_id: str, attempt: int) -> None:
         with self.transaction() as tx:
-            tx._conn.execute(
-                update(tasks)
-                .where(tasks.c.id == task_id, tasks.c.attempt == attempt)
-                .values(heartbeat_at=utcnow())
-            )
+            tx.heartbeat(task_id, attempt)
 
     def events_since_id(self, last_id: int, limit: int = 5000) -> tuple[int, list[Event]]:
         """Events of every project with a global id above ``last_id`` (for the embedded hub)."""
         with self.read() as tx:
-            rows = list(
-                tx._conn.execute(
-                    select(events).where(events.c.id > last_id).order_by(events.c.id).limit(limit)
-                ).mappings()
-            )
+            rows = tx.event_rows_after(last_id, limit)
         if not rows:
             return last_id, []
         return int(rows[-1]["id"]), [_event(r) for r in rows]
 
     def max_event_id(self) -> int:
         with self.read() as tx:
-            return int(tx._conn.execute(select(func.coalesce(func.max(events.c.id), 0))).scalar_one())
+            return tx.max_event_id()
+
+    def change_probe(self) -> _DataVersion | None:
+        """A cheap function whose value changes whenever another connection commits (SQLite's
+        ``PRAGMA data_version``, microseconds), so a watcher queries the events only when something
+        changed; None where there is no such thing (Postgres, an in-memory database). Close it with
+        ``probe.close()`` when done (it holds a connection of its own). Unavailable when the database
+        file cannot be opened."""
+        if not is_sqlite(self.engine) or not self.engine.url.database:
+            return None
+        if self.engine.url.database == ":memory:":
+            return None
+        return _DataVersion(self.engine.url.database)
 
     def list_completed(self, owner: str, limit: int, before: tuple[datetime, str] | None) -> list[Project]:
-        query = select(projects).where(projects.c.owner == owner, projects.c.status == Status.COMPLETED.value)
-        if before is not None:
-            ts, pid = before
-            query = query.where(
-                or_(projects.c.completed_at < ts, and_(projects.c.completed_at == ts, projects.c.id < pid))
-            )
-        query = query.order_by(projects.c.completed_at.desc(), projects.c.id.desc()).limit(limit)
         with self.read() as tx:
-            return [_project(r) for r in tx._conn.execute(query).mappings()]
+            return tx.completed_projects(owner, limit, before)
 
-    def completed_at(self, project_id: str) -> datetime | None:
-        with self.read() as tx:
-            return _utc(
-                tx._conn.execute(select(projects.c.completed_at).where(projects.c.id == project_id)).scalar()
+    # -- keys and service secrets (services.ports.KeyStore) ---------------------------------------------
+
+    def add_api_key(self, key: ApiKey) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                insert(api_keys).values(
+                    id=key.id,
+                    owner=key.owner,
+                    label=key.label,
+                    admin=key.admin,
+                    secret_hash=key.secret_hash,
+                    created_at=key.created_at,
+                    revoked_at=key.revoked_at,
+                    last_used_at=key.last_used_at,
+                )
             )
+
+    def api_key(self, key_id: str) -> ApiKey | None:
+        with self.read() as tx:
+            row = tx.execute(select(api_keys).where(api_keys.c.id == key_id)).mappings().first()
+        return _api_key(row) if row else None
+
+    def api_keys(self) -> list[ApiKey]:
+        with self.read() as tx:
+            rows = tx.execute(select(api_keys).order_by(api_keys.c.created_at, api_keys.c.id)).mappings()
+            return [_api_key(r) for r in rows]
+
+    def revoke_api_key(self, key_id: str, at: datetime) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                update(api_keys)
+                .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=at)
+            )
+
+    def service_secret(self, name: str, make: Callable[[], str]) -> str:
+        query = select(service_secrets.c.value).where(service_secrets.c.name == name)
+        with self.read() as tx:
+            value = tx.execute(query).scalar()
+        if value is not None:
+            return str(value)
+        try:
+            with self.transaction() as tx:
+                tx.execute(insert(service_secrets).values(name=name, value=make(), created_at=utcnow()))
+        except IntegrityError:
+            pass  # another process made it first: everyone uses that one
+        with self.read() as tx:
+            return str(tx.execute(query).scalar_one())
+
+    @contextmanager
+    def leadership(self, name: str) -> Iterator[bool]:
+        """Hold the lead of the job ``name`` among every process on this database while the block runs;
+        yields False (at once, without waiting) when another process holds it. Postgres: a session
+        advisory lock; SQLite: a single machine's processes share one file and the embedded deployment
+        runs one ``serve``, so the lead is always this process's."""
+        if is_sqlite(self.engine):
+            yield True
+            return
+        key = _lock_key(name)
+        with pool_outages(), self.engine.connect() as conn:
+            got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
 
     def ping(self) -> None:
         """Read a row of a real table (``SELECT 1`` would not even touch a SQLite file, and would pass
         against a database without our schema); Unavailable when that fails for any reason."""
         try:
             with self.read() as tx:
-                tx._conn.execute(select(projects.c.id).limit(1)).all()
+                tx.execute(select(projects.c.id).limit(1)).all()
         except SQLAlchemyError as exc:  # not an outage by itself (no schema?), but this process cannot serve
             raise Unavailable(
                 f"The database answered with an error ({exc.__class__.__name__}).", code="database_error"
             ) from exc
+
+
+def _lock_key(name: str) -> int:
+    """A stable 63-bit advisory-lock key for a job name (Python's hash() differs between processes)."""
+    return int.from_bytes(hashlib.sha256(f"framecast:{name}".encode()).digest()[:8], "big") >> 1
+
+
+class _DataVersion:
+    """``PRAGMA data_version`` on a connection of its own: it changes when any other connection commits.
+
+    Opened with ``mode=rw``: watching must never create an empty database where the real one went missing
+    (sqlite3.Error then, like any outage). Like every SQLite connection it keeps seeing its file after the
+    file was moved away, so a watcher still reads the ledger now and then to notice an outage.
+    """
+
+    def __init__(self, database: str) -> None:
+        try:
+            self._conn = sqlite3.connect(
+                sqlite_open_uri(database), uri=True, check_same_thread=False, isolation_level=None
+            )
+        except sqlite3.Error as exc:
+            raise unavailable("database_down", exc) from exc
+
+    def __call__(self) -> object:
+        try:
+            return self._conn.execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise unavailable("database_down", exc) from exc
+
+    def close(self) -> None:
+        self._conn.close()

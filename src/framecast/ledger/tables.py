@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Float,
@@ -113,4 +114,27 @@ events = Table(
     Column("data", JSON, nullable=False),
     Column("ts", DateTime(timezone=True), nullable=False),
     UniqueConstraint("project_id", "seq", name="uq_events_project_seq"),
+)
+
+#: API keys: only a SHA-256 of each key's secret is stored.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("owner", String(120), nullable=False, index=True),
+    Column("label", String(200), nullable=False),
+    Column("admin", Boolean, nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("last_used_at", DateTime(timezone=True), nullable=True),
+)
+
+#: Secrets the service makes for itself (the delivery-token signing key), shared by every replica.
+service_secrets = Table(
+    "service_secrets",
+    metadata,
+    Column("name", String(80), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )

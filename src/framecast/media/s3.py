@@ -3,20 +3,38 @@
 Workers upload what they make and download what they need into their task's scratch directory; API
 replicas stream objects to clients (byte ranges included), so no disk is shared between machines.
 Only this module knows the S3 client library.
+
+Credentials are asked for on every request, from a chain that refreshes (:func:`credential_chain`):
+explicit keys from the settings when given, else the environment, the AWS shared credentials file
+(re-read every minute, so a rewritten file takes effect without a restart), then an IAM role (EC2
+instance metadata, ECS task role or web identity, whose temporary keys carry an expiry and are renewed
+before it).
 """
 
 from __future__ import annotations
 
 import mimetypes
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlsplit
 
 import urllib3
 from minio import Minio
+from minio.credentials.credentials import Credentials
+from minio.credentials.providers import (  # the package __init__ re-exports without __all__
+    AWSConfigProvider,
+    ChainedProvider,
+    EnvAWSProvider,
+    EnvMinioProvider,
+    IamAwsProvider,
+    Provider,
+    StaticProvider,
+)
 from minio.deleteobjects import DeleteObject
 from minio.error import InvalidResponseError, MinioException, S3Error
 
@@ -29,11 +47,13 @@ _READ_BLOCK = 256 * 1024
 _RETRY_ON = (429, 500, 502, 503, 504)
 _ERRORS = (MinioException, urllib3.exceptions.HTTPError)
 _MISSING = {"NoSuchKey", "NoSuchObject", "NotFound", "ResourceNotFound"}
+# minio's Credentials.is_expired() counts keys as expired 10 s before their expiration.
+_EXPIRY_SKEW = timedelta(seconds=10)
 
 
 @dataclass(frozen=True, slots=True)
 class S3Location:
-    """Where the media live: ``s3://bucket/prefix`` plus the endpoint and credentials to reach it.
+    """Where the media live: ``s3://bucket/prefix``, the endpoint, and explicit keys if the settings give them.
 
     >>> S3Location.parse("s3://media/framecast", endpoint="http://127.0.0.1:9000").prefix
     'framecast/'
@@ -46,7 +66,6 @@ class S3Location:
     region: str | None = None
     access_key: str | None = None
     secret_key: str | None = None
-    session_token: str | None = None
 
     @classmethod
     def parse(
@@ -57,11 +76,12 @@ class S3Location:
         region: str | None = None,
         access_key: str | None = None,
         secret_key: str | None = None,
-        session_token: str | None = None,
     ) -> S3Location:
         parts = urlsplit(url)
         if parts.scheme != "s3" or not parts.netloc:
             raise InvalidInput(f"A media URL for S3 looks like s3://bucket/prefix, not {url!r}.")
+        if bool(access_key) != bool(secret_key):
+            raise InvalidInput("Set both FRAMECAST_S3_ACCESS_KEY and FRAMECAST_S3_SECRET_KEY, or neither.")
         prefix = parts.path.strip("/")
         if prefix:
             checked_key(prefix)
@@ -78,8 +98,87 @@ class S3Location:
             region=region,
             access_key=access_key,
             secret_key=secret_key,
-            session_token=session_token,
         )
+
+
+class RereadProvider(Provider):
+    """Credentials from ``inner`` (a file) stamped to expire after ``every_s``, so a chain reads them again.
+
+    minio caches credentials that carry no expiry for the life of the client: a rotated shared
+    credentials file would only be seen after a restart. Keys that come with an expiry (STS) keep it.
+    """
+
+    def __init__(
+        self, inner: Provider, every_s: float, *, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        self._inner = inner
+        self._every = timedelta(seconds=every_s)
+        self._now = now
+
+    def retrieve(self) -> Credentials:
+        found = self._inner.retrieve()
+        if found.expiration is not None:
+            return found
+        return Credentials(
+            found.access_key,
+            found.secret_key,
+            found.session_token,
+            expiration=self._now() + self._every + _EXPIRY_SKEW,
+        )
+
+
+class CredentialChain(ChainedProvider):
+    """minio's chain, with one refresh at a time and failures as :class:`Unavailable` (503, not a 500)."""
+
+    def __init__(self, providers: list[Provider]) -> None:
+        super().__init__(providers)
+        self._lock = threading.Lock()
+
+    def retrieve(self) -> Credentials:
+        with self._lock:
+            try:
+                return super().retrieve()
+            except ValueError as exc:  # every provider said "not here"
+                raise Unavailable(
+                    "No S3 credentials found: set FRAMECAST_S3_ACCESS_KEY and FRAMECAST_S3_SECRET_KEY, "
+                    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, an AWS shared credentials file, or run "
+                    "with an IAM role.",
+                    code="storage_down",
+                ) from exc
+            except (OSError, urllib3.exceptions.HTTPError) as exc:  # the IAM endpoint did not answer
+                raise Unavailable(
+                    "No S3 credentials in the settings, the environment or the AWS shared credentials file, "
+                    f"and the IAM credentials endpoint did not answer ({type(exc).__name__}).",
+                    code="storage_down",
+                ) from exc
+
+
+def credential_chain(
+    access_key: str | None = None, secret_key: str | None = None, *, reread_file_s: float = 60.0
+) -> CredentialChain:
+    """Explicit keys when given, else (first that has keys) the environment (``AWS_ACCESS_KEY_ID``/
+    ``AWS_SECRET_ACCESS_KEY``/``AWS_SESSION_TOKEN``, then ``MINIO_ACCESS_KEY``/``MINIO_SECRET_KEY``), the
+    AWS shared credentials file (``AWS_SHARED_CREDENTIALS_FILE``, ``AWS_PROFILE``; re-read every
+    ``reread_file_s``), then an IAM role (instance metadata, ECS, ``AWS_WEB_IDENTITY_TOKEN_FILE``).
+
+    >>> credential_chain("AKIAEXAMPLE", "secret").retrieve().access_key
+    'AKIAEXAMPLE'
+    """
+    # minio's default IAM client has no timeout: off AWS, asking 169.254.169.254 would hang a request.
+    iam_http = urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=1.0, read=3.0),
+        retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=_RETRY_ON),
+    )
+    providers: list[Provider] = []
+    if access_key and secret_key:
+        providers.append(StaticProvider(access_key, secret_key))
+    providers += [
+        EnvAWSProvider(),
+        EnvMinioProvider(),
+        RereadProvider(AWSConfigProvider(), reread_file_s),
+        IamAwsProvider(http_client=iam_http),
+    ]
+    return CredentialChain(providers)
 
 
 class _ObjectStream:
@@ -105,8 +204,10 @@ class _ObjectStream:
 class S3MediaStore:
     """Objects in one bucket under one prefix; ``scratch`` is a local directory for work files."""
 
-    def __init__(self, location: S3Location, scratch: Path) -> None:
+    def __init__(self, location: S3Location, scratch: Path, *, credentials: Provider | None = None) -> None:
         self.location = location
+        # One provider for both clients: a refresh serves both.
+        self.credentials = credentials or credential_chain(location.access_key, location.secret_key)
         self.bucket = location.bucket
         self.scratch = scratch.resolve()
         scratch_root(self.scratch)
@@ -128,9 +229,7 @@ class S3MediaStore:
         http = urllib3.PoolManager(timeout=timeout, retries=retries, maxsize=16)
         return Minio(
             location.endpoint,
-            access_key=location.access_key,
-            secret_key=location.secret_key,
-            session_token=location.session_token,
+            credentials=self.credentials,
             secure=location.secure,
             # Always a region: without one the client first asks the server for the bucket's location,
             # which some S3-compatible servers answer in ways it cannot parse.

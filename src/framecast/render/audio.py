@@ -12,7 +12,7 @@ import re
 import shutil
 import subprocess
 import wave
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +21,12 @@ from pydantic import ValidationError
 
 from framecast.domain.errors import InvalidInput, TaskFailed, Unavailable
 from framecast.domain.timeline import CaptionLayer, Timeline, invalid_from
+from framecast.render.assets import AssetPath
 from framecast.render.color import F32
 from framecast.render.encode import decode_audio
 from framecast.render.music import RATE, music_blocks
 
 log = logging.getLogger(__name__)
-AssetPath = Callable[[str], Path]
 
 CAPTION_WORDS = 9  # at most this many words on screen at once
 GAP_S = 0.12  # pause between caption segments
@@ -161,12 +161,22 @@ def render_music(timeline: Timeline, out_path: Path, *, asset_path: AssetPath | 
     return out_path
 
 
+def _open_wav(path: Path) -> wave.Wave_write:
+    """A 16-bit mono WAV at :data:`RATE` for writing."""
+    w = wave.open(str(path), "wb")
+    w.setnchannels(1)
+    w.setsampwidth(2)
+    w.setframerate(RATE)
+    return w
+
+
+def _pcm16(samples: F32) -> bytes:
+    return (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
+
+
 def _write_wav(path: Path, samples: F32) -> None:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    with _open_wav(path) as w:
+        w.writeframes(_pcm16(samples))
 
 
 def _music_source(timeline: Timeline, total: int, asset_path: AssetPath | None) -> Iterator[F32] | None:
@@ -202,10 +212,7 @@ def _mix_to_wav(
     source = _music_source(timeline, total, asset_path)
     intervals = [(start, start + len(s)) for start, s in speech]
     attack, release = int(0.12 * RATE), int(0.45 * RATE)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
+    with _open_wav(path) as w:
         pos = 0
         blocks = source
         while pos < total:
@@ -232,5 +239,5 @@ def _mix_to_wav(
                 lo, hi = max(pos, start), min(pos + n, start + len(s))
                 if lo < hi:
                     out[lo - pos : hi - pos] += s[lo - start : hi - start] * 0.95
-            w.writeframes((np.clip(out, -1, 1) * 32767).astype("<i2").tobytes())
+            w.writeframes(_pcm16(out))
             pos += n

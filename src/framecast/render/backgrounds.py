@@ -1,5 +1,8 @@
 """Procedural backgrounds: gradient, flowing noise, particles, starfield, waves, bokeh (and solid, image).
 
+Each kind is one entry of :data:`BACKGROUNDS`: what it paints once per scene, and whether the planner may
+choose it.
+
 Speed comes from doing the per-pixel work once per scene: each kind paints a *tileable* texture (twice the
 frame in each direction) at quarter resolution, maps it through its palette, upscales it once, and each
 frame is a wrapped crop of it at a position that moves with time (a copy, no arithmetic). Luma and chroma
@@ -12,16 +15,18 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
-from framecast.domain.timeline import Background
+from framecast.domain.timeline import Background, BackgroundKind
+from framecast.render.assets import AssetPath
 from framecast.render.color import F32, U8, palette_array, rgb_to_yuv, to_u8
-from framecast.render.planes import Planes, Sprite, blend_sprite, sprite_from_rgba
+from framecast.render.images import load_image_rgb
+from framecast.render.planes import Planes, Sprite, blend_sprite, half_size, sprite_from_rgba
 
-AssetPath = Callable[[str], Path]
+_Bake = Callable[[F32, F32, F32], tuple[F32, F32, F32]]
 
 
 class _Texture:
@@ -150,42 +155,98 @@ class BackgroundRenderer:
         self.chroma_speed = self.speed
         self._dots: _Dots | None = None
         self._solid: tuple[float, float, float] | None = None
-        kind = bg.kind
-        if kind == "solid":
-            y, u, v = rgb_to_yuv(palette_array(bg.palette[:1]))
-            self._solid = (float(y[0]), float(u[0]), float(v[0]))
-        elif kind == "image":
-            self._image_texture(asset_path)
-        elif kind == "noise":
-            self._noise_texture()
-        elif kind == "waves":
-            self._waves_texture()
-        elif kind == "starfield":
-            self._gradient_texture(dark=True)
-            self.speed *= 0.25
-            self._dots = _Stars(self, self.rng)
-        elif kind == "particles":
-            self._gradient_texture(dark=False)
-            self._dots = _Particles(self, self.rng)
-        elif kind == "bokeh":
-            self._gradient_texture(dark=False)
-            self.speed *= 0.5
-            self._dots = _Bokeh(self, self.rng)
-        else:
-            self._gradient_texture(dark=False)
+        BACKGROUNDS[bg.kind].prepare(self, asset_path)
 
-    # -- textures, painted once per scene -------------------------------------------------------------
+    # -- the kinds (see BACKGROUNDS): textures and overlays, made once per scene ------------------------
+
+    def _prepare_gradient(self, asset_path: AssetPath | None) -> None:
+        self._gradient_texture(dark=False)
+
+    def _prepare_bokeh(self, asset_path: AssetPath | None) -> None:
+        self._gradient_texture(dark=False, bake=self._bake_bokeh)
+        self.speed *= 0.5
+        self._dots = _Bokeh(self, self.rng)
+
+    def _prepare_particles(self, asset_path: AssetPath | None) -> None:
+        self._gradient_texture(dark=False)
+        self._dots = _Particles(self, self.rng)
+
+    def _prepare_starfield(self, asset_path: AssetPath | None) -> None:
+        self._gradient_texture(dark=True)
+        self.speed *= 0.25
+        self._dots = _Stars(self, self.rng)
+
+    def _prepare_noise(self, asset_path: AssetPath | None) -> None:
+        lh, lw = self._low_shape()
+        a = _periodic_noise(self.rng, lh, lw, octaves=3, base=2)
+        b = _periodic_noise(self.rng, lh, lw, octaves=2, base=1)
+        shade = (0.7 + 0.5 * a).astype(np.float32)
+        self._set_texture(np.clip(0.6 * a + 0.4 * b, 0, 1).astype(np.float32), b, shade)
+        # Colour flows at an angle to the shapes: the picture seems to churn, not slide.
+        c = math.radians(self.bg.angle + 110)
+        self.chroma_dir = (math.cos(c), math.sin(c))
+        self.chroma_speed = self.speed * 0.7
+
+    def _prepare_waves(self, asset_path: AssetPath | None) -> None:
+        # One frame tall (waves only drift sideways), tileable across.
+        lh, lw = max(2, -(-self.h // 4)), self._low_shape()[1]
+        yy = np.arange(lh, dtype=np.float32)[:, None] / lh
+        xx = np.arange(lw, dtype=np.float32)[None, :] / lw
+        n_bands = max(3, int(round(5 * self.bg.density)))
+        field = np.zeros((lh, lw), np.float32)
+        for k in range(n_bands):
+            # Band edges are sine curves with integer frequencies so the texture tiles horizontally.
+            base = (k + 1) / (n_bands + 1)
+            f1, f2 = int(self.rng.integers(1, 3)), int(self.rng.integers(2, 5))
+            p1, p2 = self.rng.uniform(0, 2 * math.pi, 2)
+            edge = (
+                base + 0.05 * np.sin(2 * math.pi * f1 * xx + p1) + 0.02 * np.sin(2 * math.pi * f2 * xx + p2)
+            )
+            d = yy
+            soft = 0.012
+            field += 1.0 / (1.0 + np.exp(-(d - edge) / soft))
+        t = (field / n_bands).astype(np.float32)
+        shade = (0.78 + 0.22 * (1 - np.abs(np.sin(math.pi * field)))).astype(np.float32)
+        self._set_texture(t, t, shade, wrap_y=False)
+        self.dir = (1.0 if self.dir[0] >= 0 else -1.0, 0.0)
+        self.chroma_dir = self.dir  # waves tile only sideways: colour drifts with them
+
+    def _prepare_image(self, asset_path: AssetPath | None) -> None:
+        assert self.bg.asset_id is not None
+        rgb = load_image_rgb(self.bg.asset_id, asset_path)
+        # Cover the frame with 12 % to spare, then pan across the spare (a slow Ken Burns drift).
+        ew, eh = int(self.w * 1.12) // 2 * 2, int(self.h * 1.12) // 2 * 2
+        img = Image.fromarray(rgb)
+        scale = max(ew / img.width, eh / img.height)
+        img = img.resize((max(ew, round(img.width * scale)), max(eh, round(img.height * scale))))
+        left, top = (img.width - ew) // 2, (img.height - eh) // 2
+        img = img.crop((left, top, left + ew, top + eh))
+        f = np.asarray(img, dtype=np.float32) / 255.0
+        y, u, v = rgb_to_yuv(f)
+        self.tex_y = to_u8(y)
+        self.tex_u = to_u8(half_size(u))
+        self.tex_v = to_u8(half_size(v))
+
+    def _prepare_solid(self, asset_path: AssetPath | None) -> None:
+        y, u, v = rgb_to_yuv(palette_array(self.bg.palette[:1]))
+        self._solid = (float(y[0]), float(u[0]), float(v[0]))
+
+    # -- helpers of the procedural kinds -----------------------------------------------------------------
 
     def _set_texture(
-        self, t_luma: F32, t_chroma: F32, lut: tuple[F32, F32, F32], shade: F32 | None, wrap_y: bool = True
+        self, t_luma: F32, t_chroma: F32, shade: F32 | None, wrap_y: bool = True, bake: _Bake | None = None
     ) -> None:
-        """Map two low-res fields through the palette and upscale: luma x4, chroma x2 (half-size planes)."""
+        """Map two low-res fields through the palette and upscale: luma x4, chroma x2 (half-size planes).
+
+        ``bake`` paints into the mapped low-res planes before they are upscaled (bokeh's far discs).
+        """
+        lut = _palette_lut(self.bg.palette)
         y = _lookup(lut[0], t_luma)
         if shade is not None:
             y = 16 + (y - 16) * shade
         u, v = _lookup(lut[1], t_chroma), _lookup(lut[2], t_chroma)
-        if self.bg.kind == "bokeh":
-            y, u, v = self._bake_bokeh(y, u, v)
+        if bake is not None:
+            y, u, v = bake(y, u, v)
         self.tiles = (_Texture(y, 4, wrap_y), _Texture(u, 2, wrap_y), _Texture(v, 2, wrap_y))
 
     def _bake_bokeh(self, y: F32, u: F32, v: F32) -> tuple[F32, F32, F32]:
@@ -216,7 +277,7 @@ class BackgroundRenderer:
         # Period = 1.5 frames each way (room to drift without visible repeats); painted at quarter resolution.
         return max(2, (3 * self.h) // 8), max(2, (3 * self.w) // 8)
 
-    def _gradient_texture(self, dark: bool) -> None:
+    def _gradient_texture(self, dark: bool, bake: _Bake | None = None) -> None:
         lh, lw = self._low_shape()
         yy = np.arange(lh, dtype=np.float32)[:, None] / lh
         xx = np.arange(lw, dtype=np.float32)[None, :] / lw
@@ -230,62 +291,7 @@ class BackgroundRenderer:
         shade = None
         if dark:
             shade = (0.55 + 0.45 * t).astype(np.float32)
-        self._set_texture(t, t, _palette_lut(self.bg.palette), shade)
-
-    def _noise_texture(self) -> None:
-        lh, lw = self._low_shape()
-        a = _periodic_noise(self.rng, lh, lw, octaves=3, base=2)
-        b = _periodic_noise(self.rng, lh, lw, octaves=2, base=1)
-        shade = (0.7 + 0.5 * a).astype(np.float32)
-        self._set_texture(
-            np.clip(0.6 * a + 0.4 * b, 0, 1).astype(np.float32), b, _palette_lut(self.bg.palette), shade
-        )
-        # Colour flows at an angle to the shapes: the picture seems to churn, not slide.
-        c = math.radians(self.bg.angle + 110)
-        self.chroma_dir = (math.cos(c), math.sin(c))
-        self.chroma_speed = self.speed * 0.7
-
-    def _waves_texture(self) -> None:
-        # One frame tall (waves only drift sideways), tileable across.
-        lh, lw = max(2, -(-self.h // 4)), self._low_shape()[1]
-        yy = np.arange(lh, dtype=np.float32)[:, None] / lh
-        xx = np.arange(lw, dtype=np.float32)[None, :] / lw
-        n_bands = max(3, int(round(5 * self.bg.density)))
-        field = np.zeros((lh, lw), np.float32)
-        for k in range(n_bands):
-            # Band edges are sine curves with integer frequencies so the texture tiles horizontally.
-            base = (k + 1) / (n_bands + 1)
-            f1, f2 = int(self.rng.integers(1, 3)), int(self.rng.integers(2, 5))
-            p1, p2 = self.rng.uniform(0, 2 * math.pi, 2)
-            edge = (
-                base + 0.05 * np.sin(2 * math.pi * f1 * xx + p1) + 0.02 * np.sin(2 * math.pi * f2 * xx + p2)
-            )
-            d = yy
-            soft = 0.012
-            field += 1.0 / (1.0 + np.exp(-(d - edge) / soft))
-        t = (field / n_bands).astype(np.float32)
-        shade = (0.78 + 0.22 * (1 - np.abs(np.sin(math.pi * field)))).astype(np.float32)
-        self._set_texture(t, t, _palette_lut(self.bg.palette), shade, wrap_y=False)
-        self.dir = (1.0 if self.dir[0] >= 0 else -1.0, 0.0)
-        self.chroma_dir = self.dir  # waves tile only sideways: colour drifts with them
-
-    def _image_texture(self, asset_path: AssetPath | None) -> None:
-        from framecast.render.images import load_image_rgb
-
-        assert self.bg.asset_id is not None
-        rgb = load_image_rgb(self.bg.asset_id, asset_path)
-        # Cover the frame with 12 % to spare, then pan across the spare (a slow Ken Burns drift).
-        ew, eh = int(self.w * 1.12) // 2 * 2, int(self.h * 1.12) // 2 * 2
-        img = Image.fromarray(rgb)
-        scale = max(ew / img.width, eh / img.height)
-        img = img.resize((max(ew, round(img.width * scale)), max(eh, round(img.height * scale))))
-        left, top = (img.width - ew) // 2, (img.height - eh) // 2
-        img = img.crop((left, top, left + ew, top + eh))
-        f = np.asarray(img, dtype=np.float32) / 255.0
-        y, u, v = rgb_to_yuv(f)
-        self.tex_y = to_u8(y)
-        self.tex_u = to_u8(u.reshape(eh // 2, 2, ew // 2, 2).mean(axis=(1, 3)))
-        self.tex_v = to_u8(v.reshape(eh // 2, 2, ew // 2, 2).mean(axis=(1, 3)))
+        self._set_texture(t, t, shade, bake=bake)
 
     # -- per frame ------------------------------------------------------------------------------------
 
@@ -439,3 +445,37 @@ class _Bokeh(_Dots):
             y = ((y0 + vy * t) % 1.2 - 0.1) * self.h
             op = 0.7 + 0.3 * math.sin(t * 0.7 + ph)
             blend_sprite(planes, sprite, int(x) - sprite.width // 2, int(y) - sprite.height // 2, op)
+
+
+@dataclass(frozen=True)
+class BackgroundKindSpec:
+    """How one background kind is drawn, and whether the planner may choose it.
+
+    ``prepare`` paints the scene's texture and sets up its moving overlay, once per scene (frames are then
+    crops and sprite stamps, see the module docstring). ``planner_alternative``: the planner may switch a
+    scene to this kind so that two neighbouring scenes do not look alike.
+    """
+
+    prepare: Callable[[BackgroundRenderer, AssetPath | None], None]
+    planner_alternative: bool = False
+
+
+#: Every background kind, by the name a timeline gives it. Adding a kind is one entry here (and its name
+#: in ``domain.timeline.BackgroundKind``, the table the JSON Schema and validation read; domain code
+#: cannot import this numpy module). The order of the planner's alternatives is part of what a seed
+#: plans: reordering them changes planned videos (tests/render/test_planner_fixture.py notices).
+BACKGROUNDS: dict[BackgroundKind, BackgroundKindSpec] = {
+    "gradient": BackgroundKindSpec(BackgroundRenderer._prepare_gradient, planner_alternative=True),
+    "noise": BackgroundKindSpec(BackgroundRenderer._prepare_noise, planner_alternative=True),
+    "bokeh": BackgroundKindSpec(BackgroundRenderer._prepare_bokeh, planner_alternative=True),
+    "waves": BackgroundKindSpec(BackgroundRenderer._prepare_waves, planner_alternative=True),
+    "particles": BackgroundKindSpec(BackgroundRenderer._prepare_particles, planner_alternative=True),
+    "starfield": BackgroundKindSpec(BackgroundRenderer._prepare_starfield),
+    "solid": BackgroundKindSpec(BackgroundRenderer._prepare_solid),
+    "image": BackgroundKindSpec(BackgroundRenderer._prepare_image),
+}
+
+
+def planner_alternatives() -> list[BackgroundKind]:
+    """The kinds the planner may switch a scene to, in the registry's order."""
+    return [kind for kind, spec in BACKGROUNDS.items() if spec.planner_alternative]

@@ -60,11 +60,6 @@ def to_u8(plane: F32) -> U8:
     return out
 
 
-def mix(a: tuple[float, float, float], b: tuple[float, float, float], t: float) -> tuple[float, float, float]:
-    """Linear mix of two RGB triples."""
-    return (a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t)
-
-
 def luminance(colour: str) -> float:
     """Relative luminance 0..1 of a hex colour (to choose light or dark text)."""
     r, g, b = (c / 255 for c in hex_rgb(colour))

@@ -239,7 +239,8 @@ class VideoWriter:
 def yuv420p_to_rgb(planes: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     """A yuv420p frame ``(h * 3 // 2, w)`` (BT.709, limited range, as rendered) as RGB ``(h, w, 3)``.
 
-    swscale does it in about a millisecond at 720p, a fiftieth of the numpy formula (posters, thumbnails).
+    Pass a frame's ``Planes.buf``. swscale does it in about a millisecond at 720p, a fiftieth of the numpy
+    formula ``color.yuv_to_rgb`` (the reference, for tests); posters and thumbnails use this.
     """
     frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")
     rgb = frame.reformat(
@@ -288,6 +289,24 @@ def decode_audio(path: Path, rate: int = AUDIO_RATE) -> npt.NDArray[np.float32]:
         for out in resampler.resample(None):
             parts.append(out.to_ndarray().reshape(-1).astype(np.float32))
     return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+
+def probe_audio(path: Path) -> float:
+    """Seconds of audio in ``path``, every frame decoded: a file that only starts like a WAV or an MP3, or
+    that breaks off or turns to garbage part way, raises InvalidInput (uploads are checked with this)."""
+    samples, rate = 0, 0
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise InvalidInput(f"{path.name} has no audio stream")
+            for frame in container.decode(audio=0):
+                samples += frame.samples
+                rate = frame.sample_rate or rate
+    except av.FFmpegError as exc:
+        raise InvalidInput(f"cannot decode audio file {path.name}: {exc}") from exc
+    if samples == 0 or rate == 0:
+        raise InvalidInput(f"{path.name} holds no audio samples")
+    return samples / rate
 
 
 _NO_DECODE = {"skip_frame": "all"}

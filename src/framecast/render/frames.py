@@ -18,15 +18,12 @@ import hashlib
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
-from pathlib import Path
 
 from framecast.domain.timeline import Scene, Timeline
+from framecast.render.assets import AssetPath
 from framecast.render.backgrounds import BackgroundRenderer
 from framecast.render.layers import LayerRenderer, ease_out
 from framecast.render.planes import Planes, crossfade
-
-AssetPath = Callable[[str], Path]
 
 
 def _shows_uploads(scene: Scene) -> bool:

@@ -15,7 +15,7 @@ from framecast.domain.options import Aspect, Style, VideoOptions
 from framecast.render.frames import FrameSource
 from framecast.render.planner import plan
 from framecast.render.text import load_font
-from framecast.render.video import poster_time
+from framecast.render.video import poster_time, rgb_image
 
 SAMPLES: tuple[tuple[str, Aspect, Style], ...] = (
     ("Neon city at night. Rain falls on empty streets. The club opens at midnight.", "16:9", "neon"),
@@ -55,7 +55,7 @@ def sample_frames(prompt: str, aspect: Aspect, style: Style, seed: int = 11) -> 
     while len(picks) < 4:
         picks.append(int(tl.total_frames * 0.95))
     picks = sorted(picks[:4])
-    return [Image.fromarray(source.frame(k).rgb()) for k in picks]
+    return [rgb_image(source.frame(k)) for k in picks]
 
 
 def contact_sheet(width: int = 1600) -> Image.Image:

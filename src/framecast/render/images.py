@@ -1,17 +1,17 @@
-"""Uploaded images, looked up through the caller's ``asset_path`` resolver (the media store)."""
+"""Uploaded images: checked when uploaded, and looked up through the caller's ``asset_path`` resolver
+(the media store) when rendered."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from framecast.domain.errors import InvalidInput
+from framecast.render.assets import AssetPath
 from framecast.render.color import U8
 
-AssetPath = Callable[[str], Path]
 MAX_PIXELS = 40_000_000
 
 
@@ -42,3 +42,14 @@ def load_image_rgb(asset_id: str, asset_path: AssetPath | None) -> U8:
 def load_image_rgba(asset_id: str, asset_path: AssetPath | None) -> Image.Image:
     """The image as an RGBA Pillow image."""
     return _open(asset_id, asset_path).convert("RGBA")
+
+
+def verified_size(path: Path) -> tuple[int, int]:
+    """Width and height of the image at ``path`` once Pillow has checked its structure, so a file that only
+    starts like a PNG is refused (raises InvalidInput)."""
+    try:
+        with Image.open(path) as img:
+            img.verify()
+            return img.width, img.height
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError) as exc:
+        raise InvalidInput(f"{path.name} is not a readable image: {exc}", field="file") from exc

@@ -10,18 +10,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from framecast.domain.timeline import Animation, CaptionLayer, ImageLayer, Layer, ShapeLayer, TextLayer
+from framecast.render.assets import AssetPath
 from framecast.render.color import hex_rgb
 from framecast.render.images import load_image_rgba
 from framecast.render.planes import Planes, Sprite, blend_sprite, sprite_from_rgba
 from framecast.render.text import TextBlock, char_count, layout, render_block
 
-AssetPath = Callable[[str], Path]
 REFERENCE_SHORT_SIDE = 1080
 #: Memory for a layer's animation frames (typewriter steps, scale steps): a long 1080p text block makes
 #: sprites of ~25 MB each, so the cache is bounded by bytes, not by count.
@@ -114,12 +113,13 @@ class LayerRenderer:
         self.start = layer.start_s
         self.end = layer.end_s if layer.end_s is not None else scene_s
         self.held = layer.end_s is None and layer.animate_out.kind == "none"
+        self._spec = LAYERS[layer.type]
         self._block: TextBlock | None = None
         self._cache: dict[tuple[int, int], Sprite] = {}
         self._cache_bytes = 0
         self.image = self._rasterise(asset_path)
         self.sprite = sprite_from_rgba(np.asarray(self.image, dtype=np.uint8))
-        self.cx, self.cy = self._place()
+        self.cx, self.cy = self._spec.place(self)
 
     # -- rasterising ----------------------------------------------------------------------------------
 
@@ -127,50 +127,63 @@ class LayerRenderer:
         return max(6, int(round(size * self.short / REFERENCE_SHORT_SIDE)))
 
     def _rasterise(self, asset_path: AssetPath | None, visible: int | None = None) -> Image.Image:
+        """The layer as RGBA (``visible``: only that many characters of its text, for typewriters)."""
+        return self._spec.rasterise(self, asset_path, visible)
+
+    def _text_image(self, asset_path: AssetPath | None, visible: int | None) -> Image.Image:
         layer = self.layer
-        if isinstance(layer, TextLayer):
-            if self._block is None:
-                max_w = int(min(layer.max_width * self.w, self.w - 2.6 * self.margin))
-                self._block = layout(
-                    layer.text,
-                    layer.font,
-                    layer.weight,
-                    self._px(layer.size),
-                    max_w,
-                    int(self.h * 0.8),
-                    layer.align,
-                )
-            box = hex_rgb(layer.box) if layer.box else None
-            return render_block(
-                self._block, hex_rgb(layer.color), shadow=layer.shadow, box=box, visible_chars=visible
+        assert isinstance(layer, TextLayer)
+        if self._block is None:
+            max_w = int(min(layer.max_width * self.w, self.w - 2.6 * self.margin))
+            self._block = layout(
+                layer.text,
+                layer.font,
+                layer.weight,
+                self._px(layer.size),
+                max_w,
+                int(self.h * 0.8),
+                layer.align,
             )
-        if isinstance(layer, CaptionLayer):
-            if self._block is None:
-                max_w = int(self.w * 0.9 - 2 * self.margin)
-                self._block = layout(
-                    layer.text, "sans", "bold", self._px(layer.size), max_w, int(self.h * 0.3), "center"
-                )
-            return render_block(
-                self._block,
-                hex_rgb(layer.color),
-                shadow=False,
-                box=hex_rgb(layer.box),
-                box_alpha=165,
-                visible_chars=visible,
+        box = hex_rgb(layer.box) if layer.box else None
+        return render_block(
+            self._block, hex_rgb(layer.color), shadow=layer.shadow, box=box, visible_chars=visible
+        )
+
+    def _caption_image(self, asset_path: AssetPath | None, visible: int | None) -> Image.Image:
+        layer = self.layer
+        assert isinstance(layer, CaptionLayer)
+        if self._block is None:
+            max_w = int(self.w * 0.9 - 2 * self.margin)
+            self._block = layout(
+                layer.text, "sans", "bold", self._px(layer.size), max_w, int(self.h * 0.3), "center"
             )
-        if isinstance(layer, ShapeLayer):
-            w = max(2, int(layer.width * self.w))
-            h = max(2, int(layer.height * self.h))
-            img = Image.new("RGBA", (w, h), (0, 0, 0, 0))
-            d = ImageDraw.Draw(img)
-            fill = (*hex_rgb(layer.color), 255)
-            if layer.shape == "circle":
-                d.ellipse((0, 0, w - 1, h - 1), fill=fill)
-            elif layer.shape == "rounded":
-                d.rounded_rectangle((0, 0, w - 1, h - 1), radius=min(w, h) // 4, fill=fill)
-            else:
-                d.rectangle((0, 0, w - 1, h - 1), fill=fill)
-            return img
+        return render_block(
+            self._block,
+            hex_rgb(layer.color),
+            shadow=False,
+            box=hex_rgb(layer.box),
+            box_alpha=165,
+            visible_chars=visible,
+        )
+
+    def _shape_image(self, asset_path: AssetPath | None, visible: int | None) -> Image.Image:
+        layer = self.layer
+        assert isinstance(layer, ShapeLayer)
+        w = max(2, int(layer.width * self.w))
+        h = max(2, int(layer.height * self.h))
+        img = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+        d = ImageDraw.Draw(img)
+        fill = (*hex_rgb(layer.color), 255)
+        if layer.shape == "circle":
+            d.ellipse((0, 0, w - 1, h - 1), fill=fill)
+        elif layer.shape == "rounded":
+            d.rounded_rectangle((0, 0, w - 1, h - 1), radius=min(w, h) // 4, fill=fill)
+        else:
+            d.rectangle((0, 0, w - 1, h - 1), fill=fill)
+        return img
+
+    def _uploaded_image(self, asset_path: AssetPath | None, visible: int | None) -> Image.Image:
+        layer = self.layer
         assert isinstance(layer, ImageLayer)
         img = load_image_rgba(layer.asset_id, asset_path)
         bw, bh = max(2, int(layer.width * self.w)), max(2, int(layer.height * self.h))
@@ -181,19 +194,32 @@ class LayerRenderer:
             img = img.crop((left, top, left + bw, top + bh))
         return img
 
-    def _place(self) -> tuple[float, float]:
-        """Centre of the sprite in pixels, kept inside the safe margin (text is never clipped)."""
-        layer, sw, sh = self.layer, self.sprite.width, self.sprite.height
-        if isinstance(layer, CaptionLayer):
-            cx, cy = self.w / 2, self.h - max(self.margin, int(self.h * 0.07)) - sh / 2
-        else:
-            cx, cy = layer.x * self.w, layer.y * self.h
-            if isinstance(layer, TextLayer) and layer.align != "center":
-                cx += sw / 2 if layer.align == "left" else -sw / 2
-        if isinstance(layer, TextLayer | CaptionLayer):
-            m = self.margin
-            cx = min(max(cx, m + sw / 2), self.w - m - sw / 2) if sw + 2 * m <= self.w else self.w / 2
-            cy = min(max(cy, m + sh / 2), self.h - m - sh / 2) if sh + 2 * m <= self.h else self.h / 2
+    # -- placing: the centre of the sprite in pixels ----------------------------------------------------
+
+    def _place_at_xy(self) -> tuple[float, float]:
+        """Shapes and images sit where they are put, even partly off the frame."""
+        layer = self.layer
+        assert isinstance(layer, ShapeLayer | ImageLayer)
+        return layer.x * self.w, layer.y * self.h
+
+    def _place_text(self) -> tuple[float, float]:
+        layer = self.layer
+        assert isinstance(layer, TextLayer)
+        cx, cy = layer.x * self.w, layer.y * self.h
+        if layer.align != "center":
+            sw = self.sprite.width
+            cx += sw / 2 if layer.align == "left" else -sw / 2
+        return self._inside_margin(cx, cy)
+
+    def _place_caption(self) -> tuple[float, float]:
+        sh = self.sprite.height
+        return self._inside_margin(self.w / 2, self.h - max(self.margin, int(self.h * 0.07)) - sh / 2)
+
+    def _inside_margin(self, cx: float, cy: float) -> tuple[float, float]:
+        """Moved inside the safe margin (text is never clipped); centred if it is larger than that."""
+        sw, sh, m = self.sprite.width, self.sprite.height, self.margin
+        cx = min(max(cx, m + sw / 2), self.w - m - sw / 2) if sw + 2 * m <= self.w else self.w / 2
+        cy = min(max(cy, m + sh / 2), self.h - m - sh / 2) if sh + 2 * m <= self.h else self.h / 2
         return cx, cy
 
     # -- drawing --------------------------------------------------------------------------------------
@@ -234,3 +260,22 @@ class LayerRenderer:
         x = int(round(self.cx + state.dx - sprite.width / 2))
         y = int(round(self.cy + state.dy - sprite.height / 2))
         blend_sprite(planes, sprite, x, y, state.opacity * layer.opacity * fade)
+
+
+@dataclass(frozen=True)
+class LayerKindSpec:
+    """How one layer type is drawn: ``rasterise`` makes its RGBA picture once per scene (and the
+    typewriter's partial pictures, given how many characters show); ``place`` puts its centre."""
+
+    rasterise: Callable[[LayerRenderer, AssetPath | None, int | None], Image.Image]
+    place: Callable[[LayerRenderer], tuple[float, float]]
+
+
+#: Every layer type, by its ``type`` name. A new type is its model in ``domain.timeline`` (a member of the
+#: ``Layer`` union, which the schema and validation read) and its entry here.
+LAYERS: dict[str, LayerKindSpec] = {
+    "text": LayerKindSpec(LayerRenderer._text_image, LayerRenderer._place_text),
+    "caption": LayerKindSpec(LayerRenderer._caption_image, LayerRenderer._place_caption),
+    "shape": LayerKindSpec(LayerRenderer._shape_image, LayerRenderer._place_at_xy),
+    "image": LayerKindSpec(LayerRenderer._uploaded_image, LayerRenderer._place_at_xy),
+}

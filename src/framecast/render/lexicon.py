@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from framecast.domain.timeline import AnimationKind, BackgroundKind, FontName, TransitionKind, Weight
+from framecast.domain.options import Style
+from framecast.domain.timeline import (
+    Align,
+    AnimationKind,
+    BackgroundKind,
+    FontName,
+    TransitionKind,
+    Weight,
+)
 
 
 @dataclass(frozen=True)
@@ -289,7 +297,7 @@ class StylePreset:
     transition: TransitionKind
     transition_s: float
     motion: float
-    align: str
+    align: Align
     body_y: float
     letterbox: bool = False
     accent: str | None = None
@@ -297,7 +305,7 @@ class StylePreset:
     palette_shift: str | None = None
 
 
-STYLES: dict[str, StylePreset] = {
+STYLES: dict[Style, StylePreset] = {
     "cinematic": StylePreset(
         "cinematic",
         "serif",

@@ -44,12 +44,6 @@ class Planes:
     def copy_from(self, other: Planes) -> None:
         np.copyto(self.buf, other.buf)
 
-    def rgb(self) -> U8:
-        """The frame as RGB (h, w, 3) uint8 (swscale; ``color.yuv_to_rgb`` is the reference formula)."""
-        from framecast.render.encode import yuv420p_to_rgb
-
-        return yuv420p_to_rgb(self.buf)
-
 
 @dataclass
 class Sprite:
@@ -102,9 +96,9 @@ def sprite_from_rgba(rgba: U8) -> Sprite:
     alpha = f[..., 3]
     y, u, v = rgb_to_yuv(f[..., :3])
     # Chroma and its alpha at half size: average 2x2 of the premultiplied values.
-    a2 = _half(alpha)
-    u2 = _half((u - 128) * alpha)
-    v2 = _half((v - 128) * alpha)
+    a2 = half_size(alpha)
+    u2 = half_size((u - 128) * alpha)
+    v2 = half_size((v - 128) * alpha)
     return Sprite(
         y=(y * alpha).astype(np.float32),
         u=(u2 + 128 * a2).astype(np.float32),
@@ -114,7 +108,8 @@ def sprite_from_rgba(rgba: U8) -> Sprite:
     )
 
 
-def _half(x: F32) -> F32:
+def half_size(x: F32) -> F32:
+    """Each 2x2 block's mean: a plane at the size of yuv420p chroma (even width and height)."""
     h, w = x.shape
     out: F32 = x.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3), dtype=np.float32)
     return out
@@ -190,7 +185,3 @@ def crossfade(dst: Planes, other: Planes, p: float) -> None:
 
 def _gray(buf: U8) -> Image.Image:
     return Image.frombuffer("L", (buf.shape[1], buf.shape[0]), np.ascontiguousarray(buf), "raw", "L", 0, 1)
-
-
-def as_rgb(planes: Planes) -> npt.NDArray[np.uint8]:
-    return planes.rgb()

@@ -16,10 +16,26 @@ from __future__ import annotations
 
 import random
 import re
-from typing import Any
+from dataclasses import dataclass
 
-from framecast.domain.options import VideoOptions
-from framecast.domain.timeline import Timeline, derive_seed
+from framecast.domain.options import Style, VideoOptions
+from framecast.domain.timeline import (
+    Align,
+    Animation,
+    Audio,
+    Background,
+    BackgroundKind,
+    Canvas,
+    CaptionLayer,
+    Layer,
+    Scene,
+    ShapeLayer,
+    TextLayer,
+    Timeline,
+    Transition,
+    derive_seed,
+)
+from framecast.render.backgrounds import planner_alternatives
 from framecast.render.color import luminance
 from framecast.render.lexicon import FALLBACK_ORDER, STYLES, THEMES, StylePreset, Theme
 
@@ -176,12 +192,41 @@ def plan(prompt: str, options: VideoOptions) -> Timeline:
     """Plan a timeline for ``prompt`` with ``options``; the same prompt and seed give the same timeline."""
     seed = options.seed if options.seed is not None else derive_seed(prompt.strip())
     rng = random.Random(seed)
-    style_name: str = options.style or rng.choice(sorted(STYLES))
+    style_name: Style = options.style if options.style is not None else rng.choice(sorted(STYLES))
     style = STYLES[style_name]
-    fps = options.fps
-    total = max(1, round(options.duration_s * fps))
-    duration = total / fps
+    outline = _outline(prompt, options, rng)
+    scenes: list[Scene] = []
+    previous: BackgroundKind | None = None
+    for i, n in enumerate(outline.frames):
+        text = outline.title if i == 0 else outline.body[i - 1]
+        theme = outline.overall if i == 0 else theme_for(text, rng, default=outline.overall)
+        kind = previous = _background_kind(theme, style, previous, rng)
+        palette = _palette(theme, style, rng)
+        scenes.append(_scene(i, text, n / options.fps, palette, kind, theme, style, rng, options))
+    return Timeline(
+        canvas=Canvas(aspect=options.aspect, resolution=options.resolution, fps=options.fps),
+        scenes=scenes,
+        audio=Audio(voiceover=options.voiceover, music="procedural"),
+        seed=seed,
+        style=style_name,
+        title=outline.title[:200],
+    )
 
+
+@dataclass(frozen=True)
+class _Outline:
+    """What the prompt says, before any look: the title, the sentences after it (one scene each), the
+    theme of the whole video, and every scene's length in frames (the title card first)."""
+
+    title: str
+    body: list[str]
+    overall: Theme
+    frames: list[int]
+
+
+def _outline(prompt: str, options: VideoOptions, rng: random.Random) -> _Outline:
+    total = max(1, round(options.duration_s * options.fps))
+    duration = total / options.fps
     parts = sentences(prompt)
     title = title_of(prompt, parts)
     overall = theme_for(parts[0], rng, default=theme_for(prompt, rng))
@@ -198,43 +243,19 @@ def plan(prompt: str, options: VideoOptions) -> Timeline:
         # The title card keeps its share; sentences split the rest by length.
         rest = sum(weights[1:])
         weights = [title_s] + [w / rest * room for w in weights[1:]]
-    frames = _fit_frames(weights, total)
+    return _Outline(title, body, overall, _fit_frames(weights, total))
 
-    scenes: list[dict[str, Any]] = []
-    kinds_used: list[str] = []
-    for i, n in enumerate(frames):
-        text = title if i == 0 else body[i - 1]
-        theme = overall if i == 0 else theme_for(text, rng, default=overall)
-        kind: str = theme.kind
-        if style.kinds and kind not in style.kinds and rng.random() < 0.6:
-            kind = rng.choice(style.kinds)
-        if kinds_used and kind == kinds_used[-1] and rng.random() < 0.5 and i > 0:
-            alternatives = [k for k in ("gradient", "noise", "bokeh", "waves", "particles") if k != kind]
-            kind = rng.choice(alternatives)
-        kinds_used.append(kind)
-        palette = _palette(theme, style, rng)
-        scenes.append(
-            _scene(
-                i,
-                text,
-                n / fps,
-                palette,
-                kind,
-                theme,
-                style,
-                rng,
-                options,
-            )
-        )
-    timeline = {
-        "canvas": {"aspect": options.aspect, "resolution": options.resolution, "fps": fps},
-        "scenes": scenes,
-        "audio": {"voiceover": options.voiceover, "music": "procedural"},
-        "seed": seed,
-        "style": style_name,
-        "title": title[:200],
-    }
-    return Timeline.model_validate(timeline)
+
+def _background_kind(
+    theme: Theme, style: StylePreset, previous: BackgroundKind | None, rng: random.Random
+) -> BackgroundKind:
+    """The theme's kind, often one of the style's instead, and seldom the kind of the scene before."""
+    kind = theme.kind
+    if style.kinds and kind not in style.kinds and rng.random() < 0.6:
+        kind = rng.choice(style.kinds)
+    if kind == previous and rng.random() < 0.5:
+        kind = rng.choice([k for k in planner_alternatives() if k != kind])
+    return kind
 
 
 def _scene(
@@ -242,124 +263,161 @@ def _scene(
     text: str,
     seconds: float,
     palette: list[str],
-    kind: str,
+    kind: BackgroundKind,
     theme: Theme,
     style: StylePreset,
     rng: random.Random,
     options: VideoOptions,
-) -> dict[str, Any]:
-    colour, shadow = _text_colour(palette)
-    palette = _legible(palette, dark_text=not shadow)
-    vertical = options.aspect == "9:16"
-    layers: list[dict[str, Any]] = []
-    in_s = min(0.8, seconds * 0.25)
-    out_anim = (
-        {"kind": "fade", "duration_s": min(0.4, seconds * 0.15)}
-        if style.transition == "cut"
-        else {"kind": "none", "duration_s": 0}
-    )
-    if style.letterbox and options.aspect == "16:9":
-        for y in (0.0, 1.0):
-            layers.append(
-                {
-                    "type": "shape",
-                    "shape": "rect",
-                    "x": 0.5,
-                    "y": y,
-                    "width": 1.0,
-                    "height": 0.2,
-                    "color": "#000000",
-                    "animate_in": {"kind": "none", "duration_s": 0},
-                    "animate_out": {"kind": "none", "duration_s": 0},
-                }
-            )
-    align = "center" if vertical or i == 0 and style.align != "left" else style.align
-    x = 0.5 if align == "center" else 0.08
+) -> Scene:
+    """Scene ``i`` (0: the title card) showing ``text`` for ``seconds``.
+
+    Layers name their ``type`` although it is the default: a tag that was set survives
+    ``model_dump(exclude_unset=True)``, so such a dump still parses.
+    """
+    look = _look(i, seconds, palette, style, options)
+    layers: list[Layer] = _letterbox() if style.letterbox and options.aspect == "16:9" else []
     if i == 0:
-        size = style.title_size * (0.82 if vertical else 1.0)
-        layers.append(
-            {
-                "type": "text",
-                "text": text,
-                "font": style.title_font,
-                "weight": style.title_weight,
-                "size": size,
-                "color": colour,
-                "shadow": shadow,
-                "x": x,
-                "y": 0.46,
-                "align": align,
-                "max_width": 0.84 if not vertical else 0.86,
-                "animate_in": {
-                    "kind": style.title_in,
-                    "duration_s": max(0.3, in_s * (1.6 if style.title_in == "typewriter" else 1)),
-                },
-                "animate_out": out_anim,
-            }
-        )
-        if style.accent:
-            layers.append(
-                {
-                    "type": "shape",
-                    "shape": "rect",
-                    "x": x if align == "center" else x + 0.06,
-                    "y": 0.46 + (0.14 if not vertical else 0.1),
-                    "width": 0.12 if not vertical else 0.2,
-                    "height": 0.008 if not vertical else 0.004,
-                    "color": style.accent if colour == "#ffffff" else colour,
-                    "start_s": min(0.3, seconds * 0.1),
-                    "animate_in": {
-                        "kind": "slide_right" if align != "center" else "scale",
-                        "duration_s": in_s,
-                    },
-                    "animate_out": out_anim,
-                }
-            )
+        layers += _title(text, look, style, seconds)
     elif options.voiceover:
         # Spoken scenes carry their words as large captions timed to the speech (synthesize_narration).
-        layers.append({"type": "caption", "text": text, "start_s": 0.3, "size": 58 if not vertical else 50})
-    else:
-        n_words = len(text.split())
-        size = style.body_size * (1.15 if n_words <= 5 else 1.0 if n_words <= 12 else 0.82)
-        if vertical:
-            size *= 1.12
-        y = style.body_y if not vertical else 0.45
-        box = "#000000" if style.name == "documentary" else None
         layers.append(
-            {
-                "type": "text",
-                "text": text,
-                "font": style.body_font,
-                "weight": style.body_weight,
-                "size": size,
-                "color": "#ffffff" if box else colour,
-                "shadow": shadow and box is None,
-                "x": x,
-                "y": y,
-                "align": align,
-                "max_width": 0.8 if not vertical else 0.86,
-                "box": box,
-                "animate_in": {
-                    "kind": style.animate_in,
-                    "duration_s": in_s * (1.8 if style.animate_in == "typewriter" else 1),
-                },
-                "animate_out": out_anim,
-                "start_s": min(0.25, seconds * 0.08),
-            }
+            CaptionLayer(type="caption", text=text, start_s=0.3, size=58 if not look.vertical else 50)
         )
-    transition = {"kind": style.transition, "duration_s": min(style.transition_s, seconds * 0.4)}
+    else:
+        layers.append(_body_text(text, look, style, seconds))
+    return Scene(
+        duration_s=seconds,
+        background=Background(
+            kind=kind,
+            palette=_legible(palette, dark_text=not look.shadow),
+            motion=round(min(4.0, theme.motion * style.motion * 1.4), 3),
+            angle=_jittered_angle(theme.angle, rng),
+            density=1.0,
+        ),
+        layers=layers,
+        transition=_transition(style, seconds),
+        narration=text,
+    )
+
+
+@dataclass(frozen=True)
+class _Look:
+    """How a scene sets its words: colour and shadow, alignment, how long entrances take, how words leave."""
+
+    colour: str
+    shadow: bool
+    vertical: bool
+    align: Align
+    x: float
+    in_s: float
+    out: Animation
+
+
+_STILL = Animation(kind="none", duration_s=0)
+
+
+def _look(i: int, seconds: float, palette: list[str], style: StylePreset, options: VideoOptions) -> _Look:
+    colour, shadow = _text_colour(palette)
+    vertical = options.aspect == "9:16"
+    align: Align = "center" if vertical or i == 0 and style.align != "left" else style.align
+    # Before a cut the words fade out; otherwise the transition takes them away.
+    out = Animation(kind="fade", duration_s=min(0.4, seconds * 0.15)) if style.transition == "cut" else _STILL
+    x = 0.5 if align == "center" else 0.08
+    return _Look(colour, shadow, vertical, align, x, min(0.8, seconds * 0.25), out)
+
+
+def _letterbox() -> list[Layer]:
+    """Black bars at the top and bottom (cinematic, 16:9 only)."""
+    return [
+        ShapeLayer(
+            type="shape",
+            shape="rect",
+            x=0.5,
+            y=y,
+            width=1.0,
+            height=0.2,
+            color="#000000",
+            animate_in=_STILL,
+            animate_out=_STILL,
+        )
+        for y in (0.0, 1.0)
+    ]
+
+
+def _title(text: str, look: _Look, style: StylePreset, seconds: float) -> list[Layer]:
+    """The title card's words, and the style's accent bar under them."""
+    title = TextLayer(
+        type="text",
+        text=text,
+        font=style.title_font,
+        weight=style.title_weight,
+        size=style.title_size * (0.82 if look.vertical else 1.0),
+        color=look.colour,
+        shadow=look.shadow,
+        x=look.x,
+        y=0.46,
+        align=look.align,
+        max_width=0.84 if not look.vertical else 0.86,
+        animate_in=Animation(
+            kind=style.title_in,
+            duration_s=max(0.3, look.in_s * (1.6 if style.title_in == "typewriter" else 1)),
+        ),
+        animate_out=look.out,
+    )
+    if not style.accent:
+        return [title]
+    accent = ShapeLayer(
+        type="shape",
+        shape="rect",
+        x=look.x if look.align == "center" else look.x + 0.06,
+        y=0.46 + (0.14 if not look.vertical else 0.1),
+        width=0.12 if not look.vertical else 0.2,
+        height=0.008 if not look.vertical else 0.004,
+        color=style.accent if look.colour == "#ffffff" else look.colour,
+        start_s=min(0.3, seconds * 0.1),
+        animate_in=Animation(kind="slide_right" if look.align != "center" else "scale", duration_s=look.in_s),
+        animate_out=look.out,
+    )
+    return [title, accent]
+
+
+def _body_text(text: str, look: _Look, style: StylePreset, seconds: float) -> TextLayer:
+    """A sentence of a content scene, larger when it is short (documentary: white on a black box)."""
+    n_words = len(text.split())
+    size = style.body_size * (1.15 if n_words <= 5 else 1.0 if n_words <= 12 else 0.82)
+    if look.vertical:
+        size *= 1.12
+    box = "#000000" if style.name == "documentary" else None
+    return TextLayer(
+        type="text",
+        text=text,
+        font=style.body_font,
+        weight=style.body_weight,
+        size=size,
+        color="#ffffff" if box else look.colour,
+        shadow=look.shadow and box is None,
+        x=look.x,
+        y=style.body_y if not look.vertical else 0.45,
+        align=look.align,
+        max_width=0.8 if not look.vertical else 0.86,
+        box=box,
+        animate_in=Animation(
+            kind=style.animate_in,
+            duration_s=look.in_s * (1.8 if style.animate_in == "typewriter" else 1),
+        ),
+        animate_out=look.out,
+        start_s=min(0.25, seconds * 0.08),
+    )
+
+
+def _jittered_angle(angle: float, rng: random.Random) -> float:
+    """The theme's angle give or take 25 degrees, kept within the 360 degrees a background allows
+    (the same direction: 365 degrees draws as 5)."""
+    jittered = float(angle + rng.randrange(-25, 26))
+    return jittered - 360 if jittered > 360 else jittered
+
+
+def _transition(style: StylePreset, seconds: float) -> Transition:
     if style.transition == "cut":
-        transition["duration_s"] = 0.0
-    return {
-        "duration_s": seconds,
-        "background": {
-            "kind": kind,
-            "palette": palette,
-            "motion": round(min(4.0, theme.motion * style.motion * 1.4), 3),
-            "angle": float(theme.angle + rng.randrange(-25, 26)),
-            "density": 1.0,
-        },
-        "layers": layers,
-        "transition": transition,
-        "narration": text,
-    }
+        return Transition(kind="cut", duration_s=0.0)
+    return Transition(kind=style.transition, duration_s=min(style.transition_s, seconds * 0.4))

@@ -15,14 +15,15 @@ from PIL import Image
 
 from framecast.domain.errors import Cancelled, InvalidInput
 from framecast.domain.timeline import Timeline
-from framecast.render.encode import VideoWriter
+from framecast.render.assets import AssetPath
+from framecast.render.encode import VideoWriter, yuv420p_to_rgb
 from framecast.render.frames import SCENE_POOL, FrameSource
 from framecast.render.info import VideoInfo
+from framecast.render.planes import Planes
 
 __all__ = ["VideoInfo", "render_poster", "render_spritesheet", "render_video"]
 
 log = logging.getLogger(__name__)
-AssetPath = Callable[[str], Path]
 
 
 def render_video(
@@ -79,7 +80,12 @@ def frame_rgb(timeline: Timeline, at_s: float, asset_path: AssetPath | None = No
     """One frame as a Pillow RGB image (what the video shows at ``at_s``)."""
     index = min(timeline.total_frames - 1, max(0, int(round(at_s * timeline.canvas.fps))))
     source = FrameSource(timeline, asset_path, end_frame=index + 1)
-    return Image.fromarray(source.frame(index).rgb())
+    return rgb_image(source.frame(index))
+
+
+def rgb_image(planes: Planes) -> Image.Image:
+    """A drawn frame as a Pillow RGB image (posters, thumbnails, the gallery)."""
+    return Image.fromarray(yuv420p_to_rgb(planes.buf))
 
 
 def poster_time(timeline: Timeline) -> float:
@@ -128,7 +134,7 @@ def render_spritesheet(
     source = FrameSource(small, asset_path)
     for k in range(count):
         index = min(timeline.total_frames - 1, int(round(k * every_s * timeline.canvas.fps)))
-        tile = Image.fromarray(source.frame(index).rgb()).resize((tw, th), Image.Resampling.LANCZOS)
+        tile = rgb_image(source.frame(index)).resize((tw, th), Image.Resampling.LANCZOS)
         sheet.paste(tile, ((k % columns) * tw, (k // columns) * th))
     sheet.save(out_path, format="JPEG", quality=80, optimize=True)
     return {

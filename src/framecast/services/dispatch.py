@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from framecast.domain.errors import Unavailable
 from framecast.domain.models import Task
 from framecast.services.ports import JobQueue, Ledger
 
@@ -26,13 +27,18 @@ def send_tasks(ledger: Ledger, queue: JobQueue, tasks: list[Task]) -> int:
     for task in tasks:
         try:
             message_id = queue.enqueue(task)
-        except Exception:  # noqa: BLE001 - the outbox row keeps the task; the reconciler retries
+        except Unavailable as exc:  # the outbox row keeps the task; the reconciler sends it later
             log.warning(
-                "could not send %s %s attempt %s; the reconciler will",
+                "could not send %s %s attempt %s (%s); the reconciler will",
                 task.kind,
                 task.id,
                 task.attempt,
-                exc_info=True,
+                exc.message,
+            )
+            continue
+        except Exception:  # noqa: BLE001 - a bug in sending must not fail the committed request either
+            log.exception(
+                "sending %s %s attempt %s failed; the reconciler will retry", task.kind, task.id, task.attempt
             )
             continue
         sent.append((task.id, task.attempt, message_id))

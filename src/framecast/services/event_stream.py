@@ -31,6 +31,27 @@ async def _in_thread(fn: Callable[..., T], *args: Any) -> T:
 
 
 @dataclass
+class _Position:
+    """Where a stream is: the last seq sent, the latest project status seen, and when it last spoke."""
+
+    cursor: int
+    status_seq: int
+    terminal: bool
+    last_sent: float = field(default_factory=time.monotonic)
+    last_check: float = field(default_factory=time.monotonic)
+
+    def advance(self, event: Event) -> None:
+        self.cursor = event.seq
+        if event.type == EventType.PROJECT_STATUS and event.seq > self.status_seq:
+            self.status_seq, self.terminal = event.seq, bool(event.data.get("terminal"))
+
+    @property
+    def finished(self) -> bool:
+        """The terminal status was sent: the run is over for this stream."""
+        return self.terminal and self.cursor >= self.status_seq
+
+
+@dataclass
 class EventStream:
     """An opened stream. Iterate it with ``async for``; ``close()`` releases the hub subscription."""
 
@@ -61,77 +82,81 @@ class EventStream:
 
     async def _run(self) -> AsyncIterator[StreamItem]:
         project = self.project
-        state_seq, state_terminal = project.last_seq, project.status.terminal
-        cursor = self.after
-        if cursor > project.last_seq:
+        pos = _Position(self.after, project.last_seq, project.status.terminal)
+        if pos.cursor > project.last_seq:
             yield StreamMessage(EventType.RESYNC, project.id, {"last_seq": project.last_seq})
-            cursor = project.last_seq
-        yield StreamMessage(
-            EventType.HELLO,
-            project.id,
-            {
-                "last_seq": project.last_seq,
-                "status": project.status.value,
-                "terminal": project.status.terminal,
-            },
-        )
-        last_sent = last_check = time.monotonic()
+            pos.cursor = project.last_seq
+        yield StreamMessage(EventType.HELLO, project.id, self._hello())
+        pos.last_sent = pos.last_check = time.monotonic()
         need_read = True
         while True:
             resume = self._take_resume()
             if resume is not None:  # a resume request moved the cursor
-                cursor = resume
-                need_read = True
+                pos.cursor, need_read = resume, True
             if need_read:
-                full = True
-                while full and self._resume is None:
-                    batch = await _in_thread(self.log.events_after, project.id, cursor, BATCH)
-                    full = len(batch) == BATCH
-                    for event in batch:
-                        if self._resume is not None:
-                            break  # the client asked for another place: go there before anything else
-                        cursor = event.seq
-                        if event.type == EventType.PROJECT_STATUS and event.seq > state_seq:
-                            state_seq, state_terminal = event.seq, bool(event.data.get("terminal"))
-                        yield event
-                        last_sent = time.monotonic()
+                async for event in self._catch_up(pos):
+                    yield event
+                    pos.last_sent = time.monotonic()
                 if self._resume is not None:
                     continue
                 need_read = False
-                if state_terminal and cursor >= state_seq:
+                if pos.finished:
                     return
-            wait = max(0.0, self.ping_interval_s - (time.monotonic() - last_sent))
-            live = await self.subscription.get(timeout=wait)
-            if live is None:
-                now = time.monotonic()
-                if now - last_sent >= self.ping_interval_s:
-                    if now - last_check >= max(RECHECK_S, self.ping_interval_s):
-                        last_check = now
-                        need_read = True
-                        if self.ledger is not None:
-                            # A deleted project's stream must end; NotFound becomes an error message.
-                            await _in_thread(_load, self.ledger, project.id, project.owner)
-                    yield StreamMessage(EventType.PING, project.id, {"last_seq": cursor})
-                    last_sent = time.monotonic()
-                continue
-            if live.type == EventType.RESYNC:
-                need_read = True  # the hub had an outage and may have missed events
-                continue
-            if live.seq <= cursor:
-                continue
-            if self._resume is not None:
-                continue  # woken by a resume request (this live event is read again from the log if needed)
-            if live.seq == cursor + 1:
-                cursor = live.seq
-                if live.type == EventType.PROJECT_STATUS and live.seq > state_seq:
-                    state_seq, state_terminal = live.seq, bool(live.data.get("terminal"))
-                yield live
-                last_sent = time.monotonic()
-                if state_terminal and cursor >= state_seq:
-                    # Drain what may have committed meanwhile before ending (a retry right after failure).
-                    need_read = True
-                continue
-            need_read = True  # a gap: the ledger has what the hub skipped
+            item, need_read = await self._wait(pos)
+            if item is not None:
+                yield item
+                pos.last_sent = time.monotonic()
+
+    def _hello(self) -> dict[str, Any]:
+        project = self.project
+        return {
+            "last_seq": project.last_seq,
+            "status": project.status.value,
+            "terminal": project.status.terminal,
+        }
+
+    async def _catch_up(self, pos: _Position) -> AsyncIterator[Event]:
+        """The log after the cursor, in batches, until it is read to the end or a resume moves the cursor."""
+        full = True
+        while full and self._resume is None:
+            batch = await _in_thread(self.log.events_after, self.project.id, pos.cursor, BATCH)
+            full = len(batch) == BATCH
+            for event in batch:
+                if self._resume is not None:
+                    return  # the client asked for another place: go there before anything else
+                pos.advance(event)
+                yield event
+
+    async def _wait(self, pos: _Position) -> tuple[StreamItem | None, bool]:
+        """Wait for the next live event or the next ping; returns what to send, if anything, and whether the
+        log must be read before going on."""
+        wait = max(0.0, self.ping_interval_s - (time.monotonic() - pos.last_sent))
+        live = await self.subscription.get(timeout=wait)
+        if live is None:
+            return await self._idle(pos)
+        if live.type == EventType.RESYNC:
+            return None, True  # the hub had an outage and may have missed events
+        if live.seq <= pos.cursor or self._resume is not None:
+            # Already sent; or woken by a resume request (the event is read again from the log if needed).
+            return None, False
+        if live.seq != pos.cursor + 1:
+            return None, True  # a gap: the ledger has what the hub skipped
+        pos.advance(live)
+        # After the terminal status, drain what may have committed meanwhile (a retry right after failure).
+        return live, pos.finished
+
+    async def _idle(self, pos: _Position) -> tuple[StreamItem | None, bool]:
+        """Nothing live came: a ping when one is due, and now and then a re-read of the log and the project."""
+        now = time.monotonic()
+        if now - pos.last_sent < self.ping_interval_s:
+            return None, False
+        recheck = now - pos.last_check >= max(RECHECK_S, self.ping_interval_s)
+        if recheck:
+            pos.last_check = now
+            if self.ledger is not None:
+                # A deleted project's stream must end; NotFound becomes an error message.
+                await _in_thread(_load, self.ledger, self.project.id, self.project.owner)
+        return StreamMessage(EventType.PING, self.project.id, {"last_seq": pos.cursor}), recheck
 
 
 async def open_stream(

@@ -12,9 +12,10 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from framecast.domain.errors import Conflict
 from framecast.domain.events import EventType
 from framecast.domain.models import JSON, Asset, AssetKind, Project, Task, utcnow
-from framecast.domain.status import Status
+from framecast.domain.status import Status, can_transition
 from framecast.services.ports import LedgerSession
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,20 @@ def project_event(tx: LedgerSession, project_id: str, status: Status, error: JSO
     if error:
         data["error"] = error
     tx.append_event(project_id, EventType.PROJECT_STATUS, data)
+
+
+def _move_project(tx: LedgerSession, project: Project, status: Status, **fields: object) -> None:
+    """Change a project's status along the transition table, store it with ``fields`` and announce it.
+
+    Every status change of a project goes through here, so none can skip the table or its event."""
+    if not can_transition(project.status, status):
+        raise Conflict(
+            f"A {project.status.value} project cannot become {status.value}.", code="invalid_transition"
+        )
+    error = fields.get("error")
+    tx.update_project(project.id, status=status, **fields)
+    project.status = status
+    project_event(tx, project.id, status, error if isinstance(error, dict) else None)
 
 
 def _set_task(tx: LedgerSession, task: Task, status: Status, **fields: object) -> Task:
@@ -116,9 +131,7 @@ def start_task(tx: LedgerSession, task_id: str, attempt: int) -> tuple[Project, 
     else:
         tx.update_task(task.id, heartbeat_at=utcnow())
     if project.status is Status.QUEUED:
-        tx.update_project(project.id, status=Status.RUNNING)
-        project.status = Status.RUNNING
-        project_event(tx, project.id, Status.RUNNING)
+        _move_project(tx, project, Status.RUNNING)
     return project, task
 
 
@@ -180,8 +193,7 @@ def _finish_project(tx: LedgerSession, project: Project) -> None:
     poster = next((a for a in reversed(assets) if a.kind == AssetKind.POSTER), None)
     if video is None:
         error = {"code": "no_video", "message": "Every step finished but no video was produced."}
-        tx.update_project(project.id, status=Status.FAILED, error=error)
-        project_event(tx, project.id, Status.FAILED, error)
+        _move_project(tx, project, Status.FAILED, error=error)
         return
     result: JSON = {
         "url": video.url,
@@ -192,8 +204,7 @@ def _finish_project(tx: LedgerSession, project: Project) -> None:
         "asset_id": video.id,
     }
     tx.append_event(project.id, EventType.RENDER_RESULT, {"object": result})
-    tx.update_project(project.id, status=Status.COMPLETED, result=result, error=None, completed_at=utcnow())
-    project_event(tx, project.id, Status.COMPLETED)
+    _move_project(tx, project, Status.COMPLETED, result=result, error=None, completed_at=utcnow())
 
 
 def fail_task(tx: LedgerSession, task_id: str, attempt: int, error: JSON) -> bool:
@@ -207,8 +218,7 @@ def fail_task(tx: LedgerSession, task_id: str, attempt: int, error: JSON) -> boo
     for other in tx.tasks(project.id):
         if not other.status.terminal:
             _set_task(tx, other, Status.CANCELLED, finished_at=utcnow())
-    tx.update_project(project.id, status=Status.FAILED, error=error)
-    project_event(tx, project.id, Status.FAILED, error)
+    _move_project(tx, project, Status.FAILED, error=error)
     return True
 
 
@@ -220,8 +230,7 @@ def cancel_project(tx: LedgerSession, project: Project) -> bool:
         if not task.status.terminal:
             _set_task(tx, task, Status.CANCELLED, finished_at=utcnow())
     error = {"code": "cancelled", "message": "The project was cancelled."}
-    tx.update_project(project.id, status=Status.CANCELLED, error=error)
-    project_event(tx, project.id, Status.CANCELLED, error)
+    _move_project(tx, project, Status.CANCELLED, error=error)
     return True
 
 
@@ -244,13 +253,24 @@ def _fresh_attempt(tx: LedgerSession, task: Task) -> Task:
     )
 
 
+#: A task that failed with this code lacked a file its completed dependencies had made (storage lost it):
+#: a retry must make those again, or it fails the same way.
+FILE_MISSING = "file_missing"
+
+
 def retry_project(tx: LedgerSession, project: Project) -> list[Task]:
-    """Re-run a failed or cancelled project from the steps that did not complete."""
-    for task in tx.tasks(project.id):
-        if task.status in (Status.FAILED, Status.CANCELLED):
+    """Re-run a failed or cancelled project from the steps that did not complete (and, for a step whose
+    input files went missing, from the steps that made them)."""
+    tasks = tx.tasks(project.id)
+    completed = {t.id for t in tasks if t.status is Status.COMPLETED}
+    rerun = {t.id for t in tasks if t.status in (Status.FAILED, Status.CANCELLED)}
+    for task in tasks:
+        if task.status is Status.FAILED and (task.error or {}).get("code") == FILE_MISSING:
+            rerun.update(d for d in task.depends_on if d in completed)
+    for task in tasks:
+        if task.id in rerun:
             _fresh_attempt(tx, task)
-    tx.update_project(project.id, status=Status.QUEUED, error=None)
-    project_event(tx, project.id, Status.QUEUED)
+    _move_project(tx, project, Status.QUEUED, error=None)
     return ready_to_send(tx, project.id)
 
 

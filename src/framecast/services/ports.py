@@ -3,13 +3,14 @@ implement them; services never import those adapters."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from framecast.domain.identity import ApiKey
 from framecast.domain.models import JSON, Asset, Event, Project, Task
 
 
@@ -54,11 +55,45 @@ class Ledger(Protocol):
     ) -> list[Project]: ...
     def ping(self) -> None: ...
 
+    def leadership(self, name: str) -> AbstractContextManager[bool]:
+        """Lead the job ``name`` among every process on this ledger while the block runs: yields True for
+        the one holder, False (without waiting) for the others."""
+        ...
+
+
+class KeyStore(Protocol):
+    """API keys (stored hashed) and the service's own secrets, shared by every process on the ledger."""
+
+    def add_api_key(self, key: ApiKey) -> None: ...
+    def api_key(self, key_id: str) -> ApiKey | None: ...
+    def api_keys(self) -> list[ApiKey]: ...
+    def revoke_api_key(self, key_id: str, at: datetime) -> None: ...
+
+    def service_secret(self, name: str, make: Callable[[], str]) -> str:
+        """The secret ``name``; made with ``make`` and stored the first time (the first writer wins, so
+        every process gets the same one)."""
+        ...
+
 
 class EventLog(Protocol):
     """Where streams read the log after a cursor (the ledger, or a Redis stream backed by the ledger)."""
 
     def events_after(self, project_id: str, after: int, limit: int = 1000) -> list[Event]: ...
+
+
+class ChangeProbe(Protocol):
+    """A cheap check whose value changes whenever another process commits to the ledger."""
+
+    def __call__(self) -> object: ...
+    def close(self) -> None: ...
+
+
+class EventFeed(Protocol):
+    """Every project's events in commit order, by a global id (what one watcher per process tails)."""
+
+    def max_event_id(self) -> int: ...
+    def events_since_id(self, last_id: int, limit: int = 5000) -> tuple[int, list[Event]]: ...
+    def change_probe(self) -> ChangeProbe | None: ...
 
 
 class Subscription(Protocol):
@@ -76,6 +111,13 @@ class EventHub(Protocol):
     """Fans committed events out to the streams of this process."""
 
     def subscribe(self, project_id: str) -> Subscription: ...
+
+
+class RunningEventHub(EventHub, Protocol):
+    """A hub with a life: ``start`` on the event loop that serves the streams, ``stop`` at shutdown."""
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
 
 
 class JobQueue(Protocol):
@@ -133,3 +175,15 @@ class MediaStore(Protocol):
 
     def temp_dir(self) -> Path: ...
     def ping(self) -> None: ...
+
+
+class MediaProbe(Protocol):
+    """Decodes an uploaded file to prove it is what its first bytes claim (adapter: render/probe.py)."""
+
+    def image_size(self, path: Path) -> tuple[int, int]:
+        """Width and height of an image whose structure checks out; raises InvalidInput otherwise."""
+        ...
+
+    def audio_duration(self, path: Path) -> float:
+        """Seconds of audio, every frame decoded; raises InvalidInput when it does not decode."""
+        ...

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,7 +18,7 @@ from framecast.domain.errors import (
     NotFound,
     Unavailable,
 )
-from framecast.domain.models import JSON, Asset, Project, Task, TaskKind, iso, new_id, utcnow
+from framecast.domain.models import JSON, PLAN_KIND, Asset, Project, Task, iso, new_id, utcnow
 from framecast.domain.options import ProjectRequest
 from framecast.domain.status import Status
 from framecast.domain.timeline import parse_timeline
@@ -54,12 +55,20 @@ class ProjectService:
     """
 
     def __init__(
-        self, ledger: Ledger, queue: JobQueue, media: MediaStore, *, polling: PollingPolicy | None = None
+        self,
+        ledger: Ledger,
+        queue: JobQueue,
+        media: MediaStore,
+        *,
+        polling: PollingPolicy | None = None,
+        progress_weights: Mapping[str, float] | None = None,
     ) -> None:
         self.ledger = ledger
         self.queue = queue
         self.media = media
         self.polling = polling or PollingPolicy()
+        #: Each task kind's share of the progress bar (the task registry's); unknown kinds weigh 0.5.
+        self.progress_weights = dict(progress_weights or {})
 
     # -- commands -------------------------------------------------------------------------------------
 
@@ -83,7 +92,7 @@ class ProjectService:
             idempotency_key=idempotency_key,
             request_hash=digest,
         )
-        plan = Task(id=new_id("tsk"), project_id=project.id, kind=TaskKind.PLAN, position=0)
+        plan = Task(id=new_id("tsk"), project_id=project.id, kind=PLAN_KIND, position=0)
         for _ in range(3):
             try:
                 with self.ledger.transaction() as tx:
@@ -189,7 +198,7 @@ class ProjectService:
             "terminal": project.status.terminal,
             "prompt": project.prompt,
             "options": project.options,
-            "progress": _overall_progress(tasks),
+            "progress": _overall_progress(tasks, self.progress_weights),
             "tasks": [t.public() for t in tasks],
             "assets": [a.public() for a in assets],
             "result": project.result,
@@ -249,7 +258,8 @@ def _asset_references(value: object, path: str) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     if isinstance(value, dict):
         for key, item in value.items():
-            if key == "asset_id" and isinstance(item, str):
+            # Every field that names an upload ends so: asset_id (images), music_asset_id (audio).
+            if (key == "asset_id" or key.endswith("_asset_id")) and isinstance(item, str):
                 found.append((f"{path}.{key}", item))
             else:
                 found.extend(_asset_references(item, f"{path}.{key}"))
@@ -271,10 +281,9 @@ def _check_asset_references(tx: LedgerSession, timeline: JSON, owner: str) -> No
             )
 
 
-def _overall_progress(tasks: list[Task]) -> float:
+def _overall_progress(tasks: list[Task], weights: Mapping[str, float]) -> float:
     if not tasks:
         return 0.0
-    weights = {TaskKind.RENDER: 8.0, TaskKind.RENDER_CHUNK: 8.0, TaskKind.COMPOSE: 1.0}
     total = sum(weights.get(t.kind, 0.5) for t in tasks)
     done = sum(
         weights.get(t.kind, 0.5) * (1.0 if t.status is Status.COMPLETED else t.progress) for t in tasks

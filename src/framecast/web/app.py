@@ -1,4 +1,5 @@
-"""The app factory: ``create_app(runtime)`` wires routers, error handlers, limits, static files and the hub."""
+"""The app factory: ``create_app(runtime)`` wires routers, error handlers, limits, static files and the
+hub's life."""
 
 from __future__ import annotations
 
@@ -10,27 +11,18 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from framecast import __version__
-from framecast.app_context import Runtime, build_runtime
-from framecast.events.local import LocalEventHub
-from framecast.settings import Settings
+from framecast.runtime import Runtime
 from framecast.web import errors
 from framecast.web.limits import BodyLimitMiddleware
 from framecast.web.routers import events, health, media, page, projects, uploads, videos
 
 
-def create_app(runtime: Runtime | None = None, settings: Settings | None = None) -> FastAPI:
-    """Build the ASGI app. Without a runtime, one is built from ``settings`` (or the environment).
+def create_app(runtime: Runtime) -> FastAPI:
+    """Build the ASGI app over a runtime the caller built (``app_context.build_runtime``).
 
-    >>> app = create_app(settings=Settings(data_dir=Path("data")))   # doctest: +SKIP
+    >>> app = create_app(build_runtime(Settings(data_dir=Path("data"))))   # doctest: +SKIP
     """
-    if runtime is None:
-        runtime = build_runtime(settings or Settings())
-    hub = runtime.make_hub()
-    runtime.extras["hub"] = hub
-    if isinstance(hub, LocalEventHub):
-        # Events this process commits reach its streams at once, without waiting for the watcher; this also
-        # covers DELETE, whose final `cancelled` event is gone from the table by the time a watcher looks.
-        runtime.ledger.set_commit_hook(hub.publish_threadsafe)
+    hub = runtime.hub
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -1,4 +1,4 @@
-"""Dependencies as Annotated aliases: the runtime, the service, the settings and the caller's identity."""
+"""Dependencies as Annotated aliases: the runtime, the services and the caller's identity."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from framecast.app_context import Runtime
+from framecast.runtime import Runtime
 from framecast.services.projects import ProjectService
-from framecast.settings import Settings
+from framecast.services.uploads import UploadService
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -20,8 +20,8 @@ def get_service(request: Request) -> ProjectService:
     return get_runtime(request).service
 
 
-def get_settings(request: Request) -> Settings:
-    return get_runtime(request).settings
+def get_uploads(request: Request) -> UploadService:
+    return get_runtime(request).uploads
 
 
 def get_owner(request: Request) -> str:
@@ -31,5 +31,5 @@ def get_owner(request: Request) -> str:
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 ServiceDep = Annotated[ProjectService, Depends(get_service)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+UploadsDep = Annotated[UploadService, Depends(get_uploads)]
 OwnerDep = Annotated[str, Depends(get_owner)]

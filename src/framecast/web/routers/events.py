@@ -11,10 +11,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from framecast.app_context import Runtime
 from framecast.domain.errors import FramecastError, InvalidInput, Unavailable
 from framecast.domain.events import EventType, StreamMessage
 from framecast.domain.models import Event
+from framecast.runtime import Runtime
 from framecast.services.event_stream import EventStream, open_stream
 from framecast.web.deps import OwnerDep, RuntimeDep
 from framecast.web.errors import log_unavailable, public_error, ws_close_code
@@ -74,7 +74,7 @@ async def project_events(
 async def _open(runtime: Runtime, project_id: str, owner: str, after: int) -> EventStream:
     return await open_stream(
         runtime.ledger,
-        runtime.extras["hub"],
+        runtime.hub,
         project_id,
         owner=owner,
         after=after,
