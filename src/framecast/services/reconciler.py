@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from framecast.domain.errors import NotFound
+from framecast.domain.errors import NotFound, Unavailable
 from framecast.domain.models import utcnow
 from framecast.domain.status import Status
 from framecast.services import pipeline
@@ -94,9 +94,8 @@ class Reconciler:
             try:
                 if self.queue.message_exists(task.message_id):
                     continue
-            except Exception as exc:  # noqa: BLE001 - broker down (any broker's error): try again next round
-                # Broad because DramatiqQueue.message_exists lets a Redis client's errors through untranslated.
-                log.warning("cannot reach the broker to check %s (%s: %s)", task.id, type(exc).__name__, exc)
+            except Unavailable as exc:  # broker down: try again next round
+                log.warning("cannot reach the broker to check %s: %s", task.id, exc.message)
                 return report
             with self.ledger.transaction() as tx:
                 to_send = pipeline.requeue_task(tx, task.id, expect=Status.QUEUED, attempt=task.attempt)
