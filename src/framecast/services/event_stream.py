@@ -92,6 +92,12 @@ class EventStream:
         while True:
             resume = self._take_resume()
             if resume is not None:  # a resume request moved the cursor
+                last_seq = await self._last_seq_if_past(resume, pos)
+                if last_seq is not None:
+                    # Past the end: answered like a cursor past the end at open (resync, from the end), or
+                    # every later event would be "already sent" and the stream would never end.
+                    yield StreamMessage(EventType.RESYNC, project.id, {"last_seq": last_seq})
+                    pos.last_sent, resume = time.monotonic(), last_seq
                 pos.cursor, need_read = resume, True
             if need_read:
                 async for event in self._catch_up(pos):
@@ -106,6 +112,20 @@ class EventStream:
             if item is not None:
                 yield item
                 pos.last_sent = time.monotonic()
+
+    async def _last_seq_if_past(self, after: int, pos: _Position) -> int | None:
+        """The project's last seq when ``after`` lies beyond it, else None (a rewind is always valid)."""
+        if after <= pos.cursor:
+            return None
+        if self.ledger is None:
+            return None
+        project = await _in_thread(_load, self.ledger, self.project.id, self.project.owner)
+        if after <= project.last_seq:
+            return None
+        if project.status.terminal:
+            # The terminal status is the last event of a run: the stream ends at the end it resyncs to.
+            pos.status_seq, pos.terminal = project.last_seq, True
+        return project.last_seq
 
     def _hello(self) -> dict[str, Any]:
         project = self.project

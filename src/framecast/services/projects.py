@@ -111,6 +111,11 @@ class ProjectService:
                 break
             except AlreadyExists:
                 continue  # a concurrent request with the same key won; the next loop returns its project
+        else:
+            raise Conflict(
+                "Requests with this Idempotency-Key keep colliding; send it again in a moment.",
+                code="idempotency_key_busy",
+            )
         self._send(to_send)
         return project, True
 
