@@ -196,7 +196,7 @@ def test_deleting_a_running_project_ends_its_stream_and_frees_the_worker(slow_se
         listener.join(timeout=60)
         assert not listener.is_alive(), "the stream of a deleted project did not end"
         last = result["messages"][-1]
-        assert last[0] in ("error", "project_status"), last
+        assert last[0] in ("problem", "project_status"), last
         assert client.get(f"/api/projects/{project['id']}").status_code == 404
         nxt = create(client, prompt="After the delete", duration_s=1, resolution="360p", fps=24)
         assert wait_terminal(client, nxt["id"], timeout_s=60)["status"] == "completed"

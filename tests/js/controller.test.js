@@ -233,7 +233,7 @@ describe("the end of a run", () => {
     h.client.start();
     h.sources[0].send(hello());
     h.sources[0].send(ev(3));
-    h.sources[0].send({ type: "error", project_id: "prj_1", data: { code: "unavailable", message: "ledger away" } });
+    h.sources[0].send({ type: "problem", project_id: "prj_1", data: { code: "unavailable", message: "ledger away" } });
     assert.ok(h.logs.includes("📡 SSE stream reported a problem: ledger away; it will resume from seq 3"));
     assert.equal(h.transports.at(-1).state, "live");
   });

@@ -143,3 +143,20 @@ def test_local_store_is_the_default(tmp_path: Path) -> None:
     store = make_media_store(Settings(data_dir=tmp_path / "data"))
     assert isinstance(store, LocalMediaStore)
     assert store.root == (tmp_path / "data" / "media").resolve()
+
+
+def test_a_failing_local_directory_is_storage_down_not_an_oserror(tmp_path: Path) -> None:
+    # Root ignores permissions, so the directory is broken by putting files where directories must be.
+    store = LocalMediaStore(tmp_path / "media")
+    src = _scratch_file(store, b"frame")
+    (store.root / "prj_1").write_bytes(b"not a directory")
+    with pytest.raises(Unavailable) as caught:
+        store.put(src, "prj_1/ast_1/video.mp4")
+    assert caught.value.code == "storage_down"
+    scratch = store.root / ".tmp"
+    os.rename(scratch, tmp_path / "scratch.away")
+    scratch.write_bytes(b"not a directory")
+    for use in (store.temp_dir, store.ping):
+        with pytest.raises(Unavailable) as caught:
+            use()
+        assert caught.value.code == "storage_down"

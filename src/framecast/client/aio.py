@@ -101,6 +101,16 @@ class AsyncClient:
                 failures += 1
                 if failures > max_reconnects:
                     raise
+            except ClientError as exc:
+                if not exc.unavailable:
+                    raise
+                # The server's database, broker or storage is down (503): resume once it is back, not
+                # sooner than its Retry-After.
+                failures += 1
+                if failures > max_reconnects:
+                    raise
+                await asyncio.sleep(max(reconnect_delay_s(failures), exc.retry_after or 0.0))
+                continue
             await asyncio.sleep(reconnect_delay_s(failures))
 
     async def wait(self, project_id: str) -> dict[str, Any]:

@@ -94,6 +94,16 @@ class Client:
                 failures += 1
                 if failures > max_reconnects:
                     raise
+            except ClientError as exc:
+                if not exc.unavailable:
+                    raise
+                # The server's database, broker or storage is down (503): resume once it is back, not
+                # sooner than its Retry-After.
+                failures += 1
+                if failures > max_reconnects:
+                    raise
+                time.sleep(max(reconnect_delay_s(failures), exc.retry_after or 0.0))
+                continue
             time.sleep(reconnect_delay_s(failures))
 
     def wait(self, project_id: str) -> dict[str, Any]:

@@ -96,7 +96,11 @@ class AlreadyExists(Conflict):
 
 
 class Unavailable(FramecastError):
-    """Raised when a dependency (database, broker, storage, espeak-ng) cannot be reached or is missing."""
+    """Raised when a dependency (database, broker, storage, espeak-ng) cannot be reached or is missing.
+
+    ``code`` names the cause (``database_down``, ``database_busy``, ``broker_down``, ``storage_down``...);
+    on the wire every Unavailable is 503 ``service_unavailable`` with that cause beside it.
+    """
 
     code = "unavailable"
 

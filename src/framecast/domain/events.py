@@ -17,11 +17,14 @@ class EventType:
     HELLO = "hello"
     PING = "ping"
     RESYNC = "resync"
+    #: The stream hit a problem after it started (``{code, message}``); it ends and the client resumes.
+    #: Not named ``error``: that name is EventSource's own connection-error event.
+    PROBLEM = "problem"
 
 
 @dataclass(frozen=True)
 class StreamMessage:
-    """A message on a stream that is not part of the log (``hello``, ``ping``, ``resync``)."""
+    """A message on a stream that is not part of the log (``hello``, ``ping``, ``resync``, ``problem``)."""
 
     type: str
     project_id: str

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from framecast.domain.errors import Cancelled, NotFound, TaskFailed
+from framecast.domain.errors import Cancelled, NotFound, TaskFailed, Unavailable
 from framecast.domain.models import JSON, Asset, Project, Task
 from framecast.domain.status import Status
 from framecast.services import pipeline
@@ -53,6 +53,7 @@ class TaskContext:
         self._started = time.monotonic()
         self._last_progress = self._started
         self._reported = False
+        self._progress_lost = False
         # When a progress write last found this attempt still running (it reads the same rows, under the
         # project's lock): the cancel watch skips its own read until that is a check interval old.
         self._confirmed_at = self._started
@@ -80,8 +81,12 @@ class TaskContext:
             except NotFound:
                 self._cancelled.set()  # deleted
                 return
-            except Exception:  # noqa: BLE001 - a busy database must not kill the render
-                log.debug("cancel check failed", exc_info=True)
+            except Unavailable as exc:
+                # A busy or unreachable database must not stop the render: the check runs again next
+                # interval, and a heartbeat that stays silent too long lets the reconciler re-queue the task.
+                log.debug("cancel check of %s skipped: %s", self.task.id, exc.message)
+            except Exception:  # noqa: BLE001 - last resort: a bug here must not end cancel checks silently
+                log.exception("cancel check of %s failed", self.task.id)
 
     def _still_mine(self) -> bool:
         with self.ledger.read() as tx:
@@ -126,10 +131,19 @@ class TaskContext:
         self._reported = True
         elapsed = now - self._started
         eta = (elapsed / frame) * (frames - frame) if frame > 0 else None
-        with self.ledger.transaction() as tx:
-            mine = pipeline.report_progress(
-                tx, self.task.id, self.task.attempt, frame=frame, frames=frames, eta_s=eta
-            )
+        try:
+            with self.ledger.transaction() as tx:
+                mine = pipeline.report_progress(
+                    tx, self.task.id, self.task.attempt, frame=frame, frames=frames, eta_s=eta
+                )
+        except Unavailable as exc:
+            # Progress is advisory: a database outage costs these reports, not the render. The outcome is
+            # written when the task ends, and that write does not swallow the outage.
+            if not self._progress_lost:
+                log.warning("progress of %s not recorded: %s", self.task.id, exc.message)
+            self._progress_lost = True
+            return
+        self._progress_lost = False
         if mine:
             self._confirmed_at = time.monotonic()
         else:

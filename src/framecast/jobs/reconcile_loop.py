@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 
+from framecast.domain.errors import Unavailable
 from framecast.runtime import Runtime
 from framecast.services.reconciler import MediaSweeper, Reconciler
 
@@ -47,5 +48,7 @@ class ReconcilerThread:
                         if time.monotonic() - self._last_sweep >= self.sweep_interval_s:
                             self._last_sweep = time.monotonic()
                             self.sweeper.run_once()
-            except Exception:  # noqa: BLE001 - a database or broker outage must not end the loop
-                log.warning("reconcile round failed", exc_info=True)
+            except Unavailable as exc:
+                log.warning("reconcile round skipped: %s (%s)", exc.message, exc.code)
+            except Exception:  # noqa: BLE001 - last resort: nothing may end the loop, but a bug is shown in full
+                log.exception("reconcile round failed")

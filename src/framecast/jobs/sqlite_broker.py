@@ -95,7 +95,7 @@ class SQLiteBroker(Broker):
         try:
             self.store = SQLiteQueueStore(self.path, namespace)
         except sqlite3.Error as e:
-            raise Unavailable(f"job queue database {self.path} is unusable: {e}") from e
+            raise Unavailable(f"job queue database {self.path} is unusable: {e}", code="broker_down") from e
         self._hostname = socket.gethostname()
         self._lock = threading.Lock()
         self._pid = -1
@@ -199,7 +199,7 @@ class SQLiteBroker(Broker):
         try:
             self.store.ping()
         except sqlite3.Error as e:
-            raise Unavailable(f"job queue database {self.path} is unusable: {e}") from e
+            raise Unavailable(f"job queue database {self.path} is unusable: {e}", code="broker_down") from e
 
     def pending_count(self, queue_name: str) -> int:
         """Messages waiting on ``queue_name`` that no worker has claimed yet (its delay queue not counted)."""

@@ -24,13 +24,13 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from framecast.domain.errors import AlreadyExists, NotFound, Unavailable
 from framecast.domain.identity import ApiKey
 from framecast.domain.models import JSON, Asset, Event, Project, Task, utcnow
 from framecast.domain.status import Status
-from framecast.ledger.engine import is_sqlite
+from framecast.ledger.engine import is_sqlite, pool_outages, sqlite_open_uri, unavailable
 from framecast.ledger.tables import api_keys, assets, events, outbox, projects, service_secrets, tasks
 
 CommitHook = Callable[[list[Event]], None]
@@ -426,7 +426,8 @@ class SqlSession:
 
 
 class SqlLedger:
-    """The ledger over a SQLAlchemy engine.
+    """The ledger over a SQLAlchemy engine. A database that cannot be used raises ``Unavailable``
+    (``database_down``, ``database_busy``) from every method; see ``ledger.engine``.
 
     >>> ledger = SqlLedger(make_engine("sqlite:///data/framecast.db"))   # doctest: +SKIP
     >>> with ledger.transaction() as tx:                                    # doctest: +SKIP
@@ -443,7 +444,7 @@ class SqlLedger:
     @contextmanager
     def transaction(self) -> Iterator[SqlSession]:
         """A write transaction; on commit, the events it appended go to the commit hook (the event hub)."""
-        with self.engine.begin() as conn:
+        with pool_outages(), self.engine.begin() as conn:
             session = SqlSession(conn)
             yield session
         if self._on_commit and session.appended:
@@ -451,7 +452,7 @@ class SqlLedger:
 
     @contextmanager
     def read(self) -> Iterator[SqlSession]:
-        with self.engine.connect() as conn:
+        with pool_outages(), self.engine.connect() as conn:
             conn = conn.execution_options(sqlite_begin="DEFERRED")
             with conn.begin():
                 yield SqlSession(conn)
@@ -491,7 +492,8 @@ class SqlLedger:
         """A cheap function whose value changes whenever another connection commits (SQLite's
         ``PRAGMA data_version``, microseconds), so a watcher queries the events only when something
         changed; None where there is no such thing (Postgres, an in-memory database). Close it with
-        ``probe.close()`` when done (it holds a connection of its own)."""
+        ``probe.close()`` when done (it holds a connection of its own). Unavailable when the database
+        file cannot be opened."""
         if not is_sqlite(self.engine) or not self.engine.url.database:
             return None
         if self.engine.url.database == ":memory:":
@@ -563,7 +565,7 @@ class SqlLedger:
             yield True
             return
         key = _lock_key(name)
-        with self.engine.connect() as conn:
+        with pool_outages(), self.engine.connect() as conn:
             got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar())
             try:
                 yield got
@@ -573,12 +575,14 @@ class SqlLedger:
                 conn.commit()
 
     def ping(self) -> None:
+        """Read a row of a real table (``SELECT 1`` would not even touch a SQLite file, and would pass
+        against a database without our schema); Unavailable when that fails for any reason."""
         try:
-            with self.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
-        except Exception as exc:  # noqa: BLE001
+            with self.read() as tx:
+                tx.execute(select(projects.c.id).limit(1)).all()
+        except SQLAlchemyError as exc:  # not an outage by itself (no schema?), but this process cannot serve
             raise Unavailable(
-                f"The database is not reachable: {exc.__class__.__name__}", code="database_down"
+                f"The database answered with an error ({exc.__class__.__name__}).", code="database_error"
             ) from exc
 
 
@@ -588,13 +592,26 @@ def _lock_key(name: str) -> int:
 
 
 class _DataVersion:
-    """``PRAGMA data_version`` on a connection of its own: it changes when any other connection commits."""
+    """``PRAGMA data_version`` on a connection of its own: it changes when any other connection commits.
+
+    Opened with ``mode=rw``: watching must never create an empty database where the real one went missing
+    (sqlite3.Error then, like any outage). Like every SQLite connection it keeps seeing its file after the
+    file was moved away, so a watcher still reads the ledger now and then to notice an outage.
+    """
 
     def __init__(self, database: str) -> None:
-        self._conn = sqlite3.connect(database, check_same_thread=False, isolation_level=None)
+        try:
+            self._conn = sqlite3.connect(
+                sqlite_open_uri(database), uri=True, check_same_thread=False, isolation_level=None
+            )
+        except sqlite3.Error as exc:
+            raise unavailable("database_down", exc) from exc
 
     def __call__(self) -> object:
-        return self._conn.execute("PRAGMA data_version").fetchone()[0]
+        try:
+            return self._conn.execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise unavailable("database_down", exc) from exc
 
     def close(self) -> None:
         self._conn.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +18,19 @@ from framecast.media.scratch import check_writable, new_work_dir, scratch_root
 from framecast.services.ports import StoredFile
 
 _READ_BLOCK = 256 * 1024
+
+
+@contextmanager
+def _storage(doing: str) -> Iterator[None]:
+    """The directory failing (full, read-only, gone, an I/O error) is an outage: Unavailable ``storage_down``.
+    A stored file that is simply missing is answered before this, as NotFound."""
+    try:
+        yield
+    except OSError as exc:
+        raise Unavailable(
+            f"The media directory could not {doing}: {exc.strerror or exc.__class__.__name__}.",
+            code="storage_down",
+        ) from exc
 
 
 class _FileStream:
@@ -64,16 +78,17 @@ class LocalMediaStore:
     def put(self, src: Path, key: str) -> int:
         """Move ``src`` (which should live in ``temp_dir()``, same filesystem) to ``key``; returns its size."""
         target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        size = src.stat().st_size
-        try:
-            os.replace(src, target)
-        except OSError:
-            # Another filesystem: copy beside the target, then rename, to stay atomic for readers.
-            tmp = target.with_name(f".{target.name}.part")
-            shutil.copyfile(src, tmp)
-            os.replace(tmp, target)
-            src.unlink(missing_ok=True)
+        with _storage("store a file"):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            size = src.stat().st_size
+            try:
+                os.replace(src, target)
+            except OSError:
+                # Another filesystem: copy beside the target, then rename, to stay atomic for readers.
+                tmp = target.with_name(f".{target.name}.part")
+                shutil.copyfile(src, tmp)
+                os.replace(tmp, target)
+                src.unlink(missing_ok=True)
         return size
 
     def fetch(self, key: str, into: Path) -> Path:
@@ -88,7 +103,8 @@ class LocalMediaStore:
 
     def stat(self, key: str) -> StoredFile:
         path = self.fetch(key, self.root)
-        st = path.stat()
+        with _storage("read a file"):
+            st = path.stat()
         return StoredFile(
             size=st.st_size,
             etag=f'"{st.st_mtime_ns:x}-{st.st_size:x}"',
@@ -98,10 +114,13 @@ class LocalMediaStore:
     def open_range(self, key: str, start: int, length: int, *, etag: str | None = None) -> _FileStream:
         if etag is not None and self.stat(key).etag != etag:
             raise Unavailable("The file changed while it was being read; try again.", code="asset_changed")
-        return _FileStream(self.fetch(key, self.root), start, length)
+        path = self.fetch(key, self.root)
+        with _storage("read a file"):
+            return _FileStream(path, start, length)
 
     def delete(self, key: str) -> None:
-        self.path(key).unlink(missing_ok=True)
+        with _storage("delete a file"):
+            self.path(key).unlink(missing_ok=True)
 
     def delete_prefix(self, prefix: str) -> None:
         target = (self.root / checked_prefix(prefix)).resolve()
@@ -109,12 +128,15 @@ class LocalMediaStore:
             shutil.rmtree(target, ignore_errors=True)
 
     def project_prefixes(self) -> Iterator[str]:
-        for entry in self.root.iterdir():
+        with _storage("be listed"):
+            entries = list(self.root.iterdir())
+        for entry in entries:
             if entry.name.startswith("prj_") and entry.is_dir():
                 yield entry.name
 
     def temp_dir(self) -> Path:
-        return new_work_dir(self.root)
+        with _storage("make a work directory"):
+            return new_work_dir(self.root)
 
     def ping(self) -> None:
         check_writable(self.root, "media directory")

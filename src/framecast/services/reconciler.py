@@ -18,6 +18,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
+from framecast.domain.errors import NotFound, Unavailable
 from framecast.domain.models import utcnow
 from framecast.domain.status import Status
 from framecast.services import pipeline
@@ -63,7 +64,7 @@ class Reconciler:
             with self.ledger.transaction() as tx:
                 try:
                     task = tx.task(task_id)
-                except Exception:  # noqa: BLE001 - the project was deleted
+                except NotFound:  # the project was deleted (an outage must not drop the row: it raises)
                     tx.delete_outbox(task_id, attempt)
                     continue
                 project = tx.project(task.project_id)
@@ -93,8 +94,8 @@ class Reconciler:
             try:
                 if self.queue.message_exists(task.message_id):
                     continue
-            except Exception:  # noqa: BLE001 - broker down: try again next round
-                log.warning("cannot reach the broker to check %s", task.id)
+            except Unavailable as exc:  # broker down: try again next round
+                log.warning("cannot reach the broker to check %s: %s", task.id, exc.message)
                 return report
             with self.ledger.transaction() as tx:
                 to_send = pipeline.requeue_task(tx, task.id, expect=Status.QUEUED, attempt=task.attempt)

@@ -1,5 +1,11 @@
-"""Errors to HTTP, in one place: each FramecastError class maps to one status; validation errors become
-422 with the field and a sentence a person can act on; nothing else escapes as a bare 500."""
+"""Errors to HTTP (and to stream messages), in one place: each FramecastError class maps to one status;
+validation errors become 422 with the field and a sentence a person can act on; every ``Unavailable``
+(database, broker or storage down) is 503 ``service_unavailable`` with ``Retry-After`` and its cause; only a
+bug is a 500 ``internal_error``.
+
+The same table decides the WebSocket close code (``ws_close_code``) and the body of a stream's ``problem``
+message (``public_error``), so a client reads the same meaning on every transport.
+"""
 
 from __future__ import annotations
 
@@ -44,12 +50,48 @@ STATUS: dict[type[FramecastError], int] = {
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 406: "not_acceptable", 413: "payload_too_large"}
 
+#: The contract's stable code for every outage; the specific one (``database_down``...) goes in ``cause``.
+UNAVAILABLE_CODE = "service_unavailable"
+#: Seconds a client should wait before trying again after a 503 (an outage is usually over in seconds, and a
+#: client that waits longer only delays its own recovery).
+RETRY_AFTER_S = 3
+INTERNAL_ERROR = {
+    "code": "internal_error",
+    "message": "Something went wrong on our side; the error was logged.",
+}
+
 
 def status_for(exc: FramecastError) -> int:
     for cls in type(exc).__mro__:
         if cls in STATUS:
             return STATUS[cls]
     return 400
+
+
+def public_error(exc: FramecastError | None) -> dict[str, str]:
+    """``{code, message[, field][, cause]}`` as clients see it, over HTTP and in a stream's ``problem``
+    message; None stands for a bug (``internal_error``)."""
+    if exc is None:
+        return dict(INTERNAL_ERROR)
+    body = exc.as_dict()
+    if isinstance(exc, Unavailable):
+        body["cause"] = body["code"]
+        body["code"] = UNAVAILABLE_CODE
+    return body
+
+
+def ws_close_code(exc: FramecastError | None) -> int:
+    """The WebSocket close code for an error, chosen by its class through ``STATUS``: 4000 + the HTTP status
+    for the client's problem (4404 unknown project, 4422 bad ``after``), 1011 for the server's (an outage,
+    a bug); None stands for a bug."""
+    status = 500 if exc is None else status_for(exc)
+    return 4000 + status if status < 500 else 1011
+
+
+def log_unavailable(where: str, exc: Unavailable) -> None:
+    """One line per outage answer, with the driver's reason the client does not see."""
+    reason = exc.__cause__ if exc.__cause__ is not None else exc.message
+    log.warning("%s: 503 %s (%s)", where, exc.code, reason)
 
 
 def problem(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
@@ -94,13 +136,15 @@ def _sentence(err: dict[str, Any]) -> tuple[str, str]:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(FramecastError)
-    async def _framecast(_request: Request, exc: FramecastError) -> JSONResponse:
-        response = problem(status_for(exc), exc.code, exc.message, field=exc.field)
+    async def _framecast(request: Request, exc: FramecastError) -> JSONResponse:
+        response = problem(status_for(exc), **public_error(exc))
         if isinstance(exc, RangeNotSatisfiable):
             response.headers["Content-Range"] = f"bytes */{exc.size}"
         if isinstance(exc, Unauthenticated):
             response.headers["WWW-Authenticate"] = 'Bearer realm="framecast"'
-
+        if isinstance(exc, Unavailable):
+            response.headers["Retry-After"] = str(RETRY_AFTER_S)
+            log_unavailable(f"{request.method} {request.url.path}", exc)
         return response
 
     @app.exception_handler(RequestValidationError)
@@ -126,4 +170,4 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        return problem(500, "internal_error", "Something went wrong on our side; the error was logged.")
+        return problem(500, **INTERNAL_ERROR)

@@ -1,8 +1,10 @@
 """Server-Sent Events framing of the one event iterator.
 
-Persisted events carry ``id: <seq>`` so EventSource resumes with ``Last-Event-ID``; ``hello``, ``ping`` and
-``resync`` carry no id (they are not in the log). A problem after the stream started becomes an ``error``
-event followed by the end of the stream; the client reconnects from its last seq.
+Persisted events carry ``id: <seq>`` so EventSource resumes with ``Last-Event-ID``; ``hello``, ``ping``,
+``resync`` and ``problem`` carry no id (they are not in the log). A problem after the stream started (the
+database went away, the project was deleted) becomes a ``problem`` event and the end of the stream: the
+client reconnects from its last seq, and meets a 503 with ``Retry-After`` until the outage is over. Before
+the stream starts, errors are ordinary HTTP answers (see ``web.errors``).
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ import json
 import logging
 from collections.abc import AsyncIterator
 
-from framecast.domain.errors import FramecastError
+from framecast.domain.errors import FramecastError, Unavailable
+from framecast.domain.events import EventType
 from framecast.domain.models import Event
 from framecast.services.event_stream import EventStream
+from framecast.web.errors import RETRY_AFTER_S, log_unavailable, public_error
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +34,14 @@ def frame(item_type: str, data: object, seq: int | None = None) -> bytes:
     return f"{head}event: {item_type}\ndata: {payload}\n\n".encode()
 
 
+def problem_frame(project_id: str, exc: FramecastError | None) -> bytes:
+    """The ``problem`` event for ``exc`` (None: a bug). After an outage it also sets the EventSource's
+    reconnection delay to the 503's Retry-After; the next ``hello`` stream sets it back."""
+    envelope = {"type": EventType.PROBLEM, "project_id": project_id, "data": public_error(exc)}
+    retry = f"retry: {RETRY_AFTER_S * 1000}\n".encode() if isinstance(exc, Unavailable) else b""
+    return retry + frame(EventType.PROBLEM, envelope)
+
+
 async def sse_body(stream: EventStream, *, retry_ms: int) -> AsyncIterator[bytes]:
     try:
         yield f"retry: {retry_ms}\n\n".encode()
@@ -39,16 +51,11 @@ async def sse_body(stream: EventStream, *, retry_ms: int) -> AsyncIterator[bytes
             else:
                 yield frame(item.type, item.envelope())
     except FramecastError as exc:
-        yield frame("error", {"type": "error", "project_id": stream.project.id, "data": exc.as_dict()})
-    except Exception:  # noqa: BLE001 - once streaming, problems become events, never an HTTP error
+        if isinstance(exc, Unavailable):
+            log_unavailable(f"SSE stream of {stream.project.id}", exc)
+        yield problem_frame(stream.project.id, exc)
+    except Exception:  # noqa: BLE001 - last resort: the status line is sent, so a bug can only be an event
         log.exception("SSE stream of %s failed", stream.project.id)
-        yield frame(
-            "error",
-            {
-                "type": "error",
-                "project_id": stream.project.id,
-                "data": {"code": "stream_error", "message": "The stream broke; reconnect to resume."},
-            },
-        )
+        yield problem_frame(stream.project.id, None)
     finally:
         stream.close()

@@ -11,13 +11,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from framecast.domain.errors import FramecastError, InvalidInput
-from framecast.domain.events import StreamMessage
+from framecast.domain.errors import FramecastError, InvalidInput, Unavailable
+from framecast.domain.events import EventType, StreamMessage
 from framecast.domain.identity import Caller
 from framecast.domain.models import Event
 from framecast.runtime import Runtime
 from framecast.services.event_stream import EventStream, open_stream
 from framecast.web.deps import ReaderDep, RuntimeDep, get_authenticator
+from framecast.web.errors import log_unavailable, public_error, ws_close_code
 from framecast.web.sse import HEADERS, sse_body
 
 log = logging.getLogger(__name__)
@@ -93,48 +94,44 @@ def _envelope(item: Event | StreamMessage) -> str:
 
 @router.websocket("/{project_id}/ws")
 async def project_ws(websocket: WebSocket, project_id: str) -> None:
+    """Text frames with the same envelopes as SSE. An error before or during the stream is a ``problem``
+    envelope, then a close whose code comes from the error's class (``web.errors.ws_close_code``)."""
     runtime = websocket.app.state.runtime
     await websocket.accept()
     try:
         caller = await asyncio.to_thread(
             lambda: get_authenticator(websocket).caller(websocket, allow_token=True)
         )
+        stream = await _open(runtime, project_id, caller, _ws_after(websocket.query_params.get("after", "0")))
     except FramecastError as exc:
-        await _close_with_error(websocket, exc, 4401)
-        return
-    raw_after = websocket.query_params.get("after", "0")
-    try:
-        after = int(raw_after)
-        if not 0 <= after <= MAX_SEQ:
-            raise ValueError
-    except ValueError:
-        await _close_with_error(
-            websocket, InvalidInput(f"after must be a whole number from 0 to {MAX_SEQ}.", field="after"), 4422
-        )
-        return
-    try:
-        stream = await _open(runtime, project_id, caller, after)
-    except FramecastError as exc:
-        await _close_with_error(websocket, exc, 4404 if exc.code.endswith("not_found") else 4400)
+        await _close_with_problem(websocket, project_id, exc)
         return
     reader = asyncio.create_task(_read_commands(websocket, stream))
     try:
         async for item in stream:
             await websocket.send_text(_envelope(item))
-            if isinstance(item, Event):
-                continue
         await websocket.close(code=1000)
-    except (WebSocketDisconnect, RuntimeError):
+    except _GONE:
         pass  # the client went away; it resumes from its last seq
     except FramecastError as exc:
-        await _close_with_error(websocket, exc, 4404 if exc.code.endswith("not_found") else 4400)
-    except Exception:  # noqa: BLE001
+        await _close_with_problem(websocket, project_id, exc)
+    except Exception:  # noqa: BLE001 - last resort: a bug must still close the socket (1011), not hang it
         log.exception("WebSocket stream of %s failed", project_id)
-        with contextlib.suppress(Exception):
-            await websocket.close(code=1011)
+        await _close_with_problem(websocket, project_id, None)
     finally:
         reader.cancel()
         stream.close()
+
+
+#: What sending to (or closing) a socket the client already left raises: Starlette's disconnect, its
+#: RuntimeError for a send after the close, uvicorn's ClientDisconnected (an OSError).
+_GONE = (WebSocketDisconnect, RuntimeError, OSError)
+
+
+def _ws_after(raw: str) -> int:
+    if not (raw.isascii() and raw.isdigit()) or not 0 <= int(raw) <= MAX_SEQ:
+        raise InvalidInput(f"after must be a whole number from 0 to {MAX_SEQ}.", field="after")
+    return int(raw)
 
 
 async def _read_commands(websocket: WebSocket, stream: EventStream) -> None:
@@ -152,7 +149,11 @@ async def _read_commands(websocket: WebSocket, stream: EventStream) -> None:
                     stream.resume_from(after)
 
 
-async def _close_with_error(websocket: WebSocket, exc: FramecastError, code: int) -> None:
-    with contextlib.suppress(Exception):
-        await websocket.send_text(json.dumps({"type": "error", "data": exc.as_dict()}))
-        await websocket.close(code=code)
+async def _close_with_problem(websocket: WebSocket, project_id: str, exc: FramecastError | None) -> None:
+    """A ``problem`` envelope, then the close code of the error's class; None stands for a bug."""
+    if isinstance(exc, Unavailable):
+        log_unavailable(f"WebSocket stream of {project_id}", exc)
+    envelope = {"type": EventType.PROBLEM, "project_id": project_id, "data": public_error(exc)}
+    with contextlib.suppress(*_GONE):
+        await websocket.send_text(json.dumps(envelope, separators=(",", ":"), ensure_ascii=False))
+        await websocket.close(code=ws_close_code(exc))

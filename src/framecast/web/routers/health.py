@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from framecast.domain.errors import Unavailable
 from framecast.web.deps import RuntimeDep
+from framecast.web.errors import RETRY_AFTER_S, UNAVAILABLE_CODE
 
 router = APIRouter(tags=["health"])
 
@@ -23,6 +24,8 @@ async def healthz() -> dict[str, str]:
 @router.head("/readyz", include_in_schema=False)
 @router.get("/readyz", summary="Database, broker and storage are reachable")
 async def readyz(runtime: RuntimeDep) -> JSONResponse:
+    """200 when a real query, the broker and the media store all answer now; 503 with Retry-After and the
+    reason of each failing check otherwise. Every probe runs on each call, so readiness heals by itself."""
     checks: dict[str, Any] = {}
     for name, probe in (
         ("database", runtime.ledger.ping),
@@ -33,8 +36,11 @@ async def readyz(runtime: RuntimeDep) -> JSONResponse:
             await asyncio.to_thread(probe)
             checks[name] = "ok"
         except Unavailable as exc:
-            checks[name] = exc.message
-    ready = all(v == "ok" for v in checks.values())
+            checks[name] = f"{exc.code}: {exc.message}"
+    if all(v == "ok" for v in checks.values()):
+        return JSONResponse({"status": "ready", "checks": checks})
     return JSONResponse(
-        {"status": "ready" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
+        {"status": "unavailable", "code": UNAVAILABLE_CODE, "checks": checks},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_S)},
     )

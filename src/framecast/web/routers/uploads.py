@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import JSONResponse
 
-from framecast.domain.errors import PayloadTooLarge
+from framecast.domain.errors import PayloadTooLarge, Unavailable
 from framecast.services.access import writer
 from framecast.web.deps import CallerDep, RuntimeDep, UploadsDep
 from framecast.web.limits import limit_message
@@ -30,12 +30,18 @@ async def upload(
     tmp = tmp_dir / "upload"
     size = 0
     try:
-        with tmp.open("wb") as out:
-            while chunk := await file.read(1 << 20):
-                size += len(chunk)
-                if size > limit:
-                    raise PayloadTooLarge(limit_message(limit, what="The file"))
-                out.write(chunk)
+        try:
+            with tmp.open("wb") as out:
+                while chunk := await file.read(1 << 20):
+                    size += len(chunk)
+                    if size > limit:
+                        raise PayloadTooLarge(limit_message(limit, what="The file"))
+                    out.write(chunk)
+        except OSError as exc:  # the scratch disk is full or failing: an outage, not the caller's fault
+            raise Unavailable(
+                f"The upload could not be written to disk: {exc.strerror or exc.__class__.__name__}.",
+                code="storage_down",
+            ) from exc
         asset = await asyncio.to_thread(uploads.accept, tmp, filename=file.filename, owner=writer(caller))
     finally:
         tmp.unlink(missing_ok=True)

@@ -178,7 +178,7 @@ export class DeliveryClient {
       return;
     }
     if (env.type === "ping") return;
-    if (env.type === "error") {
+    if (env.type === "problem") {
       this.log.warn(`📡 ${name} stream reported a problem: ${env.data?.message ?? "unknown"}; it will resume from seq ${this.cursor.lastSeq}`);
       return;
     }

@@ -3,8 +3,8 @@
 /**
  * One message of the event protocol (the same JSON on every transport).
  * @typedef {Object} Envelope
- * @property {number} [seq] per-project sequence number; absent on hello, ping and resync
- * @property {string} type task_status | render_progress | file | render_result | project_status | hello | ping | resync | error
+ * @property {number} [seq] per-project sequence number; absent on hello, ping, resync and problem
+ * @property {string} type task_status | render_progress | file | render_result | project_status | hello | ping | resync | problem
  * @property {string} project_id
  * @property {string} [ts]
  * @property {Object<string, any>} data
@@ -14,10 +14,11 @@
 export const PERSISTED = Object.freeze(["task_status", "render_progress", "file", "render_result", "project_status"]);
 
 /**
- * Every event name a stream may use. "error" is also EventSource's own name for a connection error; the
- * server's in-band error is a MessageEvent with data, a connection error has none.
+ * Every event name a stream may use. "problem" is the server's in-band message when a stream breaks after
+ * it started (an outage, a deleted project); the stream then ends and the page resumes from its last seq.
+ * (It is not named "error": that is EventSource's own name for a connection error.)
  */
-export const STREAM_TYPES = Object.freeze(["hello", "ping", "resync", "error", "message", ...PERSISTED]);
+export const STREAM_TYPES = Object.freeze(["hello", "ping", "resync", "problem", "message", ...PERSISTED]);
 
 /**
  * The envelope in a frame's text, or null for anything that is not one.
