@@ -7,7 +7,7 @@ import av
 import numpy as np
 import pytest
 
-from framecast.domain.errors import Unavailable
+from framecast.domain.errors import TaskFailed
 from framecast.domain.options import VideoOptions
 from framecast.domain.timeline import parse_timeline
 from framecast.render.audio import caption_segments, render_music, synthesize_narration
@@ -102,8 +102,9 @@ def test_joined_video_with_narration_decodes_cleanly(tmp_path: Path) -> None:
 
 def test_missing_espeak_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(Unavailable, match="espeak-ng"):
+    with pytest.raises(TaskFailed, match="espeak-ng") as caught:
         synthesize_narration(narrated(), tmp_path)
+    assert caught.value.code == "voiceover_unavailable"
 
 
 def test_music_is_deterministic_and_not_silent(tmp_path: Path) -> None:

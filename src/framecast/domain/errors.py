@@ -9,7 +9,7 @@ FramecastError                 any error Framecast raises on purpose
 ├── Conflict                   the request clashes with the current state (409)
 │   ├── IdempotencyConflict    an Idempotency-Key was reused with another body
 │   └── AlreadyExists          a concurrent writer inserted the same unique key first (internal)
-├── Unavailable                a dependency (database, broker, storage, espeak-ng) is down (503)
+├── Unavailable                a dependency (database, broker, storage) is down (503)
 ├── TaskFailed                 a task could not produce its output (recorded on the task)
 └── Cancelled                  the project was cancelled while a task ran (internal)
 """
@@ -96,7 +96,8 @@ class AlreadyExists(Conflict):
 
 
 class Unavailable(FramecastError):
-    """Raised when a dependency (database, broker, storage, espeak-ng) cannot be reached or is missing.
+    """Raised when a dependency (database, broker, storage) cannot be reached: a step that meets it is paused
+    and re-run, a request gets 503 with Retry-After.
 
     ``code`` names the cause (``database_down``, ``database_busy``, ``broker_down``, ``storage_down``...);
     on the wire every Unavailable is 503 ``service_unavailable`` with that cause beside it.

@@ -7,7 +7,7 @@ import logging
 
 from dramatiq.middleware import TimeLimitExceeded
 
-from framecast.domain.errors import Cancelled, FramecastError, NotFound, TaskFailed
+from framecast.domain.errors import Cancelled, FramecastError, NotFound, TaskFailed, Unavailable
 from framecast.domain.models import JSON, Project, Task
 from framecast.domain.status import Status
 from framecast.jobs.context import HandBack, TaskContext
@@ -72,6 +72,17 @@ class TaskRunner:
             # failure, so the project ends instead of the task being redelivered and stopped again forever.
             log.warning("task %s ran past the time limit of %s s", task.id, self.settings.task_time_limit_s)
             self._fail(task, self._time_limit_error(task))
+            return
+        except Unavailable as exc:
+            # An outage (storage, the database) is not this task's fault: recording it as a failure would
+            # fail the project. The task stays running without a heartbeat, so the reconciler gives it a
+            # fresh attempt once the heartbeat is stale (a natural pause of about the heartbeat timeout),
+            # again and again until the outage is over.
+            log.warning(
+                "task %s paused by an outage (%s); it is re-queued after its heartbeat times out",
+                task.id,
+                exc.message,
+            )
             return
         except FramecastError as exc:
             log.warning("task %s failed: %s", task.id, exc.message)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from pydantic import ValidationError
 
-from framecast.domain.errors import InvalidInput, TaskFailed, Unavailable
+from framecast.domain.errors import InvalidInput, TaskFailed
 from framecast.domain.timeline import CaptionLayer, Timeline, invalid_from
 from framecast.render.assets import AssetPath
 from framecast.render.color import F32
@@ -35,12 +35,14 @@ _SILENCE = 0.01
 
 
 def espeak_binary() -> str:
-    """Path of espeak-ng (or espeak); raises :class:`Unavailable` when neither is installed."""
+    """Path of espeak-ng (or espeak); raises :class:`TaskFailed` when neither is installed (a missing
+    program does not come back by waiting, unlike an outage, so the project fails with a clear reason)."""
     found = shutil.which("espeak-ng") or shutil.which("espeak")
     if not found:
-        raise Unavailable(
+        raise TaskFailed(
             "voiceover needs espeak-ng, which is not installed on this worker "
-            "(Debian/Ubuntu: apt-get install espeak-ng); turn voiceover off or install it"
+            "(Debian/Ubuntu: apt-get install espeak-ng); turn voiceover off or install it",
+            code="voiceover_unavailable",
         )
     return found
 
@@ -97,7 +99,7 @@ def synthesize_narration(
     Writes ``scene_<i>.wav`` per narrated scene and ``mix.wav`` into ``out_dir``. In the returned timeline
     narrated scenes last at least as long as their speech, their caption layers are replaced by captions
     timed to the words, and the music (if any) is ducked under the speech in ``mix.wav``. Render the video
-    from the returned timeline. ``asset_path`` resolves uploaded music. Raises :class:`Unavailable` if
+    from the returned timeline. ``asset_path`` resolves uploaded music. Raises :class:`TaskFailed` if
     espeak-ng is missing.
     """
     espeak_binary()

@@ -299,6 +299,31 @@ def test_a_cancelled_error_without_a_cancel_leaves_the_task_to_the_reconciler(
     assert stored_task(ledger, plan.id).status is Status.RUNNING
 
 
+def test_an_outage_inside_a_step_pauses_it_for_the_reconciler_instead_of_failing_the_project(
+    runner: TaskRunner, calls: Calls, ledger: FakeLedger, queue: FakeJobQueue
+) -> None:
+    from datetime import timedelta
+
+    from framecast.domain.errors import Unavailable
+    from framecast.domain.models import utcnow
+    from framecast.services.reconciler import Reconciler
+
+    project, plan = _planned(ledger, queue)
+    calls.behaviour["plan"] = _raise(Unavailable("The bucket is not reachable.", code="storage_down"))
+    runner.run(plan.id, 1)
+    assert stored_project(ledger, project.id).status is Status.RUNNING  # not failed
+    assert stored_task(ledger, plan.id).status is Status.RUNNING
+    # The heartbeat stopped with the step; once it is stale the reconciler sends a fresh attempt.
+    with ledger.transaction() as tx:
+        tx.update_task(plan.id, heartbeat_at=utcnow() - timedelta(minutes=5))
+    report = Reconciler(ledger, queue, heartbeat_timeout_s=30).run_once()
+    assert report.dead_requeued == 1
+    assert stored_task(ledger, plan.id).attempt == 2
+    calls.behaviour["plan"] = _nothing  # the outage is over
+    runner.run(plan.id, 2)
+    assert stored_task(ledger, plan.id).status is Status.COMPLETED
+
+
 def test_a_deleted_project_is_dropped_quietly(
     runner: TaskRunner, calls: Calls, ledger: FakeLedger, queue: FakeJobQueue
 ) -> None:
