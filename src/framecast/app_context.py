@@ -28,6 +28,7 @@ from framecast.runtime import Runtime
 from framecast.services.identity import DeliveryTokens, KeyService, Sessions
 from framecast.services.ports import EventLog, MediaStore, RunningEventHub
 from framecast.services.projects import PollingPolicy, ProjectService
+from framecast.services.quotas import Quotas
 from framecast.services.uploads import UploadService
 from framecast.settings import Settings
 
@@ -106,7 +107,21 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     runner = TaskRunner(ledger, media, queue, settings, TASKS)
     declare_actors(broker, runner.run, TASKS, time_limit_s=settings.task_time_limit_s)
     polling = PollingPolicy(running_ms=settings.poll_interval_ms, queued_ms=settings.queued_poll_interval_ms)
-    service = ProjectService(ledger, queue, media, polling=polling, progress_weights=TASKS.progress_weights)
+    quotas = Quotas(
+        active=settings.quota_active,
+        seconds_per_day=settings.quota_seconds_per_day,
+        storage_mb=settings.quota_storage_mb,
+        queue_limit=settings.queue_limit,
+    )
+    service = ProjectService(
+        ledger,
+        queue,
+        media,
+        polling=polling,
+        progress_weights=TASKS.progress_weights,
+        quotas=quotas,
+        retention_days=settings.retention_days,
+    )
     keys = KeyService(ledger)
     return Runtime(
         keys=keys,

@@ -73,6 +73,21 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Host names the server answers (besides the loopback names and the bind address).",
     )
+    quota_active: int | None = Field(
+        None, ge=1, description="Per owner: projects queued or running at once (default: no limit)."
+    )
+    quota_seconds_per_day: float | None = Field(
+        None, gt=0, description="Per owner: seconds of video asked for in any 24 hours (default: no limit)."
+    )
+    quota_storage_mb: float | None = Field(
+        None, gt=0, description="Per owner: megabytes of stored files (default: no limit)."
+    )
+    queue_limit: int | None = Field(
+        None, ge=1, description="Service-wide: projects queued or running at once (default: no limit)."
+    )
+    retention_days: float | None = Field(
+        None, gt=0, description="Finished projects and their files are removed after this many days."
+    )
     allowed_origins: CommaList = Field(
         default_factory=list,
         description="Other origins (https://app.example) allowed to make state-changing requests.",

@@ -33,7 +33,7 @@ from typing import Any
 
 from framecast.domain.errors import AlreadyExists, NotFound, Unavailable
 from framecast.domain.identity import ApiKey
-from framecast.domain.models import JSON, Asset, Event, Project, Task, utcnow
+from framecast.domain.models import JSON, Asset, Event, OwnerUsage, Project, Task, utcnow
 from framecast.domain.status import Status
 
 CommitHook = Callable[[list[Event]], None]
@@ -182,6 +182,28 @@ class FakeLedgerSession:
             for p in self._state.projects.values()
             if p.status in (Status.QUEUED, Status.RUNNING)
         ]
+
+    def active_count(self) -> int:
+        return sum(1 for p in self._state.projects.values() if p.status in (Status.QUEUED, Status.RUNNING))
+
+    def finished_before(self, before: datetime, limit: int) -> list[str]:
+        ended = sorted(
+            (p for p in self._state.projects.values() if p.status.terminal and p.updated_at < before),
+            key=lambda p: p.updated_at,
+        )
+        return [p.id for p in ended[:limit]]
+
+    def owner_usage(self, owner: str, since: datetime) -> OwnerUsage:
+        mine = [p for p in self._state.projects.values() if p.owner == owner]
+        return OwnerUsage(
+            active=sum(1 for p in mine if p.status in (Status.QUEUED, Status.RUNNING)),
+            storage_bytes=sum(a.size for a in self._state.assets.values() if a.owner == owner),
+            recent=tuple(
+                (p.created_at, float(p.seconds or 0.0))
+                for p in sorted(mine, key=lambda p: p.created_at)
+                if p.created_at >= since
+            ),
+        )
 
     def queue_position(self, project_id: str) -> int | None:
         me = self._state.projects.get(project_id)

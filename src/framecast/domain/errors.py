@@ -6,6 +6,7 @@ FramecastError                 any error Framecast raises on purpose
 │   └── UnsupportedMedia       an upload's content is not an accepted type (415)
 ├── Unauthenticated            no valid credentials: key, session, proxy header or token (401)
 ├── NotFound                   no such project, asset or task for this owner (404)
+├── QuotaExceeded              a per-owner or service-wide limit is reached (429, Retry-After)
 ├── Conflict                   the request clashes with the current state (409)
 │   ├── IdempotencyConflict    an Idempotency-Key was reused with another body
 │   └── AlreadyExists          a concurrent writer inserted the same unique key first (internal)
@@ -75,6 +76,18 @@ class RangeNotSatisfiable(FramecastError):
     def __init__(self, size: int) -> None:
         super().__init__(f"The file has {size} bytes; the requested range is outside it.")
         self.size = size
+
+
+class QuotaExceeded(FramecastError):
+    """Raised when a new project would pass a limit (active projects, seconds per day, storage, the
+    service's queue); ``retry_after_s`` says when asking again may succeed."""
+
+    code = "quota_exceeded"
+
+    def __init__(self, message: str, *, retry_after_s: int, limit: str) -> None:
+        super().__init__(message)
+        self.retry_after_s = max(1, int(retry_after_s))
+        self.limit = limit
 
 
 class Conflict(FramecastError):

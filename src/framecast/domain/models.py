@@ -128,6 +128,18 @@ class Project:
     completed_at: datetime | None = None
     delivered_at: datetime | None = None
     delivered_seq: int | None = None
+    #: Seconds of video the request asked for (what the daily quota counts).
+    seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class OwnerUsage:
+    """What an owner uses now: for the quotas."""
+
+    active: int  # queued + running projects
+    storage_bytes: int  # every stored file of theirs (uploads and project files)
+    #: (created_at, seconds) of their projects created since the start of the day's window, oldest first.
+    recent: tuple[tuple[datetime, float], ...] = ()
 
 
 @dataclass(frozen=True)

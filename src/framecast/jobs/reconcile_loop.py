@@ -13,6 +13,9 @@ from framecast.services.reconciler import MediaSweeper, Reconciler
 
 log = logging.getLogger(__name__)
 
+#: How often retention looks for ended projects to remove (one indexed query when there are none).
+RETENTION_EVERY_S = 60.0
+
 
 class ReconcilerThread:
     def __init__(self, runtime: Runtime, *, interval_s: float) -> None:
@@ -29,6 +32,9 @@ class ReconcilerThread:
         self.sweeper = MediaSweeper(runtime.ledger, runtime.media)
         self.sweep_interval_s = settings.media_sweep_interval_s
         self._last_sweep = time.monotonic()
+        self.service = runtime.service
+        self.retention_days = settings.retention_days
+        self._last_expiry = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="reconciler", daemon=True)
 
@@ -45,6 +51,7 @@ class ReconcilerThread:
                 with self.ledger.leadership("reconciler") as leader:
                     if leader:
                         self.reconciler.run_once()
+                        self._expire()
                         if time.monotonic() - self._last_sweep >= self.sweep_interval_s:
                             self._last_sweep = time.monotonic()
                             self.sweeper.run_once()
@@ -52,3 +59,12 @@ class ReconcilerThread:
                 log.warning("reconcile round skipped: %s (%s)", exc.message, exc.code)
             except Exception:  # noqa: BLE001 - last resort: nothing may end the loop, but a bug is shown in full
                 log.exception("reconcile round failed")
+
+    def _expire(self) -> None:
+        """FRAMECAST_RETENTION_DAYS: remove ended projects past it, at most once every RETENTION_EVERY_S."""
+        if self.retention_days is None or time.monotonic() - self._last_expiry < RETENTION_EVERY_S:
+            return
+        self._last_expiry = time.monotonic()
+        while self.service.expire(self.retention_days) > 0:
+            if self._stop.is_set():
+                return

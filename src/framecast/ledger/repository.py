@@ -28,12 +28,15 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from framecast.domain.errors import AlreadyExists, NotFound, Unavailable
 from framecast.domain.identity import ApiKey
-from framecast.domain.models import JSON, Asset, Event, Project, Task, utcnow
+from framecast.domain.models import JSON, Asset, Event, OwnerUsage, Project, Task, utcnow
 from framecast.domain.status import Status
 from framecast.ledger.engine import is_sqlite, pool_outages, sqlite_open_uri, unavailable
 from framecast.ledger.tables import api_keys, assets, events, outbox, projects, service_secrets, tasks
 
 CommitHook = Callable[[list[Event]], None]
+
+
+_ACTIVE = (Status.QUEUED.value, Status.RUNNING.value)
 
 
 def _utc(ts: datetime | None) -> datetime | None:
@@ -60,6 +63,7 @@ def _project(row: RowMapping) -> Project:
         completed_at=_utc(row["completed_at"]),
         delivered_at=_utc(row["delivered_at"]),
         delivered_seq=row["delivered_seq"],
+        seconds=row["seconds"],
     )
 
 
@@ -196,6 +200,7 @@ class SqlSession:
                 request_hash=project.request_hash,
                 created_at=project.created_at,
                 updated_at=project.updated_at,
+                seconds=project.seconds,
             )
         )
 
@@ -310,6 +315,39 @@ class SqlSession:
             select(projects).where(projects.c.status.in_([Status.QUEUED.value, Status.RUNNING.value]))
         ).mappings()
         return [_project(r) for r in rows]
+
+    def finished_before(self, before: datetime, limit: int) -> list[str]:
+        """Ids of ended projects (completed, failed, cancelled) last changed before ``before``, oldest first."""
+        ended = (Status.COMPLETED.value, Status.FAILED.value, Status.CANCELLED.value)
+        rows = self._conn.execute(
+            select(projects.c.id)
+            .where(projects.c.status.in_(ended), projects.c.updated_at < before)
+            .order_by(projects.c.updated_at)
+            .limit(limit)
+        )
+        return [r.id for r in rows]
+
+    def active_count(self) -> int:
+        """Queued and running projects of every owner (the service's queue)."""
+        query = select(func.count()).select_from(projects).where(projects.c.status.in_(_ACTIVE))
+        return int(self._conn.execute(query).scalar_one())
+
+    def owner_usage(self, owner: str, since: datetime) -> OwnerUsage:
+        active = self._conn.execute(
+            select(func.count())
+            .select_from(projects)
+            .where(projects.c.owner == owner, projects.c.status.in_(_ACTIVE))
+        ).scalar_one()
+        storage = self._conn.execute(
+            select(func.coalesce(func.sum(assets.c.size), 0)).where(assets.c.owner == owner)
+        ).scalar_one()
+        rows = self._conn.execute(
+            select(projects.c.created_at, projects.c.seconds)
+            .where(projects.c.owner == owner, projects.c.created_at >= since)
+            .order_by(projects.c.created_at)
+        )
+        recent = tuple((_utc(r.created_at) or utcnow(), float(r.seconds or 0.0)) for r in rows)
+        return OwnerUsage(active=int(active), storage_bytes=int(storage), recent=recent)
 
     def queue_position(self, project_id: str) -> int | None:
         """How many queued or running projects were created before this one (0: it is next or running)."""

@@ -43,10 +43,12 @@ projects = Table(
     Column("completed_at", DateTime(timezone=True), nullable=True),
     Column("delivered_at", DateTime(timezone=True), nullable=True),
     Column("delivered_seq", Integer, nullable=True),
+    Column("seconds", Float, nullable=True),
     UniqueConstraint("owner", "idempotency_key", name="uq_projects_owner_idempotency_key"),
 )
 Index("ix_projects_status_created", projects.c.status, projects.c.created_at)
 Index("ix_projects_owner_completed", projects.c.owner, projects.c.completed_at, projects.c.id)
+Index("ix_projects_owner_created", projects.c.owner, projects.c.created_at)
 
 tasks = Table(
     "tasks",
@@ -90,7 +92,7 @@ assets = Table(
     "assets",
     metadata,
     Column("id", String(40), primary_key=True),
-    Column("owner", String(120), nullable=False),
+    Column("owner", String(120), nullable=False, index=True),
     Column(
         "project_id", String(40), ForeignKey("projects.id", ondelete="CASCADE"), nullable=True, index=True
     ),

@@ -8,7 +8,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from framecast.domain.errors import (
     AlreadyExists,
@@ -28,6 +28,7 @@ from framecast.services import pipeline
 from framecast.services.access import may_read_asset, owned_project, visible_project, writer
 from framecast.services.dispatch import send_tasks
 from framecast.services.ports import JobQueue, Ledger, LedgerSession, MediaStore
+from framecast.services.quotas import Quotas
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,8 @@ class ProjectService:
         *,
         polling: PollingPolicy | None = None,
         progress_weights: Mapping[str, float] | None = None,
+        quotas: Quotas | None = None,
+        retention_days: float | None = None,
     ) -> None:
         self.ledger = ledger
         self.queue = queue
@@ -72,6 +75,8 @@ class ProjectService:
         self.polling = polling or PollingPolicy()
         #: Each task kind's share of the progress bar (the task registry's); unknown kinds weigh 0.5.
         self.progress_weights = dict(progress_weights or {})
+        self.quotas = quotas or Quotas()
+        self.retention_days = retention_days
 
     # -- commands -------------------------------------------------------------------------------------
 
@@ -82,8 +87,11 @@ class ProjectService:
         owner = writer(caller)
         options = request.options()
         timeline: JSON | None = None
+        seconds = float(options.duration_s)
         if request.timeline is not None:
-            timeline = parse_timeline(request.timeline, options).model_dump(mode="json")
+            parsed = parse_timeline(request.timeline, options)
+            timeline = parsed.model_dump(mode="json")
+            seconds = sum(scene.duration_s for scene in parsed.scenes)
         if idempotency_key is not None and not (0 < len(idempotency_key) <= 200):
             raise InvalidInput("Idempotency-Key must be 1 to 200 characters.", code="invalid_idempotency_key")
         digest = request_hash(request)
@@ -95,6 +103,7 @@ class ProjectService:
             timeline=timeline,
             idempotency_key=idempotency_key,
             request_hash=digest,
+            seconds=round(seconds, 3),
         )
         plan = Task(id=new_id("tsk"), project_id=project.id, kind=PLAN_KIND, position=0)
         for _ in range(3):
@@ -109,6 +118,7 @@ class ProjectService:
                                     "use a new key for a new video."
                                 )
                             return existing, False
+                    self.quotas.check(tx, owner, seconds)
                     if timeline is not None:
                         _check_asset_references(tx, timeline, owner)
                     to_send = pipeline.create_project(tx, project, [plan])
@@ -150,6 +160,27 @@ class ProjectService:
             project = owned_project(tx, project_id, caller)
             pipeline.cancel_project(tx, project)
             tx.delete_project(project_id)
+        self._remove_files(project_id)
+
+    def expire(self, days: float, *, now: datetime | None = None, batch: int = 100) -> int:
+        """Remove projects that ended more than ``days`` ago, with their files (FRAMECAST_RETENTION_DAYS);
+        returns how many. A project whose files cannot be removed now is gone from the ledger all the same:
+        the media sweep removes what it left once storage answers."""
+        before = (now or utcnow()) - timedelta(days=days)
+        with self.ledger.read() as tx:
+            expired = tx.finished_before(before, batch)
+        for project_id in expired:
+            with self.ledger.transaction() as tx:
+                project = tx.project(project_id, lock=True)
+                if not project.status.terminal:
+                    continue  # retried since we looked
+                tx.delete_project(project_id)
+            self._remove_files(project_id)
+        if expired:
+            log.info("retention: removed %d project(s) that ended before %s", len(expired), iso(before))
+        return len(expired)
+
+    def _remove_files(self, project_id: str) -> None:
         try:
             self.media.delete_prefix(project_id)
         except Unavailable:
@@ -199,6 +230,12 @@ class ProjectService:
             project = visible_project(tx, project_id, caller)
             return self._snapshot(tx, project)
 
+    def _expiry(self, project: Project) -> datetime | None:
+        """When retention removes an ended project (None: kept until deleted, or still running)."""
+        if self.retention_days is None or not project.status.terminal:
+            return None
+        return project.updated_at + timedelta(days=self.retention_days)
+
     def _snapshot(self, tx: LedgerSession, project: Project) -> JSON:
         tasks = tx.tasks(project.id)
         assets = tx.assets(project.id)
@@ -216,6 +253,7 @@ class ProjectService:
             "created_at": iso(project.created_at),
             "updated_at": iso(project.updated_at),
             "delivered_at": iso(project.delivered_at),
+            "expires_at": iso(self._expiry(project)),
             "last_seq": project.last_seq,
             "queue_position": tx.queue_position(project.id),
             "next_poll_ms": self.polling.next_poll_ms(project.status),
@@ -258,6 +296,7 @@ class ProjectService:
                     "result": project.result,
                     "created_at": iso(project.created_at),
                     "completed_at": iso(project.completed_at),
+                    "expires_at": iso(self._expiry(project)),
                     "delivered_at": iso(project.delivered_at),
                 }
             )

@@ -24,6 +24,7 @@ from framecast.domain.errors import (
     InvalidInput,
     NotFound,
     PayloadTooLarge,
+    QuotaExceeded,
     RangeNotSatisfiable,
     TaskFailed,
     Unauthenticated,
@@ -40,6 +41,7 @@ STATUS: dict[type[FramecastError], int] = {
     InvalidInput: 422,
     Unauthenticated: 401,
     NotFound: 404,
+    QuotaExceeded: 429,
     RangeNotSatisfiable: 416,
     Conflict: 409,
     Cancelled: 409,
@@ -77,6 +79,8 @@ def public_error(exc: FramecastError | None) -> dict[str, str]:
     if isinstance(exc, Unavailable):
         body["cause"] = body["code"]
         body["code"] = UNAVAILABLE_CODE
+    if isinstance(exc, QuotaExceeded):
+        body["limit"] = exc.limit
     return body
 
 
@@ -142,6 +146,8 @@ def install(app: FastAPI) -> None:
             response.headers["Content-Range"] = f"bytes */{exc.size}"
         if isinstance(exc, Unauthenticated):
             response.headers["WWW-Authenticate"] = 'Bearer realm="framecast"'
+        if isinstance(exc, QuotaExceeded):
+            response.headers["Retry-After"] = str(exc.retry_after_s)
         if isinstance(exc, Unavailable):
             response.headers["Retry-After"] = str(RETRY_AFTER_S)
             log_unavailable(f"{request.method} {request.url.path}", exc)
