@@ -131,3 +131,19 @@ def test_a_websocket_from_another_site_is_refused(make_client: ClientFactory) ->
         ws.receive_json()
     with client.websocket_connect(url, headers={"Origin": "http://testserver"}) as ws:
         assert ws.receive_json()["type"] == "hello"
+
+
+def test_behind_a_proxy_that_drops_the_port_the_host_name_decides(make_client: ClientFactory) -> None:
+    # nginx's `proxy_set_header Host $host` forwards "127.0.0.1" for a page at http://127.0.0.1:8080.
+    client = make_client()
+    same = {"Host": "127.0.0.1", "Origin": "http://127.0.0.1:8080"}
+    assert client.post("/api/projects", json={"prompt": "ok"}, headers=same).status_code == 201
+    other = {"Host": "127.0.0.1", "Origin": "http://evil.example:8080"}
+    assert_problem(
+        client.post("/api/projects", json={"prompt": "x"}, headers=other), 403, "cross_site_request"
+    )
+    # With the port in Host, another port is another origin.
+    ported = {"Host": "127.0.0.1:8000", "Origin": "http://127.0.0.1:3000"}
+    assert_problem(
+        client.post("/api/projects", json={"prompt": "x"}, headers=ported), 403, "cross_site_request"
+    )

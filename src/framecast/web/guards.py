@@ -58,6 +58,16 @@ def _peer_in(scope: Scope, networks: list[ipaddress.IPv4Network | ipaddress.IPv6
     return any(peer in network for network in networks)
 
 
+def _same_authority(origin_netloc: str, host: str, scheme: str) -> bool:
+    """Whether an Origin's host[:port] names this server as the request's Host does. A Host without a port
+    (a proxy that forwards ``$host``, which drops it) can only be matched by name."""
+    origin = _without_default_port(origin_netloc, scheme)
+    here = _without_default_port(host, scheme)
+    if origin == here:
+        return True
+    return host_name(here) == here and host_name(origin) == here
+
+
 def _without_default_port(netloc: str, scheme: str) -> str:
     netloc = netloc.strip().lower()
     default = {"http": ":80", "https": ":443"}.get(scheme, "")
@@ -144,7 +154,7 @@ class BrowserGuard:
             scheme = self._scheme(scope, headers)
             if parts.scheme != scheme:
                 return True
-            if _without_default_port(parts.netloc, scheme) != _without_default_port(host, scheme):
+            if not _same_authority(parts.netloc, host, scheme):
                 return True
         return (
             headers.get("sec-fetch-site", "").lower() in ("cross-site", "same-site")
