@@ -54,7 +54,7 @@ CROSS_SITE = [
     {"Origin": "null"},
     {"Sec-Fetch-Site": "cross-site"},
     {"Sec-Fetch-Site": "same-site", "Origin": "http://sub.testserver"},
-    {"Origin": "http://testserver:8443"},  # another port is another origin
+    {"Origin": "http://testserver:8443", "Host": "testserver:8000"},  # another port is another origin
     {"Origin": "https://testserver"},  # another scheme too
 ]
 
