@@ -14,7 +14,17 @@ from framecast.web.routers.projects import etag_matches
 
 router = APIRouter(tags=["media"])
 
-_CACHE = "public, max-age=31536000, immutable"
+#: Files never change under their id, but they are one owner's: browsers may keep them, shared caches (a
+#: CDN, a corporate proxy) must not, or they would hand one person's video to the next.
+_CACHE = "private, max-age=31536000, immutable"
+#: Served inline only as what a browser plays or shows safely; anything else is a download, so a file can
+#: never run as a page on this origin (with nosniff, and a sandbox for good measure).
+_INLINE = ("video/", "audio/", "image/png", "image/jpeg", "image/gif", "image/webp")
+_SANDBOX = "default-src 'none'; sandbox"
+
+
+def _disposition(mime: str) -> str:
+    return "inline" if mime.startswith(_INLINE) else "attachment"
 
 
 @router.get("/media/{asset_id}/{filename}", summary="A stored file (video, poster, spritesheet, upload)")
@@ -25,10 +35,12 @@ async def media(
     asset = await asyncio.to_thread(lambda: runtime.service.asset(asset_id, caller=caller))
     if filename != asset.filename:
         raise NotFound("No such file.", code="asset_not_found")
+    disposition = _disposition(asset.mime)
     headers = {
         "Cache-Control": _CACHE,
         "X-Content-Type-Options": "nosniff",
-        "Content-Disposition": f'inline; filename="{asset.filename}"',
+        "Content-Security-Policy": _SANDBOX,
+        "Content-Disposition": f'{disposition}; filename="{asset.filename}"',
     }
     path = runtime.media.local_file(asset.key)  # refuses any key that leaves the media store
     if path is None:  # remote storage (S3): stream the object
@@ -42,8 +54,12 @@ async def media(
         path,
         stat_result=path.stat(),
         media_type=asset.mime,
-        headers={"Cache-Control": _CACHE, "X-Content-Type-Options": "nosniff"},
-        content_disposition_type="inline",
+        headers={
+            "Cache-Control": _CACHE,
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": _SANDBOX,
+        },
+        content_disposition_type=disposition,
         filename=asset.filename,
     )
     etag = response.headers.get("etag")
