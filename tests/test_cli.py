@@ -84,6 +84,63 @@ def test_keys_create_list_revoke(tmp_path: Path) -> None:
     assert revoked.returncode == 0 and "Revoked" in revoked.stdout
     assert "revoked" in run("keys", "list", tmp_path=tmp_path, timeout=60).stdout
     missing = run("keys", "revoke", "key_nope", tmp_path=tmp_path, timeout=60)
-    assert missing.returncode == 1 and missing.stderr.startswith("Error:") and "Traceback" not in missing.stderr
+    assert (
+        missing.returncode == 1 and missing.stderr.startswith("Error:") and "Traceback" not in missing.stderr
+    )
     bad = run("keys", "create", "--owner", "a b", tmp_path=tmp_path, timeout=60)
     assert bad.returncode == 1 and bad.stderr.startswith("Error:")
+
+
+def test_serve_refuses_a_public_bind_without_sign_in(tmp_path: Path) -> None:
+    refused = run("serve", "--host", "0.0.0.0", "--port", "0", tmp_path=tmp_path, timeout=60)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("Error: refusing to listen on 0.0.0.0 without sign-in")
+    assert "FRAMECAST_AUTH=keys" in refused.stderr and "Traceback" not in refused.stderr
+    for host in ("192.0.2.10", "::"):
+        assert run("serve", "--host", host, "--port", "0", tmp_path=tmp_path, timeout=60).returncode == 2
+
+
+def test_a_bad_setting_is_named_not_a_traceback(tmp_path: Path) -> None:
+    env_run = subprocess.run(
+        [sys.executable, "-m", "framecast", "serve"],
+        env=dict(os.environ, FRAMECAST_DATA_DIR=str(tmp_path), FRAMECAST_TRUSTED_PROXIES="not-a-cidr"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert env_run.returncode == 2
+    assert env_run.stderr.startswith("Error: FRAMECAST_TRUSTED_PROXIES") and "Traceback" not in env_run.stderr
+
+
+def test_serve_on_a_public_bind_with_auth_none_said_on_purpose_warns_and_runs(tmp_path: Path) -> None:
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(
+        os.environ, FRAMECAST_DATA_DIR=str(tmp_path / "data"), FRAMECAST_WORKERS="0", FRAMECAST_AUTH="none"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "framecast", "serve", "--host", "0.0.0.0", "--port", str(port)],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError("serve did not start")
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert "FRAMECAST_AUTH=none: anyone who reaches this port owns every video" in err
