@@ -165,7 +165,8 @@ def _drill(server: Server, cut: Callable[[], None], restore: Callable[[], None])
         seen = sse.seqs()
         resumed = SseWatch(server.url, project["id"], headers={"Last-Event-ID": str(seen[-1])})
         assert seen == list(range(1, len(seen) + 1))
-        resumed.run()  # in this thread: to the end of the stream (the project's terminal event)
+        resumed.start()  # to the end of the stream (the project's terminal event)
+        resumed.join(120)
         assert resumed.status == 200 and resumed.error is None, resumed.error
         assert seen + resumed.seqs() == list(range(1, len(seen) + len(resumed.seqs()) + 1))
         last = resumed.messages[-1][2]
@@ -173,7 +174,9 @@ def _drill(server: Server, cut: Callable[[], None], restore: Callable[[], None])
         # So does a WebSocket resuming with ?after=.
         ws_seen = ws.seqs()
         ws_resumed = WsWatch(server.url, project["id"], after=ws_seen[-1])
-        ws_resumed.run()
+        # Its own thread: the test process may have a running loop (Playwright's sync API).
+        ws_resumed.start()
+        ws_resumed.join(120)
         assert ws_resumed.close_code == 1000, (ws_resumed.close_code, ws_resumed.error)
         assert ws_seen + ws_resumed.seqs() == list(range(1, len(ws_seen) + len(ws_resumed.seqs()) + 1))
 

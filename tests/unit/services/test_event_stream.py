@@ -17,16 +17,21 @@ from framecast.domain.models import Event, Project
 from framecast.services import event_stream, pipeline
 from framecast.services.event_stream import EventStream, StreamItem, open_stream
 from tests.fakes import FakeEventHub, FakeLedger
+from tests.support.server import run_async
 from tests.unit.support import new_project
 
 T = TypeVar("T")
 
 
 def _run(make: Callable[[], Awaitable[T]], timeout_s: float = 5.0) -> T:
+    """Run on a loop of its own thread: the test process may already have a running loop (Playwright's
+    sync API, from the browser tests)."""
+
     async def bounded() -> T:
         return await asyncio.wait_for(make(), timeout_s)
 
-    return asyncio.run(bounded())
+    result: T = run_async(bounded, timeout_s + 5)
+    return result
 
 
 def _project(ledger: FakeLedger, events: int) -> Project:

@@ -62,9 +62,8 @@ def create_project(
     )
 
 
-@router.api_route(
-    "/{project_id}", methods=["GET", "HEAD"], summary="The project's full state (ETag; 304 on If-None-Match)"
-)
+@router.head("/{project_id}", include_in_schema=False)
+@router.get("/{project_id}", summary="The project's full state (ETag; 304 on If-None-Match)")
 def get_project(project_id: ProjectId, request: Request, service: ServiceDep, caller: ReaderDep) -> Response:
     snapshot = service.snapshot(project_id, caller=caller)
     etag = _etag(snapshot)

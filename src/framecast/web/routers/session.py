@@ -22,9 +22,8 @@ class SessionCreate(BaseModel):
     key: str = Field(min_length=1, max_length=200, description="An API key (fc_…).")
 
 
-@router.api_route(
-    "", methods=["GET", "HEAD"], summary="Who is signed in, and how this server signs people in"
-)
+@router.head("", include_in_schema=False)
+@router.get("", summary="Who is signed in, and how this server signs people in")
 def who(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
     mode = runtime.settings.auth.value
     try:

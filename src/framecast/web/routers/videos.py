@@ -12,7 +12,8 @@ from framecast.web.deps import CallerDep, ServiceDep
 router = APIRouter(prefix="/api/videos", tags=["videos"])
 
 
-@router.api_route("", methods=["GET", "HEAD"], summary="Finished videos, newest first")
+@router.head("", include_in_schema=False)
+@router.get("", summary="Finished videos, newest first")
 async def list_videos(
     service: ServiceDep,
     caller: CallerDep,
