@@ -15,6 +15,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Generic, TypeVar
 
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
@@ -102,6 +103,27 @@ class KeyService:
         return Caller(owner=key.owner, admin=key.admin)
 
 
+S = TypeVar("S", URLSafeSerializer, URLSafeTimedSerializer)
+
+
+class _StoredSigner(Generic[S]):
+    """An itsdangerous serializer over a secret the ledger keeps (made on first use, shared by replicas);
+    call it for the serializer."""
+
+    def __init__(self, store: KeyStore, name: str, salt: str, kind: type[S]) -> None:
+        self.store = store
+        self.name = name
+        self.salt = salt
+        self.kind: type[S] = kind
+        self._serializer: S | None = None
+
+    def __call__(self) -> S:
+        if self._serializer is None:
+            secret = self.store.service_secret(self.name, lambda: secrets.token_hex(32))
+            self._serializer = self.kind(secret, salt=self.salt)
+        return self._serializer
+
+
 @dataclass(frozen=True)
 class IssuedToken:
     token: str
@@ -112,14 +134,9 @@ class DeliveryTokens:
     """Short-lived signed tokens that read one project (for a browser that cannot send headers)."""
 
     def __init__(self, store: KeyStore) -> None:
-        self.store = store
-        self._serializer: URLSafeSerializer | None = None
-
-    def _signer(self) -> URLSafeSerializer:
-        if self._serializer is None:
-            secret = self.store.service_secret(TOKEN_SECRET_NAME, lambda: secrets.token_hex(32))
-            self._serializer = URLSafeSerializer(secret, salt="framecast.delivery-token.v1")
-        return self._serializer
+        self._signer = _StoredSigner(
+            store, TOKEN_SECRET_NAME, "framecast.delivery-token.v1", URLSafeSerializer
+        )
 
     def issue(self, project_id: str, owner: str, *, ttl_s: int | None = None) -> IssuedToken:
         ttl = DEFAULT_TOKEN_TTL_S if ttl_s is None else ttl_s
@@ -152,15 +169,10 @@ class Sessions:
     checked against the key's record on use, so revoking the key ends its sessions."""
 
     def __init__(self, store: KeyStore, keys: KeyService) -> None:
-        self.store = store
         self.keys = keys
-        self._serializer: URLSafeTimedSerializer | None = None
-
-    def _signer(self) -> URLSafeTimedSerializer:
-        if self._serializer is None:
-            secret = self.store.service_secret(SESSION_SECRET_NAME, lambda: secrets.token_hex(32))
-            self._serializer = URLSafeTimedSerializer(secret, salt="framecast.session.v1")
-        return self._serializer
+        self._signer = _StoredSigner(
+            store, SESSION_SECRET_NAME, "framecast.session.v1", URLSafeTimedSerializer
+        )
 
     def open(self, presented_key: str) -> tuple[str, Caller]:
         """The cookie value for a valid key, and who it signs in."""
