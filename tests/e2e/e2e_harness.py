@@ -7,16 +7,20 @@ Nothing here is mocked: the page talks HTTP to a real server through real socket
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -144,25 +148,59 @@ class Server:
         self.stop()
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
+    # --- keys (FRAMECAST_AUTH=keys) ---
+
+    def _cli(self, *args: str) -> str:
+        done = subprocess.run(
+            [str(FRAMECAST), *args, "--data-dir", str(self.data_dir)],
+            env={**os.environ, **self.env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return done.stdout
+
+    def make_key(self, owner: str) -> str:
+        """A new API key for `owner`, made the way an operator makes one (`framecast keys create`)."""
+        return self._cli("keys", "create", "--owner", owner).strip().splitlines()[-1]
+
+    def revoke_key(self, key: str) -> None:
+        key_id = "key_" + key.removeprefix("fc_").split("_", 1)[0]
+        self._cli("keys", "revoke", key_id)
+
+    def count(self, sql: str) -> int:
+        """One number straight from the server's SQLite ledger (what exists, whoever asked for it)."""
+        with contextlib.closing(
+            sqlite3.connect(f"file:{self.data_dir / 'framecast.db'}?mode=ro", uri=True)
+        ) as db:
+            return int(db.execute(sql).fetchone()[0])
+
     # --- API helpers (the tests check the page against the server's own records) ---
+    # `key`: call as that key's owner (keys mode); without it, as the single owner of none mode.
 
-    def create(self, prompt: str, **options: Any) -> dict[str, Any]:
-        r = httpx.post(f"{self.url}/api/projects", json={"prompt": prompt, **SMALL, **options}, timeout=10)
+    def create(self, prompt: str, *, key: str | None = None, **options: Any) -> dict[str, Any]:
+        r = httpx.post(
+            f"{self.url}/api/projects",
+            json={"prompt": prompt, **SMALL, **options},
+            headers=bearer(key),
+            timeout=10,
+        )
         r.raise_for_status()
         return dict(r.json())
 
-    def snapshot(self, project_id: str) -> dict[str, Any]:
-        r = httpx.get(f"{self.url}/api/projects/{project_id}", timeout=10)
+    def snapshot(self, project_id: str, *, key: str | None = None) -> dict[str, Any]:
+        r = httpx.get(f"{self.url}/api/projects/{project_id}", headers=bearer(key), timeout=10)
         r.raise_for_status()
         return dict(r.json())
 
-    def events(self, project_id: str, after: int = 0) -> list[dict[str, Any]]:
+    def events(self, project_id: str, after: int = 0, *, key: str | None = None) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         while True:
             r = httpx.get(
                 f"{self.url}/api/projects/{project_id}/events",
                 params={"after": after},
-                headers={"Accept": "application/json"},
+                headers={"Accept": "application/json", **bearer(key)},
                 timeout=10,
             )
             r.raise_for_status()
@@ -172,14 +210,52 @@ class Server:
             out.extend(batch)
             after = batch[-1]["seq"]
 
-    def wait_terminal(self, project_id: str, timeout_s: float = 60) -> dict[str, Any]:
+    def wait_terminal(
+        self, project_id: str, timeout_s: float = 60, *, key: str | None = None
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            snap = self.snapshot(project_id)
+            snap = self.snapshot(project_id, key=key)
             if snap["terminal"]:
                 return snap
             time.sleep(0.2)
         raise TimeoutError(f"{project_id} not terminal after {timeout_s} s")
+
+
+def bearer(key: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        pass
+
+
+@dataclass
+class StaticSite:
+    """Another origin in the same browser: Python's http.server serving a directory on its own port (the
+    attacker's site in the cross-site tests). Reach it as http://127.0.0.1:port (same site as the server,
+    another origin) or http://localhost:port (another site)."""
+
+    root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="fc-site-")))
+    port: int = field(default_factory=free_port)
+    _httpd: ThreadingHTTPServer | None = None
+
+    def url(self, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> StaticSite:
+        handler = functools.partial(_QuietHandler, directory=str(self.root))
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
+        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        return self
+
+    def close(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 NGINX_CONF = """

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -107,3 +108,52 @@ def test_cancel_then_retry_continues_the_same_log(page: Any, server: Server) -> 
     assert applied[-1] > first_end
     assert len(applied) == len(set(applied)) and applied == sorted(applied)
     assert applied[-1] == server.snapshot(pid)["last_seq"]
+
+
+# The server's refusals that pass, as they travel on the wire (web/errors.py): the page says the server's
+# sentence and when to try again. The route stands in for a server at its limit or in an outage.
+QUOTA = {
+    "status": 429,
+    "code": "quota_exceeded",
+    "limit": "active",
+    "message": "You have 2 projects queued or running, the most allowed at once (FRAMECAST_QUOTA_ACTIVE=2); "
+    "wait for one to finish or cancel one.",
+}
+OUTAGE = {
+    "status": 503,
+    "code": "service_unavailable",
+    "cause": "database_down",
+    "message": "The database cannot be used right now.",
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "retry_after", "expected"),
+    [
+        (QUOTA, "30", QUOTA["message"] + " Try again in 30 s."),
+        (OUTAGE, "3", "The service is busy or recovering; try again in 3 s."),
+    ],
+    ids=["429-quota", "503-outage"],
+)
+def test_a_refusal_that_passes_says_when_to_try_again(
+    page: Any, server: Server, body: dict[str, Any], retry_after: str, expected: str
+) -> None:
+    page.goto(server.url + PAGE_PATH)
+    page.route(
+        "**/api/projects",
+        lambda route: (
+            route.fulfill(
+                status=body["status"],
+                headers={"Retry-After": retry_after, "Content-Type": "application/problem+json"},
+                body=json.dumps(body),
+            )
+            if route.request.method == "POST"
+            else route.continue_()
+        ),
+    )
+    page.fill("#prompt", "A kite over the dunes")
+    page.click("#generate")
+    page.wait_for_selector("#form-error:not([hidden])")
+    assert page.text_content("#form-error") == expected
+    assert page.locator("article.project").count() == 0
+    assert page.is_enabled("#generate"), "the person can try again"

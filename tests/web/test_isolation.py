@@ -238,6 +238,26 @@ def test_the_page_signs_in_with_a_cookie_and_signs_out(tenants: Tenants) -> None
     assert_problem(c.get(f"/api/projects/{tenants.project}"), 401, "unauthenticated")
 
 
+def test_the_session_answer_is_503_during_an_outage_not_signed_out(
+    tenants: Tenants, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from framecast.domain.errors import Unavailable
+
+    c = tenants.client
+    key = tenants.a["Authorization"].removeprefix("Bearer ")
+    assert c.post("/api/session", json={"key": key}).status_code == 200
+    c.app.state.auth._recent.ttl_s = 0.0  # type: ignore[attr-defined]
+    runtime = c.app.state.runtime  # type: ignore[attr-defined]
+
+    def down(_key_id: str) -> None:
+        raise Unavailable("The database cannot be used right now.", code="database_down")
+
+    monkeypatch.setattr(runtime.keys, "active_key", down)
+    answer = c.get("/api/session")
+    assert_problem(answer, 503, "service_unavailable")
+    assert answer.headers["Retry-After"]
+
+
 def test_revoking_a_key_ends_its_sessions(tenants: Tenants, monkeypatch: pytest.MonkeyPatch) -> None:
     import framecast.web.auth as auth
 

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from framecast.domain.errors import FramecastError
+from framecast.domain.errors import Unauthenticated
 from framecast.services.identity import SESSION_MAX_AGE_S
 from framecast.web.auth import SESSION_COOKIE
 from framecast.web.deps import RuntimeDep, get_authenticator
@@ -28,7 +28,9 @@ def who(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
     mode = runtime.settings.auth.value
     try:
         caller = get_authenticator(request).caller(request)
-    except FramecastError:
+    except Unauthenticated:
+        # Only a missing or bad credential means "signed out": an outage (the key's record cannot be read)
+        # is a 503, so the page waits instead of asking a signed-in person for their key.
         return {"auth": mode, "signed_in": False, "owner": None, "admin": False}
     return {"auth": mode, "signed_in": True, "owner": caller.owner, "admin": caller.admin}
 

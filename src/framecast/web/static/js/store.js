@@ -1,5 +1,9 @@
 // What the page remembers: settings (localStorage) and the active projects (URL and localStorage), so a
 // reload re-attaches and a copied URL opens the same projects on another device.
+//
+// Active projects are a person's: when the server signs people in, each owner has their own entry
+// (`framecast.activeProjects.<owner>`), so the next person at a shared browser never re-attaches them. Until
+// the page knows who is signed in, and while nobody is, nothing is read from or written to storage.
 
 import { DEFAULT_CONNECT_TIMEOUT_MS } from "./delivery/controller.js";
 import { PREFERENCES } from "./delivery/transports.js";
@@ -54,10 +58,35 @@ export function saveSettings(s) {
   }
 }
 
+/**
+ * The storage entry for a person's active projects; null when there is nobody to remember them for.
+ * `none` mode keeps the entry it always had, so nothing changes for a single-owner server.
+ * @param {import("./session.js").AuthMode | null} auth
+ * @param {string | null} owner
+ * @returns {string | null}
+ */
+export function activeStorageKey(auth, owner) {
+  if (auth === "none") return ACTIVE_KEY;
+  return auth && owner ? `${ACTIVE_KEY}.${owner}` : null;
+}
+
+/** @type {string | null} */
+let activeKey = null;
+
+/**
+ * Whose active projects the page reads and writes from now on (see activeStorageKey).
+ * @param {import("./session.js").AuthMode | null} auth
+ * @param {string | null} owner
+ */
+export function useOwner(auth, owner) {
+  activeKey = activeStorageKey(auth, owner);
+}
+
 /** @returns {string[]} */
 function storedActive() {
+  if (activeKey === null) return [];
   try {
-    const v = JSON.parse(storage()?.getItem(ACTIVE_KEY) ?? "[]");
+    const v = JSON.parse(storage()?.getItem(activeKey) ?? "[]");
     return Array.isArray(v) ? v.filter((x) => typeof x === "string") : [];
   } catch {
     return [];
@@ -76,7 +105,7 @@ export function loadActive() {
 /** @param {string[]} ids */
 function writeActive(ids) {
   try {
-    storage()?.setItem(ACTIVE_KEY, JSON.stringify(ids));
+    if (activeKey !== null) storage()?.setItem(activeKey, JSON.stringify(ids));
   } catch {
     // ignore
   }
@@ -98,4 +127,12 @@ export function removeActive(id) {
   const q = new URLSearchParams(location.search);
   const ids = [...new Set([...(q.get("projects") ?? "").split(",").filter(Boolean), ...storedActive()])];
   writeActive(ids.filter((x) => x !== id && ID_RE.test(x)));
+}
+
+/** Drop the project ids the URL carries (they were the previous person's); storage keeps each owner's own. */
+export function forgetUrlActive() {
+  const url = new URL(location.href);
+  if (!url.searchParams.has("projects")) return;
+  url.searchParams.delete("projects");
+  history.replaceState(history.state, "", url);
 }

@@ -22,6 +22,7 @@ function randomSeed() {
 
 /**
  * @param {{onCreated: (project: any) => void}} opts
+ * @returns {{reset: () => void}} reset: back to a blank form (the next person must not find this one's prompt)
  */
 export function setupForm({ onCreated }) {
   const form = /** @type {HTMLFormElement} */ (document.getElementById("generate-form"));
@@ -163,6 +164,11 @@ export function setupForm({ onCreated }) {
       announce("Video started");
     } catch (e) {
       const err = e instanceof ApiError ? e : new ApiError("Something went wrong. Try again.");
+      if (err.status === 401) {
+        // The sign-in panel takes over (app.js); this line is what the person finds after signing in again.
+        showFormError("You were signed out before this video started. Press Generate again to start it.");
+        return;
+      }
       let placed = false;
       for (const fe of err.errors) placed = setFieldError(fieldName(fe.field), fe.message) || placed;
       if (err.field) placed = setFieldError(fieldName(err.field), err.message) || placed;
@@ -176,6 +182,16 @@ export function setupForm({ onCreated }) {
       button.textContent = label;
     }
   });
+
+  return {
+    reset() {
+      form.reset();
+      clearErrors();
+      updateCount();
+      seed.value = String(randomSeed());
+      key = randomKey();
+    },
+  };
 }
 
 /** "body.duration_s" or "duration_s" -> "duration_s". @param {string} f */

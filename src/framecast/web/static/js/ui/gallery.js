@@ -16,15 +16,19 @@ export function setupGallery() {
   let loading = false;
   /** @type {Set<string>} */
   const shown = new Set();
+  /** Bumped by clear(): a page that arrives for an earlier person is dropped. */
+  let gen = 0;
 
   /** @param {boolean} reset */
   async function load(reset) {
-    if (loading) return;
+    if (loading && !reset) return;
+    const mine = ++gen;
     loading = true;
     more.disabled = true;
     if (reset) setText(status, "Loading…");
     try {
       const page = await listVideos(PAGE, reset ? null : cursor);
+      if (mine !== gen) return;
       const items = Array.isArray(page?.items) ? page.items : [];
       if (reset) {
         list.replaceChildren();
@@ -39,11 +43,25 @@ export function setupGallery() {
       more.hidden = !cursor;
       setText(status, shown.size ? "" : "No finished videos yet. They appear here as soon as they are ready.");
     } catch (e) {
-      setText(status, `Couldn't load the gallery. ${e instanceof ApiError ? e.message : UNREACHABLE}`);
+      if (mine === gen) setText(status, `Couldn't load the gallery. ${e instanceof ApiError ? e.message : UNREACHABLE}`);
     } finally {
-      loading = false;
-      more.disabled = false;
+      if (mine === gen) {
+        loading = false;
+        more.disabled = false;
+      }
     }
+  }
+
+  /** Forget what is shown (the person signed out): nothing of theirs stays on the page. */
+  function clear() {
+    gen++;
+    loading = false;
+    more.disabled = false;
+    list.replaceChildren();
+    shown.clear();
+    cursor = null;
+    more.hidden = true;
+    setText(status, "");
   }
 
   /** @param {any} item */
@@ -113,6 +131,7 @@ export function setupGallery() {
 
   more.addEventListener("click", () => load(false));
   refreshBtn.addEventListener("click", () => load(true));
-  load(true);
-  return { refresh: () => load(true) };
+  // The first load waits for the page to know who is signed in (app.js calls refresh).
+  setText(status, "Loading…");
+  return { refresh: () => load(true), clear };
 }

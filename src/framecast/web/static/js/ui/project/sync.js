@@ -1,7 +1,7 @@
 // Keeping a card up to date: attach from the snapshot, then lead the delivery (this tab connects) or follow
 // it (another tab connects and broadcasts), and confirm delivery once a completed result is shown.
 
-import { ApiError, UNREACHABLE, confirmDelivered, getProject } from "../../api.js";
+import { ApiError, UNREACHABLE, confirmDelivered, getProject, watchedFetch } from "../../api.js";
 import { DeliveryClient } from "../../delivery/controller.js";
 import { removeActive } from "../../store.js";
 import { coordinate } from "../../tabs.js";
@@ -60,6 +60,7 @@ function lead(view) {
     preference: s.preference,
     connectTimeoutMs: s.connectTimeoutMs,
     after: view.state.lastSeq,
+    fetch: watchedFetch, // a 401 while polling means the session ended: the page asks for a key again
     onEvent: (env) => {
       view.coord?.post({ kind: "event", env });
       view.applyEvent(env);

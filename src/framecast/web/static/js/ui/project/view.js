@@ -15,6 +15,7 @@ import { attach, join, onTerminal, reconnect, refresh } from "./sync.js";
  * @property {() => import("../../store.js").Settings} settings
  * @property {(view: ProjectView) => void} onDismiss
  * @property {(view: ProjectView) => void} onCompleted
+ * @property {() => void} [onTrouble] the connection is failing (a signed-out session looks like this to a stream)
  */
 
 export class ProjectView {
@@ -120,6 +121,7 @@ export class ProjectView {
   setChip(info) {
     this.transportHistory.push(info);
     renderChip(this.ui, info);
+    if (info.state === "waiting") this.opts.onTrouble?.();
     if (info.state === "waiting" && (info.failures ?? 0) >= 2) {
       this.showNotice("Can't reach the Framecast server right now. Your video keeps rendering there if it is running; this page reconnects by itself and picks up where it left off.");
     } else if (info.state === "live") this.hideNotice();
