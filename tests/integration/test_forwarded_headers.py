@@ -1,0 +1,108 @@
+"""The proxy's headers outside proxy mode, and X-Forwarded-Proto in every mode, tried from a trusted and an
+untrusted address (127.0.0.2 and 127.0.0.1: see tests/support/auth_proxy.py).
+
+* keys and none mode never read the owner header, not even from a trusted proxy;
+* ``X-Forwarded-Proto: https`` makes the session cookie Secure and lets an https page make changes only
+  when a trusted proxy says it (an attacker's own header changes neither).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.auth_proxy import PROXY_ADDRESS, require_proxy_address, straight
+from tests.support.server import Server
+
+pytestmark = pytest.mark.slow
+
+
+def _problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, (response.status_code, response.text)
+    body: dict[str, Any] = response.json()
+    assert body["code"] == code, body
+    return body
+
+
+def _make_key(data_dir: Path, owner: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "framecast", "keys", "create", "--owner", owner, "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return result.stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="module")
+def keys_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
+    require_proxy_address()
+    data = tmp_path_factory.mktemp("keys") / "data"
+    data.mkdir(parents=True)
+    key = _make_key(data, "alice")
+    srv = Server(
+        data, workers=0, env={"FRAMECAST_AUTH": "keys", "FRAMECAST_TRUSTED_PROXIES": f"{PROXY_ADDRESS}/32"}
+    ).start()
+    yield srv, key
+    srv.stop()
+
+
+def test_keys_mode_ignores_the_owner_header_even_from_a_trusted_proxy(
+    keys_server: tuple[Server, str],
+) -> None:
+    srv, key = keys_server
+    with straight(srv.url, source=PROXY_ADDRESS) as proxy:
+        spoof = {"X-Forwarded-User": "alice"}
+        _problem(proxy.get("/api/videos", headers=spoof), 401, "unauthenticated")
+        _problem(proxy.post("/api/projects", json={"prompt": "x"}, headers=spoof), 401, "unauthenticated")
+        assert proxy.get("/api/session", headers=spoof).json()["signed_in"] is False
+        # With a key, the header does not change who you are either.
+        bearer = {"Authorization": f"Bearer {key}"}
+        made = proxy.post(
+            "/api/projects", json={"prompt": "x"}, headers={**bearer, "X-Forwarded-User": "mallory"}
+        )
+        assert made.status_code == 201
+        assert proxy.get("/api/session", headers={**bearer, **spoof}).json()["owner"] == "alice"
+
+
+@pytest.mark.parametrize(("source", "trusted"), [("127.0.0.1", False), (PROXY_ADDRESS, True)])
+def test_forwarded_proto_counts_only_from_a_trusted_proxy(
+    keys_server: tuple[Server, str], source: str, trusted: bool
+) -> None:
+    srv, key = keys_server
+    with straight(srv.url, source=source) as client:
+        signed_in = client.post("/api/session", json={"key": key}, headers={"X-Forwarded-Proto": "https"})
+        assert signed_in.status_code == 200, signed_in.text
+        cookie = signed_in.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "samesite=lax" in cookie
+        assert ("; secure" in cookie) is trusted
+        # Which page may make changes follows the same rule: an https page only behind a trusted proxy.
+        https_page = {"Origin": f"https://127.0.0.1:{srv.port}", "X-Forwarded-Proto": "https"}
+        made = client.post(
+            "/api/projects", json={"prompt": "x"}, headers={"Authorization": f"Bearer {key}", **https_page}
+        )
+        assert made.status_code == (201 if trusted else 403), made.text
+
+
+def test_none_mode_ignores_the_owner_header(tmp_path: Path) -> None:
+    require_proxy_address()
+    srv = Server(
+        tmp_path / "data", workers=0, env={"FRAMECAST_TRUSTED_PROXIES": f"{PROXY_ADDRESS}/32"}
+    ).start()
+    try:
+        with straight(srv.url, source=PROXY_ADDRESS) as proxy, straight(srv.url) as plain:
+            spoof = {"X-Forwarded-User": "bob"}
+            assert proxy.get("/api/session", headers=spoof).json()["owner"] == "local"
+            made = proxy.post("/api/projects", json={"prompt": "x"}, headers=spoof)
+            assert made.status_code == 201
+            # The one owner reads it, header or not: "bob" is nobody here.
+            assert plain.get(f"/api/projects/{made.json()['id']}").status_code == 200
+    finally:
+        srv.stop()
