@@ -8,6 +8,8 @@ untrusted address (127.0.0.2 and 127.0.0.1: see tests/support/auth_proxy.py).
 
 from __future__ import annotations
 
+import asyncio
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,11 +18,17 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 
-from tests.support.auth_proxy import PROXY_ADDRESS, require_proxy_address, straight
-from tests.support.server import Server
+from framecast.client.local import free_port
+from framecast.client.sse import parse
+from tests.support.auth_proxy import PROXY_ADDRESS, missing, require_proxy_address, straight
+from tests.support.nginx import Nginx, nginx_binary
+from tests.support.server import Server, run_async
 
 pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
@@ -106,3 +114,55 @@ def test_none_mode_ignores_the_owner_header(tmp_path: Path) -> None:
             assert plain.get(f"/api/projects/{made.json()['id']}").status_code == 200
     finally:
         srv.stop()
+
+
+def test_the_scale_out_nginx_conf_passes_the_page_sse_and_websocket(keys_server: tuple[Server, str]) -> None:
+    """deploy/nginx.conf (compose and systemd hosts) in front of a keys-mode server: the page's own changes
+    pass the cross-site check, an SSE stream and a WebSocket open."""
+    nginx = nginx_binary()
+    if nginx is None:
+        missing("nginx is not installed")
+    assert nginx is not None
+    srv, key = keys_server
+    conf = (REPO / "deploy" / "nginx.conf").read_text()
+    http = conf[conf.index("http {") + len("http {") : conf.rindex("}")]
+    port = free_port()
+    for old, new in [
+        ("server api:8000", f"server 127.0.0.1:{srv.port}"),
+        ("listen 80;", f"listen 127.0.0.1:{port};"),
+    ]:
+        assert old in http, f"deploy/nginx.conf no longer has {old!r}: update this test with it"
+        http = http.replace(old, new)
+    proxy = Nginx(http, port=port, binary=nginx).start()
+    try:
+        page = {"Origin": f"http://localhost:{port}", "Sec-Fetch-Site": "same-origin"}
+        with httpx.Client(
+            base_url=f"http://127.0.0.1:{port}",
+            headers={"Host": f"localhost:{port}", "Authorization": f"Bearer {key}"},
+            trust_env=False,
+            timeout=30,
+        ) as client:
+            made = client.post("/api/projects", json={"prompt": "Through the scale-out proxy"}, headers=page)
+            assert made.status_code == 201, made.text
+            project_id = made.json()["id"]
+            with client.stream(
+                "GET", f"/api/projects/{project_id}/events", headers={"Accept": "text/event-stream"}
+            ) as stream:
+                assert stream.status_code == 200
+                assert next(m for m in parse(stream.iter_lines()) if m.event != "retry").event == "hello"
+
+        async def ws() -> str:
+            uri = f"ws://localhost:{port}/api/projects/{project_id}/ws"
+            async with websockets.connect(
+                uri,
+                host="127.0.0.1",
+                port=port,
+                additional_headers={"Authorization": f"Bearer {key}"},
+                proxy=None,
+            ) as socket_:
+                hello: str = json.loads(await asyncio.wait_for(socket_.recv(), 10))["type"]
+                return hello
+
+        assert run_async(ws) == "hello"
+    finally:
+        proxy.close()
