@@ -449,6 +449,21 @@ def test_a_signed_in_user_cannot_rename_themselves_through_nginx(
 
 
 @pytest.mark.parametrize(
+    "authorization",
+    ["Basic YWxpY2U6cGFzcw==", "Bearer fc_not_a_key", "Negotiate abc", "Bearer"],
+    ids=["basic", "bearer-key", "negotiate", "bearer-empty"],
+)
+def test_an_authorization_header_meant_for_the_proxy_does_not_sign_the_user_out(
+    front: Nginx, authorization: str
+) -> None:
+    """nginx's auth_basic (with X-Forwarded-User $remote_user), or an identity proxy that passes its own
+    Authorization header on: the proxy named the user, and that header is not Framecast's business."""
+    with _through(front, "s-alice", Authorization=authorization) as alice:
+        assert alice.get("/api/session").json()["owner"] == "alice"
+        assert alice.get("/api/videos").status_code == 200
+
+
+@pytest.mark.parametrize(
     ("host", "status"),
     [
         ("evil.example", 421),  # DNS rebinding: evil.example re-pointed at this server

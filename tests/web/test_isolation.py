@@ -271,3 +271,13 @@ def test_revoking_a_key_ends_its_sessions(tenants: Tenants, monkeypatch: pytest.
     runtime.keys.revoke(key_record.id)
     assert_problem(c.get("/api/videos"), 401, "unauthenticated")
     assert_problem(c.get("/api/videos", headers={"Authorization": f"Bearer {key}"}), 401, "unauthenticated")
+
+
+@pytest.mark.parametrize("authorization", ["Basic YWxpY2U6cGFzcw==", "Negotiate abc", "Bearer"])
+def test_another_scheme_is_not_ours_in_none_mode(make_client: ClientFactory, authorization: str) -> None:
+    # Basic from an nginx auth_basic in front, say: the one owner is still the one owner. (Proxy mode,
+    # where the same holds, is tested behind a real nginx in tests/integration/test_proxy_mode.py.)
+    client = make_client()
+    assert client.get("/api/session", headers={"Authorization": authorization}).json()["owner"] == "local"
+    made = client.post("/api/projects", json={"prompt": "x"}, headers={"Authorization": authorization})
+    assert made.status_code == 201

@@ -74,7 +74,9 @@ class Authenticator:
     def caller(self, conn: HTTPConnection, *, allow_token: bool = False) -> Caller:
         """The caller, or Unauthenticated. ``allow_token``: this route reads one project, so a delivery
         token is accepted too."""
-        bearer = _bearer(conn)
+        # Only keys mode reads Authorization as its own: in none and proxy mode a header of another scheme
+        # (nginx auth_basic's Basic, a proxy's Negotiate) belongs to whatever sits in front, not to us.
+        bearer = _bearer(conn, strict=self.mode is AuthMode.KEYS)
         if bearer is not None and bearer.startswith(TOKEN_PREFIX):
             return self._token(bearer, allow_token)
         token = conn.query_params.get("token")
@@ -131,11 +133,14 @@ class Authenticator:
         return conn.headers.get("x-forwarded-proto") == "https" and self._from_trusted_proxy(conn)
 
 
-def _bearer(conn: HTTPConnection) -> str | None:
+def _bearer(conn: HTTPConnection, *, strict: bool) -> str | None:
+    """The Bearer credential; another scheme is refused when ``strict``, else not ours (None)."""
     header = conn.headers.get("authorization")
     if not header:
         return None
     scheme, _, value = header.partition(" ")
     if scheme.lower() != "bearer" or not value.strip():
+        if not strict:
+            return None
         raise Unauthenticated("The Authorization header must be 'Bearer <API key>'.")
     return value.strip()
