@@ -398,6 +398,15 @@ def test_a_name_framecast_cannot_use_is_401_never_500(framecast: Server, name: b
         assert proxy.get("/api/session", headers={"X-Forwarded-User": name}).json()["signed_in"] is False
 
 
+def test_two_owner_headers_are_nobody(framecast: Server) -> None:
+    """A proxy that adds its header instead of replacing the client's (HAProxy's add-header, Apache's
+    RequestHeader add) sends two: the first may be the client's own, so neither is believed."""
+    with _straight(framecast, source=PROXY_ADDRESS) as proxy:
+        for pair in (["alice", "bob"], ["bob", "bob"]):
+            headers = [("X-Forwarded-User", name) for name in pair]
+            _problem(proxy.get("/api/videos", headers=headers), 401, "unauthenticated")
+
+
 def test_names_that_fit_are_names(framecast: Server) -> None:
     with _straight(framecast, source=PROXY_ADDRESS) as proxy:
         for name in (

@@ -108,7 +108,10 @@ class Authenticator:
         return self._recent.get("session:" + cookie, check)
 
     def _proxied(self, conn: HTTPConnection) -> Caller:
-        name = conn.headers.get(self.settings.proxy_user_header)
+        # Exactly one: a proxy that adds its header instead of replacing the client's sends two, and the
+        # first may be the client's own.
+        names = conn.headers.getlist(self.settings.proxy_user_header)
+        name = names[0] if len(names) == 1 else None
         if name and self._from_trusted_proxy(conn):
             try:
                 return Caller(owner=check_owner_name(name.strip()))
