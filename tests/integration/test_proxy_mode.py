@@ -490,6 +490,32 @@ def test_host_tricks_through_nginx(front: Nginx, host: str, status: int) -> None
             _problem(response, 421, "host_not_allowed")
 
 
+def _raw_get(port: int, target: str, cookie: str | None = None) -> int:
+    """The status of a GET sent byte for byte (httpx would normalise the path)."""
+    lines = [f"GET {target} HTTP/1.1", f"Host: {NAME}", "Connection: close"]
+    if cookie is not None:
+        lines.append(f"Cookie: {COOKIE}={cookie}")
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        raw.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        return int(raw.recv(64).split()[1])
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/oauth2/../api/videos",
+        "/oauth2/%2e%2e/api/videos",
+        "/oauth2/..%2fapi/videos",
+        "/oauth2//../api/session",
+    ],
+)
+def test_no_path_through_the_sign_in_locations_skips_the_auth_subrequest(front: Nginx, target: str) -> None:
+    # nginx resolves the path before it picks a location: these are /api/..., asked about like any other.
+    assert _raw_get(front.port, target) == 401
+    # Signed in, they reach Framecast as sent (proxy_pass passes the raw path), which has no such route.
+    assert _raw_get(front.port, target, cookie="s-alice") == 404
+
+
 def test_forwarded_host_does_not_change_the_host(front: Nginx) -> None:
     with _through(front, "s-alice", Host="evil.example", **{"X-Forwarded-Host": NAME}) as client:
         _problem(client.get("/api/videos"), 421, "host_not_allowed")
