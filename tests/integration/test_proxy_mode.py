@@ -98,6 +98,7 @@ def nginx_path() -> str:
 
 @pytest.fixture(scope="module")
 def framecast(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    require_proxy_address()
     srv = Server(
         tmp_path_factory.mktemp("proxy") / "data",
         workers=1,
@@ -105,7 +106,6 @@ def framecast(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             "FRAMECAST_AUTH": "proxy",
             "FRAMECAST_TRUSTED_PROXIES": f"{PROXY_ADDRESS}/32",
             "FRAMECAST_ALLOWED_HOSTS": NAME,
-            "FRAMECAST_PING_INTERVAL_S": "1",
             # Renders take a moment, so a project is still running when the live-stream test cancels it.
             "FRAMECAST_DEBUG_FRAME_DELAY_MS": "25",
         },
