@@ -56,7 +56,7 @@ def test_a_revoked_key_stops_working_and_revoking_twice_is_harmless(ledger: SqlL
         keys.revoke("key_missing")
 
 
-@pytest.mark.parametrize("owner", ["", "a b", "x" * 121, "-lead", "ünï"])
+@pytest.mark.parametrize("owner", ["", "a b", "x" * 121, "-lead", "ünï", "alice\n", "alice\nbob"])
 def test_owner_names_are_checked(ledger: SqlLedger, owner: str) -> None:
     with pytest.raises(InvalidInput):
         KeyService(ledger).create(owner)

@@ -41,7 +41,7 @@ def _hash(secret: str) -> str:
 
 
 def check_owner_name(owner: str) -> str:
-    if not _OWNER.match(owner):
+    if not _OWNER.fullmatch(owner):
         raise InvalidInput(
             "An owner name is 1 to 120 letters, digits and . _ @ + - (starting with a letter or digit).",
             field="owner",
@@ -94,7 +94,7 @@ class KeyService:
     def authenticate(self, presented: str) -> Caller:
         """The caller a presented key stands for; Unauthenticated when it is malformed, unknown or revoked
         (one answer for all three, so a key's existence leaks nothing)."""
-        match = _KEY.match(presented.strip())
+        match = _KEY.fullmatch(presented.strip())
         key = self.store.api_key(f"key_{match.group(1)}") if match else None
         if match is None or key is None or not key.active:
             raise Unauthenticated("The API key is not valid (unknown, revoked or mistyped).")
