@@ -70,7 +70,17 @@ def test_each_fake_is_typed_as_its_port(tmp_path: Path) -> None:
     with ledger.leadership("reconciler") as leader:
         assert leader
     assert keys.api_keys() == []
-    for port in (queue, media, probe_port, stream, subscription, hub_subscription, probe, running_hub, sender):
+    for port in (
+        queue,
+        media,
+        probe_port,
+        stream,
+        subscription,
+        hub_subscription,
+        probe,
+        running_hub,
+        sender,
+    ):
         assert port is not None
 
 

@@ -84,7 +84,8 @@ class FakeWebhookStore:
         found = [
             e
             for e in self._t.endpoints.values()
-            if e.owner == owner and (e.project_id is None or (project_id is not None and e.project_id == project_id))
+            if e.owner == owner
+            and (e.project_id is None or (project_id is not None and e.project_id == project_id))
         ]
         return [copy.deepcopy(e) for e in sorted(found, key=lambda e: (e.created_at, e.id))]
 
@@ -119,7 +120,9 @@ class FakeWebhookStore:
         found = [
             d
             for d in self._t.deliveries.values()
-            if d.state is DeliveryState.PENDING and d.next_attempt_at is not None and d.next_attempt_at <= before
+            if d.state is DeliveryState.PENDING
+            and d.next_attempt_at is not None
+            and d.next_attempt_at <= before
         ]
         found.sort(key=lambda d: (d.next_attempt_at or before, d.id))
         return [copy.deepcopy(d) for d in found[:limit]]
@@ -178,7 +181,9 @@ class FakeWebhookSender:
         except ValueError as exc:
             raise WebhookUrlNotAllowed(f"{exc}.", field="url") from None
         if url in self.refused:
-            raise WebhookUrlNotAllowed("The webhook URL is refused: it resolves to a private address.", field="url")
+            raise WebhookUrlNotAllowed(
+                "The webhook URL is refused: it resolves to a private address.", field="url"
+            )
 
     def send(self, message: WebhookMessage) -> SendResult:
         if message.url in self.refused:

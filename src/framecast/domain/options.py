@@ -59,8 +59,13 @@ class VideoOptions(BaseModel):
         return frame_size(self.aspect, self.resolution)
 
 
-#: A webhook URL: http(s), at most 2000 characters (where it leads is checked by the service).
-WebhookUrl = Annotated[str, Field(max_length=MAX_URL_CHARS), AfterValidator(valid_webhook_url)]
+#: A webhook URL: http(s), at most 2000 characters (every refusal, the length too, is webhook_url_not_allowed;
+#: where the URL leads is checked by the service).
+WebhookUrl = Annotated[
+    str,
+    AfterValidator(valid_webhook_url),
+    Field(json_schema_extra={"format": "uri", "maxLength": MAX_URL_CHARS}),
+]
 
 #: Fields of the request that are not video options.
 _NOT_OPTIONS = frozenset({"prompt", "timeline", "webhook", "webhook_events"})
