@@ -18,6 +18,8 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    #: When it arrived (time.time(), to compare with the ledger's timestamps).
+    at: float = 0.0
 
     @property
     def webhook_id(self) -> str:
@@ -44,7 +46,7 @@ class Receiver:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                status = receiver._answer(self.path, Received(self.path, headers, body))
+                status = receiver._answer(self.path, Received(self.path, headers, body, time.time()))
                 if receiver.delay_s:
                     time.sleep(receiver.delay_s)
                 self.send_response(status)
