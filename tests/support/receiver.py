@@ -3,6 +3,7 @@ and answering each path from a script of status codes."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -34,7 +35,8 @@ class Receiver:
     """``script(path, [500, 500, 204])`` answers the first requests to ``path`` so, the last code repeating
     (default 204); ``delay_s`` holds every answer that long; ``redirect`` paths answer 302."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, tls: ssl.SSLContext | None = None) -> None:
+        self.scheme = "https" if tls else "http"
         self.received: list[Received] = []
         self._scripts: dict[str, list[int]] = {}
         self._cond = threading.Condition()
@@ -59,6 +61,8 @@ class Receiver:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
@@ -81,7 +85,7 @@ class Receiver:
         self._server.server_close()
 
     def url(self, path: str, host: str = "127.0.0.1") -> str:
-        return f"http://{host}:{self.port}{path}"
+        return f"{self.scheme}://{host}:{self.port}{path}"
 
     def script(self, path: str, codes: list[int]) -> None:
         with self._cond:
@@ -105,8 +109,8 @@ class Receiver:
 
 
 @contextmanager
-def running_receiver() -> Iterator[Receiver]:
-    receiver = Receiver().start()
+def running_receiver(*, tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
+    receiver = Receiver(tls=tls).start()
     try:
         yield receiver
     finally:

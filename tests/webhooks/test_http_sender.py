@@ -6,8 +6,13 @@ from __future__ import annotations
 
 import base64
 import os
+import shutil
+import ssl
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 from standardwebhooks.webhooks import WebhookVerificationError
 
@@ -181,3 +186,58 @@ def test_an_unresolvable_name_is_refused() -> None:
             sender.check_url("https://no-such-host.invalid/hook")
     finally:
         sender.close()
+
+
+@pytest.fixture
+def tls_files(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for hooks.test (and only that name)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=hooks.test",
+            "-addext",
+            "subjectAltName=DNS:hooks.test",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def test_https_dials_the_checked_ip_but_checks_the_certificate_of_the_name(
+    tls_files: tuple[Path, Path],
+) -> None:
+    cert, key = tls_files
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(cert, key)
+    client_ctx = ssl.create_default_context(cafile=str(cert))
+    with running_receiver(tls=server_ctx) as receiver:
+        sender = HttpWebhookSender(
+            allow_private=True,
+            resolver=lambda host, port: ["127.0.0.1"],
+            transport=httpx.HTTPTransport(verify=client_ctx),
+        )
+        try:
+            good = sender.send(WebhookMessage(receiver.url("/tls", host="hooks.test"), "m1", BODY, SECRET))
+            wrong = sender.send(WebhookMessage(receiver.url("/tls", host="other.test"), "m2", BODY, SECRET))
+        finally:
+            sender.close()
+        assert good.ok, good
+        assert wrong.status_code is None and wrong.error and "certificate" in wrong.error.lower()
+        (got,) = receiver.at("/tls")  # only the request whose name the certificate carries
+        assert got.headers["host"] == f"hooks.test:{receiver.port}" and got.verify(SECRET)
