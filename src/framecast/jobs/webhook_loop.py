@@ -43,7 +43,8 @@ class WebhookSenderThread:
 
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=15)
+        if self._thread.is_alive():
+            self._thread.join(timeout=15)
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _loop(self) -> None:
