@@ -72,6 +72,7 @@ bench: system-deps $(TEST_STAMP)
 	$(BIN)/python bench/delivery.py
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/page.py
+	$(BIN)/python bench/webhooks.py
 
 clean:
 	rm -rf $(VENV) node_modules data .pytest_cache .mypy_cache .ruff_cache

@@ -29,8 +29,11 @@ from framecast.services.identity import DeliveryTokens, KeyService, Sessions
 from framecast.services.ports import EventLog, MediaStore, RunningEventHub
 from framecast.services.projects import PollingPolicy, ProjectService
 from framecast.services.quotas import Quotas
+from framecast.services.snapshots import SnapshotView
 from framecast.services.uploads import UploadService
+from framecast.services.webhooks import WebhookService
 from framecast.settings import Settings
+from framecast.webhooks.http import HttpWebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +116,18 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         storage_mb=settings.quota_storage_mb,
         queue_limit=settings.queue_limit,
     )
+    sender = HttpWebhookSender(allow_private=settings.webhook_allow_private)
+    webhooks = WebhookService(
+        ledger,
+        sender,
+        ledger,
+        SnapshotView(polling, TASKS.progress_weights, settings.retention_days),
+        service_secret=settings.webhook_secret,
+        retry_scale=settings.webhook_retry_scale,
+    )
+    # Every process that changes a project (serve and workers alike) writes its webhook deliveries in the
+    # transaction of the change; only serve's sender loop sends them.
+    ledger.set_before_commit(webhooks.record)
     service = ProjectService(
         ledger,
         queue,
@@ -121,12 +136,14 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         progress_weights=TASKS.progress_weights,
         quotas=quotas,
         retention_days=settings.retention_days,
+        webhooks=webhooks,
     )
     keys = KeyService(ledger)
     return Runtime(
         keys=keys,
         sessions=Sessions(ledger, keys),
         tokens=DeliveryTokens(ledger),
+        webhooks=webhooks,
         settings=settings,
         ledger=ledger,
         media=media,
@@ -136,5 +153,5 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         event_log=event_log,
         hub=hub,
         broker=broker,
-        closers=(broker.close, engine.dispose),
+        closers=(broker.close, sender.close, engine.dispose),
     )

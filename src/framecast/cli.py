@@ -26,6 +26,8 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 keys_app = typer.Typer(help="API keys (FRAMECAST_AUTH=keys).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
+webhooks_app = typer.Typer(help="Webhooks.", no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -101,6 +103,7 @@ def serve(
     from framecast.app_context import build_runtime
     from framecast.jobs.pool import WorkerPool
     from framecast.jobs.reconcile_loop import ReconcilerThread
+    from framecast.jobs.webhook_loop import WebhookSenderThread
     from framecast.web.app import create_app
 
     settings = _settings(host=host, port=port, data_dir=data_dir, workers=workers)
@@ -117,6 +120,8 @@ def serve(
         pool.start()
     reconciler = ReconcilerThread(runtime, interval_s=settings.reconcile_interval_s)
     reconciler.start()
+    webhook_sender = WebhookSenderThread(runtime)
+    webhook_sender.start()
     # uvicorn shuts down on SIGTERM/SIGINT, then restores the handlers it found and raises the signal
     # again: with the default SIGTERM action the process would die right there, before the pool below
     # drains (its workers would be orphaned). Found instead: a clean exit through ``finally``.
@@ -135,6 +140,7 @@ def serve(
             ws_ping_interval=20,
         )
     finally:
+        webhook_sender.stop()
         reconciler.stop()
         pool.stop()
         runtime.close()
@@ -316,6 +322,35 @@ def keys_revoke(
     with _key_service(data_dir) as keys:
         key = keys.revoke(key_id)
     typer.echo(f"Revoked {key.id} ({key.owner}).")
+
+
+@webhooks_app.command("secret")
+def webhooks_secret(data_dir: DataDirOption = None) -> None:
+    """Print the secret that signs projects' own webhooks (give it to their receivers): the
+    FRAMECAST_WEBHOOK_SECRET setting, or the one this service made and keeps in its ledger."""
+    settings = _settings(data_dir=data_dir)
+    if settings.webhook_secret:
+        typer.echo("From FRAMECAST_WEBHOOK_SECRET:", err=True)
+        typer.echo(settings.webhook_secret)
+        return
+    from framecast.ledger.engine import make_engine
+    from framecast.ledger.migrate import upgrade
+    from framecast.ledger.repository import SqlLedger
+    from framecast.services.webhooks import SERVICE_SECRET_NAME, new_secret
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url_resolved)
+    try:
+        upgrade(engine)
+        secret = SqlLedger(engine).service_secret(SERVICE_SECRET_NAME, new_secret)
+    except FramecastError as exc:
+        _fail(exc)
+    finally:
+        engine.dispose()
+    typer.echo(
+        "Made by this service and kept in its ledger (set FRAMECAST_WEBHOOK_SECRET to choose it):", err=True
+    )
+    typer.echo(secret)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from framecast.services.identity import DeliveryTokens, KeyService, Sessions
 from framecast.services.ports import EventLog, JobQueue, Ledger, MediaStore, RunningEventHub
 from framecast.services.projects import ProjectService
 from framecast.services.uploads import UploadService
+from framecast.services.webhooks import WebhookService
 from framecast.settings import Settings
 
 if TYPE_CHECKING:
@@ -44,6 +45,8 @@ class Runtime:
     keys: KeyService
     sessions: Sessions
     tokens: DeliveryTokens
+    #: Webhook endpoints, the delivery outbox and its sender's rules (the loop is ``jobs.webhook_loop``).
+    webhooks: WebhookService
     #: The Dramatiq broker that worker processes consume, with one actor per task kind declared on it.
     broker: dramatiq.Broker
     #: Releases what the root opened (broker connections, the database pool), in order.

@@ -5,6 +5,8 @@ Every field can be set with an environment variable ``FRAMECAST_<NAME>``, e.g. `
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import os
 from pathlib import Path
@@ -93,6 +95,23 @@ class Settings(BaseSettings):
         description="Other origins (https://app.example) allowed to make state-changing requests.",
     )
 
+    webhook_secret: str | None = Field(
+        None,
+        description="whsec_… (base64 of 24 to 64 bytes): signs projects' own webhooks. Default: one made "
+        "once and kept in the ledger (`framecast webhooks secret` prints it); set it in production.",
+    )
+    webhook_allow_private: bool = Field(
+        False,
+        description="Let webhooks go to loopback, private and link-local addresses (tests, private networks).",
+    )
+    webhook_poll_interval_s: float = Field(
+        0.2, gt=0, description="How often the webhook sender looks for due deliveries."
+    )
+    webhook_concurrency: int = Field(4, ge=1, le=64, description="Webhook deliveries sent at once.")
+    webhook_retry_scale: float = Field(
+        1.0, gt=0, le=1, description="Testing only: multiplies the webhook retry schedule (and its day)."
+    )
+
     ping_interval_s: float = Field(
         15.0, gt=0, description="Seconds between named `ping` events on idle streams."
     )
@@ -169,6 +188,25 @@ class Settings(BaseSettings):
                 "FRAMECAST_BROKER_URL must be a Redis URL (redis://host:6379/0, rediss://… or unix://…); "
                 "leave it unset for the embedded broker"
             )
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _whsec(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        hint = (
+            "FRAMECAST_WEBHOOK_SECRET must be whsec_ followed by base64 of 24 to 64 random bytes, e.g. "
+            "python -c \"import base64,os; print('whsec_' + base64.b64encode(os.urandom(32)).decode())\""
+        )
+        if not value.startswith("whsec_"):
+            raise ValueError(hint)
+        try:
+            raw = base64.b64decode(value.removeprefix("whsec_"), validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError(hint) from None
+        if not 24 <= len(raw) <= 64:
+            raise ValueError(hint)
         return value
 
     @field_validator("trusted_proxies", "allowed_hosts", "allowed_origins", mode="before")

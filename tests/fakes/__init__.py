@@ -12,6 +12,7 @@ from tests.fakes.ledger import FakeChangeProbe, FakeLedger, FakeLedgerSession, I
 from tests.fakes.media import FakeByteStream, FakeMediaStore
 from tests.fakes.probe import FakeMediaProbe
 from tests.fakes.queue import FakeJobQueue, SentMessage
+from tests.fakes.webhooks import FakeWebhookSender, FakeWebhookStore
 
 __all__ = [
     "FakeByteStream",
@@ -24,5 +25,7 @@ __all__ = [
     "FakeMediaStore",
     "FakeSubscription",
     "IntegrityViolation",
+    "FakeWebhookSender",
+    "FakeWebhookStore",
     "SentMessage",
 ]

@@ -11,6 +11,8 @@ What it reproduces (``tests/fakes/test_ledger_contract.py`` runs the same assert
 * API keys and service secrets (the KeyStore port): keys listed by (created_at, id), a revoke that keeps
   the first revocation time, a secret made once and then the same for every caller;
 * ``leadership`` is an advisory lock per name, as on Postgres: a second holder gets False at once;
+* webhooks (``tx.webhooks``, tests/fakes/webhooks.py) are part of the transaction, and a before-commit hook
+  (``set_before_commit``) sees every transaction that appended events, inside it, as SqlLedger's does;
 * JSON columns go through ``json`` (tuples come back as lists, a value JSON cannot hold fails now);
 * ``seq`` is assigned at append from the project's ``last_seq``, which only appends move;
 * the query orders of the SQL: tasks by (position, id), assets by (created_at, id), events by seq, outbox
@@ -35,8 +37,10 @@ from framecast.domain.errors import AlreadyExists, NotFound, Unavailable
 from framecast.domain.identity import ApiKey
 from framecast.domain.models import JSON, Asset, Event, OwnerUsage, Project, Task, utcnow
 from framecast.domain.status import Status
+from tests.fakes.webhooks import FakeWebhookStore, WebhookTables
 
 CommitHook = Callable[[list[Event]], None]
+BeforeCommitHook = Callable[["FakeLedgerSession", list[Event]], object]
 
 _PROJECT_FIELDS = frozenset(f.name for f in dataclasses.fields(Project))
 _TASK_FIELDS = frozenset(f.name for f in dataclasses.fields(Task))
@@ -76,6 +80,7 @@ class _State:
     outbox_next_id: int = 1
     api_keys: dict[str, ApiKey] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
+    webhooks: WebhookTables = field(default_factory=WebhookTables)
 
     def copy(self) -> _State:
         # Events and outbox rows are never changed in place once stored, so their lists are copied and the
@@ -91,6 +96,7 @@ class _State:
             outbox_next_id=self.outbox_next_id,
             api_keys=copy.deepcopy(self.api_keys),
             secrets=dict(self.secrets),
+            webhooks=self.webhooks.copy(),
         )
 
 
@@ -103,6 +109,13 @@ class FakeLedgerSession:
         self.appended: list[Event] = []
         #: Every ``project(..., lock=True)`` call, for tests that pin that a rule locks before it writes.
         self.locked: list[str] = []
+        self._webhooks = FakeWebhookStore(
+            state.webhooks, writable=writable, check_project=lambda pid: pid in state.projects
+        )
+
+    @property
+    def webhooks(self) -> FakeWebhookStore:
+        return self._webhooks
 
     def _write(self) -> _State:
         if not self._writable:
@@ -167,6 +180,7 @@ class FakeLedgerSession:
         # Like the SQL: the project's events, assets and tasks go; its outbox rows stay (the reconciler
         # finds their task gone and drops them).
         state = self._write()
+        state.webhooks.delete_project(project_id)
         state.events.pop(project_id, None)
         state.feed = [(i, e) for i, e in state.feed if e.project_id != project_id]
         state.assets = {k: a for k, a in state.assets.items() if a.project_id != project_id}
@@ -385,12 +399,16 @@ class FakeLedger:
         self._lock = threading.RLock()
         self._writer: int | None = None
         self._on_commit = on_commit
+        self._before_commit: BeforeCommitHook | None = None
         self._leaders: set[str] = set()
         self.down = False
         self.commits = 0
 
     def set_commit_hook(self, hook: CommitHook | None) -> None:
         self._on_commit = hook
+
+    def set_before_commit(self, hook: BeforeCommitHook | None) -> None:
+        self._before_commit = hook
 
     @contextmanager
     def transaction(self) -> Iterator[FakeLedgerSession]:
@@ -403,6 +421,8 @@ class FakeLedger:
                 working = self._state.copy()
                 session = FakeLedgerSession(working, writable=True)
                 yield session  # an exception here leaves self._state as it was: the rollback
+                if self._before_commit is not None and session.appended:
+                    self._before_commit(session, list(session.appended))
                 self._state = working
                 self.commits += 1
             finally:

@@ -25,6 +25,8 @@ from framecast.services.ports import (
     MediaStore,
     RunningEventHub,
     Subscription,
+    WebhookSender,
+    WebhookStore,
 )
 from tests.fakes import (
     FakeByteStream,
@@ -35,6 +37,7 @@ from tests.fakes import (
     FakeMediaProbe,
     FakeMediaStore,
     FakeSubscription,
+    FakeWebhookSender,
 )
 
 
@@ -51,6 +54,9 @@ def test_each_fake_is_typed_as_its_port(tmp_path: Path) -> None:
     with fake_ledger.read() as fake_session:
         session: LedgerSession = fake_session
         assert session.project("prj_1").owner == "local"
+        store: WebhookStore = fake_session.webhooks
+        assert store.endpoints("local") == []
+    sender: WebhookSender = FakeWebhookSender()
     queue: JobQueue = FakeJobQueue()
     media: MediaStore = FakeMediaStore(tmp_path)
     probe_port: MediaProbe = FakeMediaProbe()
@@ -64,7 +70,17 @@ def test_each_fake_is_typed_as_its_port(tmp_path: Path) -> None:
     with ledger.leadership("reconciler") as leader:
         assert leader
     assert keys.api_keys() == []
-    for port in (queue, media, probe_port, stream, subscription, hub_subscription, probe, running_hub):
+    for port in (
+        queue,
+        media,
+        probe_port,
+        stream,
+        subscription,
+        hub_subscription,
+        probe,
+        running_hub,
+        sender,
+    ):
         assert port is not None
 
 

@@ -3,7 +3,8 @@
 FramecastError                 any error Framecast raises on purpose
 ├── InvalidInput               a request body, parameter or file is wrong (422)
 │   ├── PayloadTooLarge        a body or upload is over the limit (413)
-│   └── UnsupportedMedia       an upload's content is not an accepted type (415)
+│   ├── UnsupportedMedia       an upload's content is not an accepted type (415)
+│   └── WebhookUrlNotAllowed   a webhook URL is not http(s) or leads to a non-public address (422)
 ├── Unauthenticated            no valid credentials: key, session, proxy header or token (401)
 ├── NotFound                   no such project, asset or task for this owner (404)
 ├── QuotaExceeded              a per-owner or service-wide limit is reached (429, Retry-After)
@@ -53,6 +54,13 @@ class UnsupportedMedia(InvalidInput):
     """Raised when an uploaded file's content is not an accepted image or audio type."""
 
     code = "unsupported_media_type"
+
+
+class WebhookUrlNotAllowed(InvalidInput):
+    """Raised when a webhook URL is not http(s), or its host resolves to a loopback, private, link-local,
+    multicast, unspecified or metadata address (unless FRAMECAST_WEBHOOK_ALLOW_PRIVATE=true)."""
+
+    code = "webhook_url_not_allowed"
 
 
 class Unauthenticated(FramecastError):

@@ -7,9 +7,11 @@ message everywhere.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from framecast.domain.webhooks import MAX_URL_CHARS, WebhookEvent, valid_webhook_url
 
 Aspect = Literal["16:9", "9:16", "1:1"]
 Resolution = Literal["360p", "480p", "720p", "1080p"]
@@ -57,11 +59,32 @@ class VideoOptions(BaseModel):
         return frame_size(self.aspect, self.resolution)
 
 
+#: A webhook URL: http(s), at most 2000 characters (every refusal, the length too, is webhook_url_not_allowed;
+#: where the URL leads is checked by the service).
+WebhookUrl = Annotated[
+    str,
+    AfterValidator(valid_webhook_url),
+    Field(json_schema_extra={"format": "uri", "maxLength": MAX_URL_CHARS}),
+]
+
+#: Fields of the request that are not video options.
+_NOT_OPTIONS = frozenset({"prompt", "timeline", "webhook", "webhook_events"})
+
+
 class ProjectRequest(VideoOptions):
-    """The body of ``POST /api/projects``: a ``prompt`` or a ``timeline``, plus the video options."""
+    """The body of ``POST /api/projects``: a ``prompt`` or a ``timeline``, plus the video options, and
+    optionally a ``webhook`` that gets this project's ``webhook_events`` (default: the three endings)."""
 
     prompt: str | None = Field(None, min_length=1, max_length=MAX_PROMPT_CHARS)
     timeline: dict[str, Any] | None = None
+    webhook: WebhookUrl | None = Field(
+        None, description="An http(s) URL that gets this project's events as Standard Webhooks."
+    )
+    webhook_events: list[WebhookEvent] | None = Field(
+        None,
+        min_length=1,
+        description="Which of started, file, completed, failed, cancelled (default: the last three).",
+    )
 
     @field_validator("prompt")
     @classmethod
@@ -89,10 +112,12 @@ class ProjectRequest(VideoOptions):
             raise ValueError(
                 "send either a prompt (text, 1 to 2000 characters) or a timeline (JSON), not both"
             )
+        if self.webhook_events is not None and self.webhook is None:
+            raise ValueError("webhook_events needs a webhook (the URL that gets them)")
         return self
 
     def options(self) -> VideoOptions:
-        return VideoOptions(**self.model_dump(exclude={"prompt", "timeline"}))
+        return VideoOptions(**self.model_dump(exclude=set(_NOT_OPTIONS)))
 
 
 def _non_finite(value: Any, path: str) -> str | None:

@@ -32,8 +32,12 @@ from framecast.domain.models import JSON, Asset, Event, OwnerUsage, Project, Tas
 from framecast.domain.status import Status
 from framecast.ledger.engine import is_sqlite, pool_outages, sqlite_open_uri, unavailable
 from framecast.ledger.tables import api_keys, assets, events, outbox, projects, service_secrets, tasks
+from framecast.ledger.webhooks import SqlWebhookStore
 
 CommitHook = Callable[[list[Event]], None]
+#: Runs at the end of every write transaction that appended events, inside it, before the commit: it gets
+#: the session and the events appended.
+BeforeCommitHook = Callable[["SqlSession", list[Event]], object]
 
 
 _ACTIVE = (Status.QUEUED.value, Status.RUNNING.value)
@@ -134,6 +138,11 @@ class SqlSession:
         self._conn = conn
         self._lock_rows = not is_sqlite(conn.engine)
         self.appended: list[Event] = []
+        self._webhooks = SqlWebhookStore(conn)
+
+    @property
+    def webhooks(self) -> SqlWebhookStore:
+        return self._webhooks
 
     def project(self, project_id: str, *, owner: str | None = None, lock: bool = False) -> Project:
         query = select(projects).where(projects.c.id == project_id)
@@ -266,6 +275,7 @@ class SqlSession:
 
     def delete_project(self, project_id: str) -> None:
         # Explicit deletes: SQLite only cascades with foreign_keys=ON, and Postgres needs no help but no harm.
+        self._webhooks.delete_project(project_id)
         self._conn.execute(delete(events).where(events.c.project_id == project_id))
         self._conn.execute(delete(assets).where(assets.c.project_id == project_id))
         self._conn.execute(delete(tasks).where(tasks.c.project_id == project_id))
@@ -475,16 +485,25 @@ class SqlLedger:
     def __init__(self, engine: Engine, *, on_commit: CommitHook | None = None) -> None:
         self.engine = engine
         self._on_commit = on_commit
+        self._before_commit: BeforeCommitHook | None = None
 
     def set_commit_hook(self, hook: CommitHook | None) -> None:
         self._on_commit = hook
 
+    def set_before_commit(self, hook: BeforeCommitHook | None) -> None:
+        """``hook(session, events)`` runs inside every write transaction that appended events, just before it
+        commits (the webhook outbox: its rows commit or roll back with the change that caused them)."""
+        self._before_commit = hook
+
     @contextmanager
     def transaction(self) -> Iterator[SqlSession]:
-        """A write transaction; on commit, the events it appended go to the commit hook (the event hub)."""
+        """A write transaction; before it commits, the before-commit hook sees it (when it appended
+        events); on commit, the events it appended go to the commit hook (the event hub)."""
         with pool_outages(), self.engine.begin() as conn:
             session = SqlSession(conn)
             yield session
+            if self._before_commit is not None and session.appended:
+                self._before_commit(session, list(session.appended))
         if self._on_commit and session.appended:
             self._on_commit(session.appended)
 

@@ -140,3 +140,62 @@ service_secrets = Table(
     Column("value", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+#: Where webhooks go: an owner's endpoints (``project_id`` NULL, own secret) and projects' own webhooks
+#: (``project_id`` set, signed with the service's secret: ``secret`` NULL).
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("owner", String(120), nullable=False),
+    Column(
+        "project_id", String(40), ForeignKey("projects.id", ondelete="CASCADE"), nullable=True, index=True
+    ),
+    Column("url", Text, nullable=False),
+    Column("events", JSON, nullable=False),
+    Column("secret", Text, nullable=True),
+    Column("description", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True), nullable=True),
+    Column("disabled_reason", Text, nullable=True),
+)
+Index("ix_webhook_endpoints_owner", webhook_endpoints.c.owner, webhook_endpoints.c.created_at)
+
+#: The webhook outbox: one row per event and endpoint, written in the transaction of the state change.
+#: ``endpoint_id`` has no foreign key: a removed endpoint's deliveries stay listed with their attempts.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column(
+        "project_id", String(40), ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    Column("endpoint_id", String(40), nullable=False, index=True),
+    Column("message_id", String(40), nullable=False),
+    Column("type", String(40), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("window_started_at", DateTime(timezone=True), nullable=True),
+    Column("tries", Integer, nullable=False, default=0),
+)
+Index("ix_webhook_deliveries_due", webhook_deliveries.c.state, webhook_deliveries.c.next_attempt_at)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", OutboxId, primary_key=True, autoincrement=True),
+    Column(
+        "delivery_id",
+        String(40),
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("latency_ms", Float, nullable=True),
+    Column("error", Text, nullable=True),
+)

@@ -1,11 +1,13 @@
 """The one owner check: what a caller may read and change. Every route and transport reaches projects and
-files through these functions, so another owner's thing answers exactly what a missing one answers."""
+files (and webhooks) through these functions, so another owner's thing answers exactly what a missing one
+answers."""
 
 from __future__ import annotations
 
 from framecast.domain.errors import NotFound, Unauthenticated
 from framecast.domain.identity import Caller
 from framecast.domain.models import Asset, Project
+from framecast.domain.webhooks import WebhookEndpoint
 from framecast.services.ports import LedgerSession
 
 
@@ -36,3 +38,13 @@ def may_read_asset(asset: Asset, caller: Caller) -> bool:
     if caller.read_only:
         return asset.project_id is not None and asset.project_id == caller.project_id
     return caller.admin or asset.owner == caller.owner
+
+
+def owned_endpoint(tx: LedgerSession, endpoint_id: str, caller: Caller) -> WebhookEndpoint:
+    """One of the caller's own webhook endpoints (``/api/webhooks``); another owner's, a project's own
+    webhook and a missing one all answer NotFound ``webhook_not_found`` alike."""
+    owner = writer(caller)
+    endpoint = tx.webhooks.endpoint(endpoint_id)
+    if endpoint is None or endpoint.owner != owner or endpoint.project_id is not None:
+        raise NotFound(f"No webhook with id {endpoint_id!r}.", code="webhook_not_found")
+    return endpoint

@@ -12,11 +12,46 @@ from typing import Any, Protocol
 
 from framecast.domain.identity import ApiKey
 from framecast.domain.models import JSON, Asset, Event, OwnerUsage, Project, Task
+from framecast.domain.webhooks import Attempt, Delivery, WebhookEndpoint
+
+
+class WebhookStore(Protocol):
+    """Webhook endpoints, their deliveries and every attempt, inside the transaction (or read) of the
+    ``LedgerSession`` that hands it out as ``tx.webhooks``: a delivery is written in the same transaction
+    as the state change that causes it."""
+
+    def add_endpoint(self, endpoint: WebhookEndpoint) -> None: ...
+    def endpoint(self, endpoint_id: str) -> WebhookEndpoint | None: ...
+    def endpoints(self, owner: str, *, project_id: str | None = None) -> list[WebhookEndpoint]:
+        """The owner's own endpoints and, with ``project_id``, that project's webhook too; oldest first."""
+        ...
+
+    def delete_endpoint(self, endpoint_id: str) -> None: ...
+    def disable_endpoint(self, endpoint_id: str, at: datetime, reason: str) -> None: ...
+    def add_deliveries(self, deliveries: list[Delivery]) -> None: ...
+    def delivery(self, delivery_id: str) -> Delivery | None: ...
+    def deliveries(self, project_id: str) -> list[Delivery]:
+        """The project's deliveries with their attempts, oldest first."""
+        ...
+
+    def deliveries_due(self, before: datetime, limit: int) -> list[Delivery]:
+        """Pending deliveries whose next attempt is at or before ``before``, soonest first (attempts not
+        loaded); on Postgres the rows are locked, skipping rows another transaction holds."""
+        ...
+
+    def pending_deliveries(self, endpoint_id: str) -> list[Delivery]: ...
+    def update_delivery(self, delivery_id: str, **fields: Any) -> None: ...
+    def add_attempt(self, delivery_id: str, attempt: Attempt) -> None: ...
 
 
 class LedgerSession(Protocol):
     """One write transaction. ``project(..., lock=True)`` serialises writers of one project (row lock on
     Postgres, the database lock on SQLite), so read-modify-write inside it is safe."""
+
+    @property
+    def webhooks(self) -> WebhookStore:
+        """Webhook endpoints and deliveries, in this same transaction."""
+        ...
 
     def project(self, project_id: str, *, owner: str | None = None, lock: bool = False) -> Project: ...
     def project_by_idempotency_key(self, owner: str, key: str) -> Project | None: ...
@@ -82,6 +117,48 @@ class KeyStore(Protocol):
         """The secret ``name``; made with ``make`` and stored the first time (the first writer wins, so
         every process gets the same one)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookMessage:
+    """One POST to make: the body (sent byte for byte as recorded), its ``webhook-id`` and the secret
+    (``whsec_…``) that signs it."""
+
+    url: str
+    message_id: str
+    body: str
+    secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """What one POST came to: the receiver's status (None when it never answered), the time to its
+    answer or to the failure, and what went wrong (None for a 2xx; ``HTTP 503 Service Unavailable``, a
+    refused address, a timeout...)."""
+
+    status_code: int | None
+    latency_ms: float
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class WebhookSender(Protocol):
+    """The HTTP client of webhooks (adapter: ``webhooks/http.py``)."""
+
+    def check_url(self, url: str) -> None:
+        """Raise WebhookUrlNotAllowed unless ``url`` is http(s) and its host resolves only to public
+        addresses (any address when private ones are allowed)."""
+        ...
+
+    def send(self, message: WebhookMessage) -> SendResult:
+        """Sign and POST, checking the address again and connecting to the checked one; never follows a
+        redirect. A receiver's failure is a result, not an exception."""
+        ...
+
+    def close(self) -> None: ...
 
 
 class EventLog(Protocol):

@@ -7,8 +7,8 @@ import hashlib
 import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from framecast.domain.errors import (
     AlreadyExists,
@@ -24,31 +24,35 @@ from framecast.domain.models import JSON, PLAN_KIND, Asset, Project, Task, iso, 
 from framecast.domain.options import ProjectRequest
 from framecast.domain.status import Status
 from framecast.domain.timeline import parse_timeline
+from framecast.domain.webhooks import WebhookEndpoint
 from framecast.services import pipeline
 from framecast.services.access import may_read_asset, owned_project, visible_project, writer
 from framecast.services.dispatch import send_tasks
 from framecast.services.ports import JobQueue, Ledger, LedgerSession, MediaStore
 from framecast.services.quotas import Quotas
+from framecast.services.snapshots import PollingPolicy, SnapshotView
+
+__all__ = ["PollingPolicy", "ProjectService", "ProjectWebhooks", "request_hash"]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class PollingPolicy:
-    """How often clients should poll: ``next_poll_ms`` by project status."""
-
-    running_ms: int = 1000
-    queued_ms: int = 2000
-
-    def next_poll_ms(self, status: Status) -> int | None:
-        if status.terminal:
-            return None
-        return self.queued_ms if status is Status.QUEUED else self.running_ms
-
-
 def request_hash(request: ProjectRequest) -> str:
-    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    body = request.model_dump(mode="json")
+    for name in ("webhook", "webhook_events"):
+        if body.get(name) is None:
+            # Left out when unset: a request made before webhooks existed keeps its hash (Idempotency-Key).
+            body.pop(name, None)
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class ProjectWebhooks(Protocol):
+    """What submit needs of the webhook use cases (``services.webhooks.WebhookService``)."""
+
+    def project_endpoint(
+        self, owner: str, project_id: str, url: str, events: list[str] | None
+    ) -> WebhookEndpoint: ...
 
 
 class ProjectService:
@@ -68,6 +72,7 @@ class ProjectService:
         progress_weights: Mapping[str, float] | None = None,
         quotas: Quotas | None = None,
         retention_days: float | None = None,
+        webhooks: ProjectWebhooks | None = None,
     ) -> None:
         self.ledger = ledger
         self.queue = queue
@@ -77,6 +82,10 @@ class ProjectService:
         self.progress_weights = dict(progress_weights or {})
         self.quotas = quotas or Quotas()
         self.retention_days = retention_days
+        #: Builds the snapshot (the API's and the webhooks').
+        self.snapshots = SnapshotView(self.polling, self.progress_weights, retention_days)
+        #: Projects' own webhooks (``ProjectRequest.webhook``); None: a request with one is refused.
+        self.webhooks = webhooks
 
     # -- commands -------------------------------------------------------------------------------------
 
@@ -106,6 +115,7 @@ class ProjectService:
             seconds=round(seconds, 3),
         )
         plan = Task(id=new_id("tsk"), project_id=project.id, kind=PLAN_KIND, position=0)
+        endpoint = self._project_webhook(request, owner, project.id)
         for _ in range(3):
             try:
                 with self.ledger.transaction() as tx:
@@ -122,6 +132,8 @@ class ProjectService:
                     if timeline is not None:
                         _check_asset_references(tx, timeline, owner)
                     to_send = pipeline.create_project(tx, project, [plan])
+                    if endpoint is not None:
+                        tx.webhooks.add_endpoint(endpoint)
                 break
             except AlreadyExists:
                 continue  # a concurrent request with the same key won; the next loop returns its project
@@ -132,6 +144,19 @@ class ProjectService:
             )
         self._send(to_send)
         return project, True
+
+    def _project_webhook(
+        self, request: ProjectRequest, owner: str, project_id: str
+    ) -> WebhookEndpoint | None:
+        """The project's own webhook, its URL checked now (before the transaction: it resolves a name)."""
+        if request.webhook is None:
+            return None
+        if self.webhooks is None:
+            raise InvalidInput(
+                "This server does not send webhooks.", field="webhook", code="webhooks_disabled"
+            )
+        events = None if request.webhook_events is None else [e.value for e in request.webhook_events]
+        return self.webhooks.project_endpoint(owner, project_id, request.webhook, events)
 
     def cancel(self, project_id: str, *, caller: Caller) -> JSON:
         with self.ledger.transaction() as tx:
@@ -231,34 +256,10 @@ class ProjectService:
             return self._snapshot(tx, project)
 
     def _expiry(self, project: Project) -> datetime | None:
-        """When retention removes an ended project (None: kept until deleted, or still running)."""
-        if self.retention_days is None or not project.status.terminal:
-            return None
-        return project.updated_at + timedelta(days=self.retention_days)
+        return self.snapshots.expiry(project)
 
     def _snapshot(self, tx: LedgerSession, project: Project) -> JSON:
-        tasks = tx.tasks(project.id)
-        assets = tx.assets(project.id)
-        return {
-            "id": project.id,
-            "status": project.status.value,
-            "terminal": project.status.terminal,
-            "prompt": project.prompt,
-            "options": project.options,
-            "progress": _overall_progress(tasks, self.progress_weights),
-            "tasks": [t.public() for t in tasks],
-            "assets": [a.public() for a in assets],
-            "result": project.result,
-            "error": project.error,
-            "created_at": iso(project.created_at),
-            "updated_at": iso(project.updated_at),
-            "delivered_at": iso(project.delivered_at),
-            "expires_at": iso(self._expiry(project)),
-            "last_seq": project.last_seq,
-            "queue_position": tx.queue_position(project.id),
-            "next_poll_ms": self.polling.next_poll_ms(project.status),
-            "timeline": project.timeline,
-        }
+        return self.snapshots.build(tx, project)
 
     def poll(self, project_id: str, *, caller: Caller, after: int, limit: int = 500) -> JSON:
         """The JSON polling view of the log: events after ``after``."""
@@ -332,16 +333,6 @@ def _check_asset_references(tx: LedgerSession, timeline: JSON, owner: str) -> No
                 field=field,
                 code="unknown_asset",
             )
-
-
-def _overall_progress(tasks: list[Task], weights: Mapping[str, float]) -> float:
-    if not tasks:
-        return 0.0
-    total = sum(weights.get(t.kind, 0.5) for t in tasks)
-    done = sum(
-        weights.get(t.kind, 0.5) * (1.0 if t.status is Status.COMPLETED else t.progress) for t in tasks
-    )
-    return round(done / total, 4)
 
 
 def _encode_cursor(ts: datetime, project_id: str) -> str:

@@ -16,7 +16,18 @@ from framecast.web import errors
 from framecast.web.auth import Authenticator
 from framecast.web.guards import BrowserGuard, allowed_hosts
 from framecast.web.limits import BodyLimitMiddleware
-from framecast.web.routers import events, health, media, page, projects, session, uploads, videos
+from framecast.web.routers import (
+    deliveries,
+    events,
+    health,
+    media,
+    page,
+    projects,
+    session,
+    uploads,
+    videos,
+    webhooks,
+)
 
 
 def create_app(runtime: Runtime) -> FastAPI:
@@ -66,6 +77,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     for router in (
         session.router,
         projects.router,
+        deliveries.router,
+        webhooks.router,
         events.router,
         uploads.router,
         videos.router,

@@ -11,6 +11,7 @@ from framecast.domain.identity import Caller
 from framecast.runtime import Runtime
 from framecast.services.projects import ProjectService
 from framecast.services.uploads import UploadService
+from framecast.services.webhooks import WebhookService
 from framecast.web.auth import Authenticator
 
 
@@ -25,6 +26,10 @@ def get_service(request: Request) -> ProjectService:
 
 def get_uploads(request: Request) -> UploadService:
     return get_runtime(request).uploads
+
+
+def get_webhooks(request: Request) -> WebhookService:
+    return get_runtime(request).webhooks
 
 
 def get_authenticator(request: HTTPConnection) -> Authenticator:
@@ -45,5 +50,6 @@ def get_reader(request: Request) -> Caller:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 ServiceDep = Annotated[ProjectService, Depends(get_service)]
 UploadsDep = Annotated[UploadService, Depends(get_uploads)]
+WebhooksDep = Annotated[WebhookService, Depends(get_webhooks)]
 CallerDep = Annotated[Caller, Depends(get_caller)]
 ReaderDep = Annotated[Caller, Depends(get_reader)]

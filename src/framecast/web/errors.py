@@ -31,6 +31,7 @@ from framecast.domain.errors import (
     Unavailable,
     UnsupportedMedia,
 )
+from framecast.domain.webhooks import URL_NOT_ALLOWED
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,10 @@ STATUS: dict[type[FramecastError], int] = {
     TaskFailed: 500,
     FramecastError: 400,
 }
+
+#: Validation errors that carry a stable code of their own (a domain validator raised them with that type);
+#: every other validation error is ``invalid_input``.
+CODED_VALIDATION_ERRORS = frozenset({URL_NOT_ALLOWED})
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 406: "not_acceptable", 413: "payload_too_large"}
 
@@ -156,11 +161,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = []
+        codes = []
         for err in exc.errors():
             field, message = _sentence(dict(err))
             errors.append({"field": field or None, "message": message})
+            codes.append(str(err.get("type", "")))
         first = errors[0] if errors else {"field": None, "message": "The request is not valid."}
-        return problem(422, "invalid_input", str(first["message"]), field=first["field"], errors=errors)
+        code = codes[0] if codes and codes[0] in CODED_VALIDATION_ERRORS else "invalid_input"
+        return problem(422, code, str(first["message"]), field=first["field"], errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -1,0 +1,1 @@
+"""The webhook sender: the HTTP client behind ``services.ports.WebhookSender`` (httpx, standardwebhooks)."""
