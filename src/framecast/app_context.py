@@ -16,7 +16,7 @@ import redis
 
 from framecast.events.local import LocalEventHub
 from framecast.events.redis_streams import RedisEventHub, RedisEventLog, RedisEventPublisher
-from framecast.jobs.handlers import RENDER_CHUNK, TASKS
+from framecast.jobs.handlers import TASKS
 from framecast.jobs.queue import DramatiqQueue, declare_actors
 from framecast.jobs.runner import TaskRunner
 from framecast.ledger.engine import make_engine
@@ -137,6 +137,6 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         event_log=event_log,
         hub=hub,
         broker=broker,
-        stats=SqlStats(engine, kinds=tuple(TASKS), render_kind=RENDER_CHUNK.kind),
+        stats=SqlStats(engine, kinds=tuple(TASKS)),
         closers=(broker.close, engine.dispose),
     )

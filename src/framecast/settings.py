@@ -145,12 +145,6 @@ class Settings(BaseSettings):
         description="A Bearer token that may read GET /metrics (besides admin keys) when sign-in is on; "
         "give it to Prometheus.",
     )
-    metrics_window_s: float = Field(
-        900.0,
-        gt=0,
-        description="The task-duration and render-speed histograms of /metrics cover the tasks that "
-        "finished in this many seconds before the scrape.",
-    )
 
     @property
     def database_url_resolved(self) -> str:

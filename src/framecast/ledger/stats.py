@@ -1,78 +1,61 @@
-"""Counts over the ledger for ``/metrics`` (``services.ports.StatsSource``): a few grouped queries, run at
-scrape time, that return the same numbers to every process that asks.
+"""Counts over the ledger for ``/metrics`` (``services.ports.StatsSource``), read at scrape time: the same
+numbers for every process that asks.
 
-Histograms are bucketed inside the database (one ``CASE`` per row, then ``GROUP BY``), so a scrape reads a
-few dozen rows whatever the size of the ledger; only tasks that finished inside the window are read, through
-the status index. ``bench/metrics.py`` measures a scrape at 10,000 projects.
+Three small queries: projects by status (the status index), queued and running tasks by kind (the status
+index, only active rows), and the counters (``metric_counters``: a row per metric, label and bucket, bumped
+by the transaction that completes a task, so reading them costs the same at 100 projects or 100,000).
+Webhook deliveries come from those counters once the webhook sender counts them
+(``services.metrics.count_webhook_delivery``); before that, from the deliveries table when this ledger
+has one. ``bench/metrics.py`` measures a scrape at 10,000 projects.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Engine,
-    Float,
-    and_,
-    case,
-    cast,
-    func,
-    inspect,
-    literal,
-    or_,
-    select,
-    text,
-)
+from sqlalchemy import Connection, Engine, and_, func, inspect, or_, select, text
 
 from framecast.domain.status import Status
-from framecast.ledger.engine import is_sqlite, pool_outages
-from framecast.ledger.tables import projects, tasks
+from framecast.ledger.engine import pool_outages
+from framecast.ledger.tables import metric_counters, projects, tasks
+from framecast.services.metrics import (
+    DURATION_BOUNDS,
+    FPS,
+    FPS_BOUNDS,
+    SECONDS,
+    WEBHOOK_DELIVERIES,
+    histogram,
+)
 from framecast.services.ports import Histogram, LedgerStats
 
-#: The table (and its column) that webhook deliveries are counted from when this ledger has it; the
-#: webhook feature's migration creates it. Until then ``webhook_deliveries`` is None.
+#: The table, and its column, that webhook deliveries are counted from when this ledger has it (the
+#: webhook feature's migration creates it). Until then ``webhook_deliveries`` is None.
 WEBHOOK_TABLE = "webhook_deliveries"
 WEBHOOK_OUTCOME_COLUMN = "state"
-#: How long the answer "is the deliveries table there?" is believed (a migration adds it while we run).
+#: How long the answer "is the deliveries table there?" is believed (a migration may add it while we run).
 _TABLE_CHECK_S = 30.0
 
 
 class SqlStats:
-    """``StatsSource`` over the ledger's engine.
+    """``StatsSource`` over the ledger's engine; ``kinds``: every task kind (each gets its series, 0 while
+    none ran).
 
-    ``kinds``: every task kind (each gets a series, 0 when idle). ``render_kind`` and ``frame_range``: the
-    task kind that renders frames and the names of its params that bound its frame range (``end - start``
-    frames), for frames per second.
-
-    >>> stats = SqlStats(engine, kinds=("plan", "render_chunk"), render_kind="render_chunk")  # doctest: +SKIP
-    >>> stats.stats(since=..., duration_bounds=(1.0, 10.0), fps_bounds=(30.0,)).projects  # doctest: +SKIP
+    >>> SqlStats(engine, kinds=("plan", "render_chunk")).stats().projects   # doctest: +SKIP
     {'queued': 0, 'running': 1, 'completed': 12, 'failed': 0, 'cancelled': 0}
     """
 
-    def __init__(
-        self,
-        engine: Engine,
-        *,
-        kinds: Sequence[str],
-        render_kind: str,
-        frame_range: tuple[str, str] = ("start", "end"),
-    ) -> None:
+    def __init__(self, engine: Engine, *, kinds: Sequence[str]) -> None:
         self.engine = engine
         self.kinds = tuple(kinds)
-        self.render_kind = render_kind
-        self.frame_range = frame_range
-        self._webhooks_checked = 0.0
+        self._webhooks_checked = -_TABLE_CHECK_S
         self._webhooks_present = False
         self._lock = threading.Lock()
 
-    def stats(
-        self, *, since: datetime, duration_bounds: tuple[float, ...], fps_bounds: tuple[float, ...]
-    ) -> LedgerStats:
+    def stats(self) -> LedgerStats:
         with pool_outages(), self.engine.connect() as conn:
             conn = conn.execution_options(sqlite_begin="DEFERRED")
             with conn.begin():
@@ -90,40 +73,30 @@ class SqlStats:
                     .group_by(tasks.c.kind, tasks.c.status)
                 ):
                     (running if status == Status.RUNNING.value else queued)[kind] = int(n)
-                seconds = self._seconds(conn.engine)
-                done = and_(
-                    tasks.c.status == Status.COMPLETED.value,
-                    tasks.c.finished_at >= since,
-                    tasks.c.started_at.is_not(None),
-                )
-                durations = _bucketed(conn, seconds, done, duration_bounds, group=tasks.c.kind)
-                start, end = (tasks.c.params[name].as_float() for name in self.frame_range)
-                fps = (end - start) / seconds
-                rendered = and_(done, tasks.c.kind == self.render_kind, seconds > 0)
-                speeds = _bucketed(conn, fps, rendered, fps_bounds)
-                webhooks = self._webhook_outcomes(conn)
+                counters: dict[tuple[str, str], list[tuple[str, int, float]]] = defaultdict(list)
+                for metric, label, le, n, total in conn.execute(select(metric_counters)):
+                    counters[(metric, label)].append((le, int(n), float(total)))
+                webhooks: dict[str, int] | None = {
+                    label: sum(n for _le, n, _total in rows)
+                    for (metric, label), rows in counters.items()
+                    if metric == WEBHOOK_DELIVERIES
+                }
+                if not webhooks:
+                    webhooks = self._webhook_outcomes(conn)
+        kinds = sorted({*self.kinds, *(kind for metric, kind in counters if metric == SECONDS)})
+        fps = [row for (metric, _kind), rows in counters.items() if metric == FPS for row in rows]
         return LedgerStats(
             projects=by_status,
             tasks_queued=queued,
             tasks_running=running,
             task_seconds={
-                kind: durations.get(kind, Histogram.empty(duration_bounds))
-                for kind in sorted({*self.kinds, *durations})
+                kind: histogram(counters.get((SECONDS, kind), []), DURATION_BOUNDS) for kind in kinds
             },
-            render_fps=speeds.get(None, Histogram.empty(fps_bounds)),
+            render_fps=histogram(fps, FPS_BOUNDS) if fps else Histogram.empty(FPS_BOUNDS),
             webhook_deliveries=webhooks,
         )
 
-    @staticmethod
-    def _seconds(engine: Engine) -> ColumnElement[float]:
-        if is_sqlite(engine):
-            # SQLite keeps timestamps as text; julianday() reads them (precision: tens of microseconds).
-            return cast(
-                (func.julianday(tasks.c.finished_at) - func.julianday(tasks.c.started_at)) * 86400.0, Float
-            )
-        return cast(func.extract("epoch", tasks.c.finished_at - tasks.c.started_at), Float)
-
-    def _webhook_outcomes(self, conn: Any) -> dict[str, int] | None:
+    def _webhook_outcomes(self, conn: Connection) -> dict[str, int] | None:
         now = time.monotonic()
         with self._lock:
             if now - self._webhooks_checked >= _TABLE_CHECK_S:
@@ -135,42 +108,10 @@ class SqlStats:
             present = self._webhooks_present
         if not present:
             return None
-        rows = conn.execute(
+        rows: Any = conn.execute(
             text(
                 f"SELECT {WEBHOOK_OUTCOME_COLUMN}, count(*) FROM {WEBHOOK_TABLE} "
                 f"GROUP BY {WEBHOOK_OUTCOME_COLUMN}"
             )
         )
         return {str(outcome): int(n) for outcome, n in rows if outcome is not None}
-
-
-def _bucketed(
-    conn: Any,
-    value: ColumnElement[float],
-    where: ColumnElement[bool],
-    bounds: tuple[float, ...],
-    *,
-    group: Any = None,
-) -> dict[Any, Histogram]:
-    """One histogram per value of ``group`` (or one, under the key None) of ``value`` over the rows that
-    match ``where``: each row's bucket index is computed in the database, then counted per bucket."""
-    sub = (
-        select((group if group is not None else literal(0)).label("g"), value.label("v"))
-        .where(where)
-        .subquery()
-    )
-    bucket = case(*((sub.c.v <= bound, i) for i, bound in enumerate(bounds)), else_=len(bounds))
-    query = select(sub.c.g, bucket.label("b"), func.count(), func.sum(sub.c.v)).group_by(sub.c.g, "b")
-    per: dict[Any, tuple[list[int], list[float]]] = {}
-    for g, b, n, total in conn.execute(query):
-        counts, sums = per.setdefault(g if group is not None else None, ([0] * (len(bounds) + 1), [0.0]))
-        counts[int(b)] += int(n)
-        sums[0] += float(total or 0.0)
-    out: dict[Any, Histogram] = {}
-    for g, (counts, sums) in per.items():
-        cumulative, running = [], 0
-        for n in counts[:-1]:
-            running += n
-            cumulative.append(running)
-        out[g] = Histogram(bounds, tuple(cumulative), count=running + counts[-1], total=sums[0])
-    return out

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -139,4 +140,18 @@ service_secrets = Table(
     Column("name", String(80), primary_key=True),
     Column("value", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+#: Counters for /metrics (``services.metrics``), bumped by the transaction that records what they count
+#: (a task's completion, a webhook delivery): one row per (metric, label, bucket upper bound ``le``; "" for a
+#: plain counter). Every process counts into the same rows, and deleting a project never lowers them.
+metric_counters = Table(
+    "metric_counters",
+    metadata,
+    Column("metric", String(32), nullable=False),
+    Column("label", String(32), nullable=False),
+    Column("le", String(24), nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Column("total", Float, nullable=False),
+    PrimaryKeyConstraint("metric", "label", "le", name="pk_metric_counters"),
 )

@@ -46,6 +46,10 @@ class LedgerSession(Protocol):
     def outbox_due(self, before: datetime) -> list[tuple[str, int]]: ...
     def delete_outbox(self, task_id: str, attempt: int) -> None: ...
     def tasks_where(self, *, status: str, before: datetime, column: str) -> list[Task]: ...
+    def add_counter(self, metric: str, label: str, le: str, value: float) -> None:
+        """Count one observation ``value`` of ``metric`` under ``label`` in the bucket ``le`` ("" for a plain
+        counter): the counters ``/metrics`` reads (see ``services.metrics``)."""
+        ...
 
 
 class Ledger(Protocol):
@@ -168,20 +172,18 @@ class LedgerStats:
     tasks_queued: dict[str, int]
     #: Tasks running now, by kind (every kind).
     tasks_running: dict[str, int]
-    #: Seconds from start to finish of the tasks that completed since the window's start, by kind.
+    #: Seconds from start to finish of every task that completed, by kind (cumulative counters).
     task_seconds: dict[str, Histogram]
-    #: Frames per second of the render tasks that completed since the window's start.
+    #: Frames per second of every render task that completed (cumulative counters).
     render_fps: Histogram
     #: Webhook deliveries by outcome; None while this ledger has no deliveries table.
     webhook_deliveries: dict[str, int] | None = None
 
 
 class StatsSource(Protocol):
-    """Counts over the ledger for ``/metrics``, computed when asked (cheap: a few grouped queries)."""
+    """Counts over the ledger for ``/metrics``, read when asked (a few small grouped queries)."""
 
-    def stats(
-        self, *, since: datetime, duration_bounds: tuple[float, ...], fps_bounds: tuple[float, ...]
-    ) -> LedgerStats: ...
+    def stats(self) -> LedgerStats: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,7 +52,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     settings = runtime.settings
     app.state.runtime = runtime
     app.state.auth = Authenticator(settings, runtime.keys, runtime.sessions, runtime.tokens)
-    app.state.metrics = Metrics(runtime.stats, runtime.queue, window_s=settings.metrics_window_s)
+    app.state.metrics = Metrics(runtime.stats, runtime.queue)
     errors.install(app)
     app.add_middleware(
         BodyLimitMiddleware,

@@ -17,20 +17,19 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from datetime import timedelta
 
 from prometheus_client import CollectorRegistry, Gauge, disable_created_metrics
 from prometheus_client import Histogram as PromHistogram
 from prometheus_client.core import (
     CounterMetricFamily,
-    GaugeHistogramMetricFamily,
     GaugeMetricFamily,
+    HistogramMetricFamily,
     Metric,
 )
 from prometheus_client.registry import Collector
 
 from framecast.domain.errors import Unavailable
-from framecast.domain.models import Event, utcnow
+from framecast.domain.models import Event
 from framecast.services.ports import Histogram, JobQueue, StatsSource
 
 log = logging.getLogger(__name__)
@@ -39,10 +38,6 @@ log = logging.getLogger(__name__)
 # exposition of the per-process series.
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
-#: Seconds: a poster takes a fraction of a second, a long video's compose minutes.
-DURATION_BOUNDS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0)
-#: Frames per second of one render task (720p renders at about 100-300 on one core).
-FPS_BOUNDS = (5.0, 10.0, 25.0, 50.0, 100.0, 200.0, 400.0, 800.0, 1600.0)
 #: Seconds from an event's commit to its send on a stream.
 LAG_BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 #: The stream transports (polling is not a stream: a poll answers at once, its delay is the poll interval).
@@ -58,18 +53,16 @@ def _le(bound: float) -> str:
 
 
 class LedgerCollector(Collector):
-    """The ledger-derived families, computed when Prometheus scrapes (see the module docstring).
+    """The ledger-derived families, read when Prometheus scrapes (see the module docstring).
 
-    Durations and render speed are gauge histograms over a sliding window: the tasks that finished in
-    the last ``window_s`` seconds. A cumulative histogram cannot be derived from the ledger, because
-    deleting a project (or retention) would make its counts fall, which Prometheus reads as a counter
-    reset; read these without ``rate()``: ``histogram_quantile(0.95, max by (le, kind) (…_bucket))``.
+    Durations, render speed and webhook deliveries come from counters that the transactions recording
+    them bump in the ledger (``services.metrics``): cumulative, so ``rate()`` works as usual, and deleting
+    a project does not lower them. Projects and tasks are counted as they are now (gauges).
     """
 
-    def __init__(self, stats: StatsSource, queue: JobQueue, *, window_s: float) -> None:
+    def __init__(self, stats: StatsSource, queue: JobQueue) -> None:
         self.stats = stats
         self.queue = queue
-        self.window_s = window_s
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily(
@@ -83,11 +76,7 @@ class LedgerCollector(Collector):
 
     def _ledger(self, up: GaugeMetricFamily) -> Iterator[Metric]:
         try:
-            stats = self.stats.stats(
-                since=utcnow() - timedelta(seconds=self.window_s),
-                duration_bounds=DURATION_BOUNDS,
-                fps_bounds=FPS_BOUNDS,
-            )
+            stats = self.stats.stats()
         except Unavailable as exc:
             log.warning("metrics: the ledger could not be read (%s)", exc.message)
             up.add_metric(["ledger"], 0)
@@ -113,23 +102,22 @@ class LedgerCollector(Collector):
         for kind, n in stats.tasks_running.items():
             running.add_metric([kind], n)
         yield running
-        durations = GaugeHistogramMetricFamily(
+        durations = HistogramMetricFamily(
             "framecast_task_duration_seconds",
-            f"Start-to-finish seconds of the tasks that completed in the last {self.window_s:g} s, by kind.",
+            "Start-to-finish seconds of completed tasks, by kind.",
             labels=["kind"],
         )
         for kind, h in stats.task_seconds.items():
             durations.add_metric([kind], _buckets(h), h.total)
         yield durations
-        fps = GaugeHistogramMetricFamily(
-            "framecast_render_frames_per_second",
-            f"Frames per second of the render tasks that completed in the last {self.window_s:g} s.",
+        fps = HistogramMetricFamily(
+            "framecast_render_frames_per_second", "Frames per second of completed render tasks."
         )
         fps.add_metric([], _buckets(stats.render_fps), stats.render_fps.total)
         yield fps
         webhooks = CounterMetricFamily(
             "framecast_webhook_deliveries",
-            "Webhook deliveries in the ledger by outcome (no series until the ledger has deliveries).",
+            "Webhook deliveries by outcome (no series until the first delivery).",
             labels=["outcome"],
         )
         for outcome, n in sorted((stats.webhook_deliveries or {}).items()):
@@ -203,7 +191,7 @@ class StreamMetrics:
 class Metrics:
     """The registry ``GET /metrics`` exposes: the ledger collector and this process's stream metrics."""
 
-    def __init__(self, stats: StatsSource, queue: JobQueue, *, window_s: float) -> None:
+    def __init__(self, stats: StatsSource, queue: JobQueue) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(LedgerCollector(stats, queue, window_s=window_s))
+        self.registry.register(LedgerCollector(stats, queue))
         self.streams = StreamMetrics(self.registry)
