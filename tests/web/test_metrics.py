@@ -179,3 +179,23 @@ def test_before_the_sender_counts_a_deliveries_table_is_counted_by_state(make_cl
         value(fams, "framecast_webhook_deliveries", "framecast_webhook_deliveries_total", outcome="pending")
         == 1
     )
+
+
+def test_an_outage_leaves_the_process_series_and_says_which_source_is_down() -> None:
+    from prometheus_client import generate_latest
+    from tests.fakes import FakeJobQueue
+
+    from framecast.domain.errors import Unavailable
+    from framecast.web.metrics import Metrics
+
+    class DownLedger:
+        def stats(self) -> Any:
+            raise Unavailable("The database is not reachable.", code="database_down")
+
+    queue = FakeJobQueue()
+    queue.down = True
+    fams = families(generate_latest(Metrics(DownLedger(), queue).registry).decode())
+    assert value(fams, "framecast_metrics_source_up", source="ledger") == 0
+    assert value(fams, "framecast_metrics_source_up", source="broker") == 0
+    assert "framecast_projects_total" not in fams and "framecast_dead_letters" not in fams
+    assert value(fams, "framecast_stream_connections", transport="websocket") == 0
