@@ -50,7 +50,7 @@ def fill(url: str, count: int) -> None:
     now = utcnow()
     counters: dict[tuple[str, str, str], list[float]] = {}
 
-    def count(metric: str, kind: str, value: float, bounds: tuple[float, ...]) -> None:
+    def observe(metric: str, kind: str, value: float, bounds: tuple[float, ...]) -> None:
         row = counters.setdefault((metric, kind, bucket_of(value, bounds)), [0, 0.0])
         row[0] += 1
         row[1] += value
@@ -78,9 +78,9 @@ def fill(url: str, count: int) -> None:
             start = now - timedelta(seconds=10 - j)
             done = status == "completed"
             if done:
-                count(SECONDS, kind, 0.2 + 0.1 * j, DURATION_BOUNDS)
+                observe(SECONDS, kind, 0.2 + 0.1 * j, DURATION_BOUNDS)
                 if kind == "render_chunk":
-                    count(FPS, kind, 60 / (0.2 + 0.1 * j), FPS_BOUNDS)
+                    observe(FPS, kind, 60 / (0.2 + 0.1 * j), FPS_BOUNDS)
             params = (
                 {"index": j, "start": 60 * j, "end": 60 * j + 60, "count": 4}
                 if kind == "render_chunk"
@@ -218,7 +218,9 @@ queries, the broker's dead-letter count, exposition) on a real `framecast serve 
 scrapes after 3 warm-up ones, with {args.projects:,} projects ({args.projects * len(KINDS):,} tasks) in the
 ledger and the metric counters their completions bumped. The target is 100 ms. The histograms are read from
 `metric_counters` (about a hundred rows whatever the ledger's size), so the cost that grows with the ledger
-is the two status-index counts (projects by status, active tasks by kind).
+is the two status-index counts (projects by status, active tasks by kind). For comparison, bucketing the
+finished tasks' `started_at`/`finished_at` in SQL at every scrape (the first design) took about 330 ms on
+SQLite at the same size (measured in-process once while choosing, not by this script).
 
 {chr(10).join(table)}
 """
