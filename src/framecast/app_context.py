@@ -22,6 +22,7 @@ from framecast.jobs.runner import TaskRunner
 from framecast.ledger.engine import make_engine
 from framecast.ledger.migrate import upgrade
 from framecast.ledger.repository import SqlLedger
+from framecast.ledger.stats import SqlStats
 from framecast.media.local import LocalMediaStore
 from framecast.render.probe import DecodingProbe
 from framecast.runtime import Runtime
@@ -153,5 +154,6 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         event_log=event_log,
         hub=hub,
         broker=broker,
+        stats=SqlStats(engine, kinds=tuple(TASKS)),
         closers=(broker.close, sender.close, engine.dispose),
     )

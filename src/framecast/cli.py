@@ -71,10 +71,10 @@ def _check_exposure(settings: Settings) -> None:
     )
 
 
-def _logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"
-    )
+def _logging(settings: Settings) -> None:
+    from framecast.logs import configure
+
+    configure(settings.log_level, settings.log_format)
 
 
 def _exit_cleanly(signum: int, _frame: object) -> None:
@@ -107,7 +107,7 @@ def serve(
     from framecast.web.app import create_app
 
     settings = _settings(host=host, port=port, data_dir=data_dir, workers=workers)
-    _logging(settings.log_level)
+    _logging(settings)
     _check_exposure(settings)
     try:
         runtime = build_runtime(settings)
@@ -133,6 +133,10 @@ def serve(
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level.lower(),
+            # uvicorn's records go through the one handler (text or JSON lines); the app's request-id
+            # middleware writes the access lines, with the request's ids.
+            log_config=None,
+            access_log=False,
             timeout_graceful_shutdown=3,
             # The peer address stays the real one: Framecast decides itself which proxies to believe
             # (FRAMECAST_TRUSTED_PROXIES) for the owner header and the forwarded scheme.
@@ -157,7 +161,7 @@ def worker(
     from framecast.jobs.worker import run_worker
 
     settings = _settings(data_dir=data_dir, worker_threads=threads)
-    _logging(settings.log_level)
+    _logging(settings)
     if processes > 1:
         pool = WorkerPool(settings, processes)
         pool.start()

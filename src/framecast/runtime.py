@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from framecast.services.identity import DeliveryTokens, KeyService, Sessions
-from framecast.services.ports import EventLog, JobQueue, Ledger, MediaStore, RunningEventHub
+from framecast.services.ports import EventLog, JobQueue, Ledger, MediaStore, RunningEventHub, StatsSource
 from framecast.services.projects import ProjectService
 from framecast.services.uploads import UploadService
 from framecast.services.webhooks import WebhookService
@@ -49,6 +49,8 @@ class Runtime:
     webhooks: WebhookService
     #: The Dramatiq broker that worker processes consume, with one actor per task kind declared on it.
     broker: dramatiq.Broker
+    #: Counts over the ledger for ``GET /metrics`` (the same from every process).
+    stats: StatsSource
     #: Releases what the root opened (broker connections, the database pool), in order.
     closers: tuple[Callable[[], Any], ...] = ()
 

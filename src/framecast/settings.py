@@ -10,7 +10,7 @@ import binascii
 import ipaddress
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -154,6 +154,16 @@ class Settings(BaseSettings):
     fail_tasks: str = Field("", description="Comma list of kind:attempt to fail on purpose (testing only).")
     debug_frame_delay_ms: float = Field(0.0, ge=0, description="Sleep per rendered frame (testing only).")
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="text (one readable line per record) or json (one JSON object per line, with the "
+        "request, project and task ids of the record).",
+    )
+    metrics_token: str | None = Field(
+        None,
+        description="A Bearer token that may read GET /metrics (besides admin keys) when sign-in is on; "
+        "give it to Prometheus.",
+    )
 
     @property
     def database_url_resolved(self) -> str:

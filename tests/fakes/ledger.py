@@ -81,6 +81,8 @@ class _State:
     api_keys: dict[str, ApiKey] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
     webhooks: WebhookTables = field(default_factory=WebhookTables)
+    #: The metric counters: (metric, label, le) -> [count, total].
+    counters: dict[tuple[str, str, str], list[float]] = field(default_factory=dict)
 
     def copy(self) -> _State:
         # Events and outbox rows are never changed in place once stored, so their lists are copied and the
@@ -97,6 +99,7 @@ class _State:
             api_keys=copy.deepcopy(self.api_keys),
             secrets=dict(self.secrets),
             webhooks=self.webhooks.copy(),
+            counters={key: list(value) for key, value in self.counters.items()},
         )
 
 
@@ -293,6 +296,11 @@ class FakeLedgerSession:
             for t in self._state.tasks.values()
             if t.status.value == status and (getattr(t, column) is None or getattr(t, column) < before)
         ]
+
+    def add_counter(self, metric: str, label: str, le: str, value: float) -> None:
+        row = self._write().counters.setdefault((metric, label, le), [0, 0.0])
+        row[0] += 1
+        row[1] += value
 
     # -- assets -----------------------------------------------------------------------------------------
 

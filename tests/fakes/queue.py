@@ -37,6 +37,8 @@ class FakeJobQueue:
         self.held: dict[str, SentMessage] = {}
         self.fail_next = 0
         self.down = False
+        #: What ``dead_letters()`` answers (set it to model a broker holding dead letters).
+        self.dead = 0
         self._next_id = 1
 
     @property
@@ -66,6 +68,10 @@ class FakeJobQueue:
     def message_exists(self, message_id: str) -> bool:
         self._check_up()
         return message_id in self.held
+
+    def dead_letters(self) -> int:
+        self._check_up()
+        return self.dead
 
     def ping(self) -> None:
         self._check_up()

@@ -6,6 +6,7 @@ FramecastError                 any error Framecast raises on purpose
 │   ├── UnsupportedMedia       an upload's content is not an accepted type (415)
 │   └── WebhookUrlNotAllowed   a webhook URL is not http(s) or leads to a non-public address (422)
 ├── Unauthenticated            no valid credentials: key, session, proxy header or token (401)
+├── Forbidden                  valid credentials that may not do this (403: /metrics without an admin key)
 ├── NotFound                   no such project, asset or task for this owner (404)
 ├── QuotaExceeded              a per-owner or service-wide limit is reached (429, Retry-After)
 ├── Conflict                   the request clashes with the current state (409)
@@ -68,6 +69,12 @@ class Unauthenticated(FramecastError):
     session or token)."""
 
     code = "unauthenticated"
+
+
+class Forbidden(FramecastError):
+    """Raised when the caller is known but may not use this route (a non-admin key on ``/metrics``)."""
+
+    code = "forbidden"
 
 
 class NotFound(FramecastError):

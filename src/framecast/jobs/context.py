@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import logging
 import shutil
@@ -59,7 +60,13 @@ class TaskContext:
         self._confirmed_at = self._started
         self._tmp: Path | None = None
         self._fetched: dict[str, Path] = {}
-        self._watcher = threading.Thread(target=self._watch_cancel, name="cancel-watch", daemon=True)
+        # In the task's logging context, so its records carry the task's ids.
+        self._watcher = threading.Thread(
+            target=contextvars.copy_context().run,
+            args=(self._watch_cancel,),
+            name="cancel-watch",
+            daemon=True,
+        )
         self._watcher.start()
 
     # -- cancellation ---------------------------------------------------------------------------------

@@ -149,7 +149,7 @@ def render_chunk(ctx: TaskContext, params: ChunkParams) -> TaskOutcome:
         asset_path=ctx.asset_path,
     )
     ctx.put_internal(out, _chunk_key(params.index))
-    return TaskOutcome()
+    return TaskOutcome(frames=params.end - params.start)
 
 
 def _chunk_key(index: int) -> str:

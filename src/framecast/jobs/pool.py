@@ -24,6 +24,7 @@ def _child_env(settings: Settings) -> dict[str, str]:
             env[f"FRAMECAST_{name.upper()}"] = str(value)
     env["FRAMECAST_HEARTBEAT_TIMEOUT_S"] = str(settings.heartbeat_timeout_s)
     env["FRAMECAST_LOG_LEVEL"] = settings.log_level
+    env["FRAMECAST_LOG_FORMAT"] = settings.log_format
     env["FRAMECAST_POOL_CHILD"] = "1"
     for name in (
         "fail_tasks",

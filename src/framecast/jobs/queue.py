@@ -24,7 +24,7 @@ BROKER_DOWN = (BrokerError, redis.RedisError, OSError)
 @runtime_checkable
 class InspectableBroker(Protocol):
     """What Framecast's brokers (the embedded SQLite one, the Redis one) add to Dramatiq's interface: they
-    answer whether they still hold a message, and whether they are reachable. Each owns its storage's
+    answer whether they still hold a message, how many they dead-lettered, and whether they are reachable. Each owns its storage's
     names; nothing outside the broker knows them."""
 
     def filed_id(self, message: dramatiq.Message[Any]) -> str:
@@ -32,6 +32,7 @@ class InspectableBroker(Protocol):
         ...
 
     def message_exists(self, message_id: str) -> bool: ...
+    def dead_letter_count(self) -> int: ...
     def ping(self) -> None: ...
 
 
@@ -100,6 +101,15 @@ class DramatiqQueue:
         except BROKER_DOWN as exc:
             raise Unavailable(
                 f"The job broker could not be asked about a task: {exc.__class__.__name__}",
+                code="broker_down",
+            ) from exc
+
+    def dead_letters(self) -> int:
+        try:
+            return int(self.broker.dead_letter_count())
+        except BROKER_DOWN as exc:
+            raise Unavailable(
+                f"The job broker could not count its dead letters: {exc.__class__.__name__}",
                 code="broker_down",
             ) from exc
 

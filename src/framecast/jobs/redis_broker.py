@@ -26,7 +26,8 @@ timeout)``, the attributes ``broker``, ``queue_name``, ``prefetch``, ``timeout``
 ``outstanding_message_count``, ``broker.do_fetch(queue_name, count)``, and the parent's ``__next__`` handing
 out a cached message without I/O. The broker's own additions lean on Dramatiq's Redis layout the same
 way: ``filed_id`` on the ``redis_message_id`` option that ``RedisBroker.enqueue`` adds, ``message_exists`` on
-the ``$namespace:$queue.msgs`` hashes of the Lua script and the ``queues``/``delay_queues`` sets.
+the ``$namespace:$queue.msgs`` hashes of the Lua script and the ``queues``/``delay_queues`` sets,
+``dead_letter_count`` on the script's ``$namespace:$queue.XQ`` sorted sets.
 ``tests/jobs/test_redis_broker_shape.py`` checks each of these without Redis, so a Dramatiq upgrade that
 changes them fails there, by name, before a worker misbehaves.
 """
@@ -39,6 +40,7 @@ from typing import Any
 import redis
 from dramatiq.broker import MessageProxy
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
+from dramatiq.common import xq_name
 from dramatiq.errors import ConnectionClosed
 from dramatiq.message import Message
 
@@ -118,6 +120,14 @@ class PromptRedisBroker(RedisBroker):
         hashes keep it until the ack)."""
         keys = [f"{self.namespace}:{name}.msgs" for name in sorted(self.queues | self.delay_queues)]
         return any(self.client.hexists(key, message_id) for key in keys)
+
+    def dead_letter_count(self) -> int:
+        """How many messages of every declared queue are dead-lettered now: the members of Dramatiq's
+        ``$namespace:$queue.XQ`` sorted sets (a delayed queue's dead letters go to its canonical queue's)."""
+        with self.client.pipeline(transaction=False) as pipe:
+            for name in sorted(self.queues):
+                pipe.zcard(f"{self.namespace}:{xq_name(name)}")
+            return sum(int(n) for n in pipe.execute())
 
     def ping(self) -> None:
         self.client.ping()

@@ -12,6 +12,7 @@ from framecast.domain.models import JSON, Project, Task
 from framecast.domain.status import Status
 from framecast.jobs.context import HandBack, TaskContext
 from framecast.jobs.registry import TaskRegistry
+from framecast.logs import annotate, bind
 from framecast.services import pipeline
 from framecast.services.dispatch import send_tasks
 from framecast.services.pipeline import TaskOutcome
@@ -38,19 +39,22 @@ class TaskRunner:
         self.tasks = tasks
 
     def run(self, task_id: str, attempt: int) -> None:
-        try:
-            started = self._start(task_id, attempt)
-            if started is not None:
-                self._execute(*started)
-        except NotFound:
-            # The project was deleted while its task waited or ran: nothing is left to do or to record.
-            log.info("task %s belongs to a deleted project; dropped", task_id)
+        # Every record of this task (here, in the handler, the renderer) carries its ids.
+        with bind(task_id=task_id):
+            try:
+                started = self._start(task_id, attempt)
+                if started is not None:
+                    self._execute(*started)
+            except NotFound:
+                # The project was deleted while its task waited or ran: nothing is left to do or to record.
+                log.info("task %s belongs to a deleted project; dropped", task_id)
 
     def _start(self, task_id: str, attempt: int) -> tuple[Project, Task] | None:
         with self.ledger.transaction() as tx:
             started = pipeline.start_task(tx, task_id, attempt)
         if started is not None:
             project, task = started
+            annotate(project_id=project.id, owner=project.owner)
             log.info("run %s %s attempt %s of %s", task.kind, task.id, attempt, project.id)
         return started
 

@@ -221,6 +221,13 @@ class SQLiteBroker(Broker):
         except sqlite3.Error as e:
             raise Unavailable(f"The job queue could not be read: {e}", code="broker_down") from None
 
+    def dead_letter_count(self) -> int:
+        """How many messages of every queue are dead-lettered now."""
+        try:
+            return self.store.dead_letter_count()
+        except sqlite3.Error as e:
+            raise Unavailable(f"The job queue could not be read: {e}", code="broker_down") from None
+
     def dead_letters(self, queue_name: str) -> list[Message[Any]]:
         """The dead-lettered messages of a queue, oldest first."""
         messages = []

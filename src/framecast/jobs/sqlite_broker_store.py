@@ -360,6 +360,15 @@ class SQLiteQueueStore:
         )
         return [bytes(r[0]) for r in rows]
 
+    def dead_letter_count(self) -> int:
+        """Dead letters of every queue of this namespace."""
+        row = (
+            self._connections.get()
+            .execute("SELECT count(*) FROM dramatiq_dead_letters WHERE namespace = ?", (self.namespace,))
+            .fetchone()
+        )
+        return int(row[0])
+
     def workers(self) -> list[tuple[str, int]]:
         """(worker_id, heartbeat_ms) of every registered worker."""
         rows = (

@@ -24,6 +24,8 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from framecast.domain.errors import AlreadyExists, NotFound, Unavailable
@@ -31,7 +33,16 @@ from framecast.domain.identity import ApiKey
 from framecast.domain.models import JSON, Asset, Event, OwnerUsage, Project, Task, utcnow
 from framecast.domain.status import Status
 from framecast.ledger.engine import is_sqlite, pool_outages, sqlite_open_uri, unavailable
-from framecast.ledger.tables import api_keys, assets, events, outbox, projects, service_secrets, tasks
+from framecast.ledger.tables import (
+    api_keys,
+    assets,
+    events,
+    metric_counters,
+    outbox,
+    projects,
+    service_secrets,
+    tasks,
+)
 from framecast.ledger.webhooks import SqlWebhookStore
 
 CommitHook = Callable[[list[Event]], None]
@@ -418,6 +429,19 @@ class SqlSession:
             select(tasks).where(tasks.c.status == status, or_(col < before, col.is_(None)))
         ).mappings()
         return [_task(r) for r in rows]
+
+    def add_counter(self, metric: str, label: str, le: str, value: float) -> None:
+        """Bump one counter row (made on first use), in this transaction."""
+        table = metric_counters
+        upsert = (sqlite_insert if is_sqlite(self._conn.engine) else pg_insert)(table).values(
+            metric=metric, label=label, le=le, count=1, total=value
+        )
+        self._conn.execute(
+            upsert.on_conflict_do_update(
+                index_elements=[table.c.metric, table.c.label, table.c.le],
+                set_={"count": table.c.count + 1, "total": table.c.total + value},
+            )
+        )
 
     # -- used by SqlLedger's own one-statement reads and writes ------------------------------------------
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -198,4 +199,18 @@ webhook_attempts = Table(
     Column("status_code", Integer, nullable=True),
     Column("latency_ms", Float, nullable=True),
     Column("error", Text, nullable=True),
+)
+
+#: Counters for /metrics (``services.metrics``), bumped by the transaction that records what they count
+#: (a task's completion, a webhook delivery): one row per (metric, label, bucket upper bound ``le``; "" for a
+#: plain counter). Every process counts into the same rows, and deleting a project never lowers them.
+metric_counters = Table(
+    "metric_counters",
+    metadata,
+    Column("metric", String(32), nullable=False),
+    Column("label", String(32), nullable=False),
+    Column("le", String(24), nullable=False),
+    Column("count", BigInteger, nullable=False),
+    Column("total", Float, nullable=False),
+    PrimaryKeyConstraint("metric", "label", "le", name="pk_metric_counters"),
 )

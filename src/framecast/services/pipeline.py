@@ -16,6 +16,7 @@ from framecast.domain.errors import Conflict
 from framecast.domain.events import EventType
 from framecast.domain.models import JSON, Asset, AssetKind, Project, Task, utcnow
 from framecast.domain.status import Status, can_transition
+from framecast.services.metrics import count_completion
 from framecast.services.ports import LedgerSession
 
 log = logging.getLogger(__name__)
@@ -23,11 +24,13 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class TaskOutcome:
-    """What a finished task hands back: stored assets, a timeline (from ``plan``), tasks to add."""
+    """What a finished task hands back: stored assets, a timeline (from ``plan``), tasks to add, and how
+    many frames it rendered (for the render-speed metric)."""
 
     assets: list[Asset] = field(default_factory=list)
     timeline: JSON | None = None
     new_tasks: list[Task] = field(default_factory=list)
+    frames: int | None = None
 
 
 def _task_status(task: Task) -> JSON:
@@ -179,11 +182,14 @@ def complete_task(tx: LedgerSession, task_id: str, attempt: int, outcome: TaskOu
         for offset, new in enumerate(outcome.new_tasks, start=1):
             new.position = position + offset
         _add_tasks(tx, project.id, outcome.new_tasks)
-    _set_task(tx, task, Status.COMPLETED, progress=1.0, finished_at=utcnow())
+    finished_at = utcnow()
+    _set_task(tx, task, Status.COMPLETED, progress=1.0, finished_at=finished_at)
     all_tasks = tx.tasks(project.id)  # read once (a long video has dozens of tasks, each with JSON columns)
     to_send = _mark_ready(tx, all_tasks)
     if all(t.status is Status.COMPLETED for t in all_tasks):
         _finish_project(tx, project)
+    # Last: the counter rows are shared by every task of a kind, so their row locks are held only briefly.
+    count_completion(tx, task, finished_at, outcome.frames)
     return to_send
 
 

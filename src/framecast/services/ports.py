@@ -81,6 +81,10 @@ class LedgerSession(Protocol):
     def outbox_due(self, before: datetime) -> list[tuple[str, int]]: ...
     def delete_outbox(self, task_id: str, attempt: int) -> None: ...
     def tasks_where(self, *, status: str, before: datetime, column: str) -> list[Task]: ...
+    def add_counter(self, metric: str, label: str, le: str, value: float) -> None:
+        """Count one observation ``value`` of ``metric`` under ``label`` in the bucket ``le`` ("" for a plain
+        counter): the counters ``/metrics`` reads (see ``services.metrics``)."""
+        ...
 
 
 class Ledger(Protocol):
@@ -212,6 +216,51 @@ class JobQueue(Protocol):
     def enqueue(self, task: Task) -> str: ...
     def message_exists(self, message_id: str) -> bool: ...
     def ping(self) -> None: ...
+    def dead_letters(self) -> int:
+        """How many messages the broker has dead-lettered (a delivery that raised out of the task runner,
+        kept for inspection until the broker's TTL)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Histogram:
+    """Observations counted per upper bound: ``counts[i]`` is how many were ``<= bounds[i]`` (cumulative,
+    as Prometheus buckets are); ``count`` is all of them (the ``+Inf`` bucket), ``total`` their sum."""
+
+    bounds: tuple[float, ...]
+    counts: tuple[int, ...]
+    count: int = 0
+    total: float = 0.0
+
+    @classmethod
+    def empty(cls, bounds: tuple[float, ...]) -> Histogram:
+        return cls(bounds, (0,) * len(bounds))
+
+
+@dataclass(frozen=True)
+class LedgerStats:
+    """What the ledger says about the whole service at one moment (``GET /metrics``): the same from every
+    process that reads it. Nothing in it names an owner or repeats a prompt."""
+
+    #: Projects by status (every status, 0 when none).
+    projects: dict[str, int]
+    #: Tasks sent to the broker and not started, by kind (every kind); steps still waiting for earlier
+    #: steps are not in the queue yet.
+    tasks_queued: dict[str, int]
+    #: Tasks running now, by kind (every kind).
+    tasks_running: dict[str, int]
+    #: Seconds from start to finish of every task that completed, by kind (cumulative counters).
+    task_seconds: dict[str, Histogram]
+    #: Frames per second of every render task that completed (cumulative counters).
+    render_fps: Histogram
+    #: Webhook deliveries by outcome; None while this ledger has no deliveries table.
+    webhook_deliveries: dict[str, int] | None = None
+
+
+class StatsSource(Protocol):
+    """Counts over the ledger for ``/metrics``, read when asked (a few small grouped queries)."""
+
+    def stats(self) -> LedgerStats: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,7 @@ from framecast.domain.webhooks import (
     webhook_event_for,
 )
 from framecast.services.access import owned_endpoint, owned_project, visible_project, writer
+from framecast.services.metrics import count_webhook_delivery
 from framecast.services.ports import KeyStore, Ledger, LedgerSession, WebhookMessage, WebhookSender
 from framecast.services.snapshots import SnapshotView
 
@@ -254,15 +255,18 @@ class WebhookService:
                 return DeliveryState.FAILED  # its project was deleted while we sent
             tx.webhooks.add_attempt(delivery.id, attempt)
             if result.ok:
+                count_webhook_delivery(tx, "delivered")
                 tx.webhooks.update_delivery(delivery.id, state=DeliveryState.DELIVERED, next_attempt_at=None)
                 return DeliveryState.DELIVERED
             if result.status_code == 410:
+                count_webhook_delivery(tx, "gone")
                 self._gone(tx, current, endpoint)
                 return DeliveryState.FAILED
             window = current.window_started_at or started
             tries = current.tries + 1
             elapsed = (self.clock() - window).total_seconds()
             delay = retry_delay_s(tries, elapsed, scale=self.retry_scale, rand=self.rand)
+            count_webhook_delivery(tx, "failed" if delay is None else "retried")
             if delay is None:
                 log.warning(
                     "webhook %s to %s failed for good after %d attempts", delivery.id, delivery.url, tries

@@ -1,5 +1,5 @@
-"""The app factory: ``create_app(runtime)`` wires routers, error handlers, limits, static files and the
-hub's life."""
+"""The app factory: ``create_app(runtime)`` wires routers, error handlers, request ids, limits, metrics,
+static files and the hub's life."""
 
 from __future__ import annotations
 
@@ -16,11 +16,14 @@ from framecast.web import errors
 from framecast.web.auth import Authenticator
 from framecast.web.guards import BrowserGuard, allowed_hosts
 from framecast.web.limits import BodyLimitMiddleware
+from framecast.web.metrics import Metrics
+from framecast.web.request_id import RequestIdMiddleware
 from framecast.web.routers import (
     deliveries,
     events,
     health,
     media,
+    metrics,
     page,
     projects,
     session,
@@ -61,19 +64,23 @@ def create_app(runtime: Runtime) -> FastAPI:
     settings = runtime.settings
     app.state.runtime = runtime
     app.state.auth = Authenticator(settings, runtime.keys, runtime.sessions, runtime.tokens)
+    app.state.metrics = Metrics(runtime.stats, runtime.queue)
     errors.install(app)
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         upload_max_bytes=settings.max_upload_bytes,
     )
-    # Outermost: a foreign Host or a cross-site change is refused before anything else reads the request.
+    # A foreign Host or a cross-site change is refused before anything else reads the request.
     app.add_middleware(
         BrowserGuard,
         hosts=allowed_hosts(settings.host, settings.allowed_hosts),
         origins=settings.allowed_origins,
         trusted_proxies=settings.trusted_proxies,
     )
+    # Outermost: every answer, the guard's refusals too, carries X-Request-ID, and every log record of
+    # the request its id.
+    app.add_middleware(RequestIdMiddleware)
     for router in (
         session.router,
         projects.router,
@@ -84,6 +91,7 @@ def create_app(runtime: Runtime) -> FastAPI:
         videos.router,
         media.router,
         health.router,
+        metrics.router,
         page.router,
     ):
         app.include_router(router)

@@ -24,6 +24,7 @@ from starlette.requests import HTTPConnection
 
 from framecast.domain.errors import InvalidInput, Unauthenticated
 from framecast.domain.identity import AuthMode, Caller
+from framecast.logs import annotate
 from framecast.services.identity import TOKEN_PREFIX, DeliveryTokens, KeyService, Sessions, check_owner_name
 from framecast.settings import Settings
 
@@ -73,7 +74,12 @@ class Authenticator:
 
     def caller(self, conn: HTTPConnection, *, allow_token: bool = False) -> Caller:
         """The caller, or Unauthenticated. ``allow_token``: this route reads one project, so a delivery
-        token is accepted too."""
+        token is accepted too. The request's later log records name the owner and the project."""
+        caller = self._identify(conn, allow_token)
+        annotate(owner=caller.owner, project_id=conn.path_params.get("project_id") or caller.project_id)
+        return caller
+
+    def _identify(self, conn: HTTPConnection, allow_token: bool) -> Caller:
         # Only keys mode reads Authorization as its own: in none and proxy mode a header of another scheme
         # (nginx auth_basic's Basic, a proxy's Negotiate) belongs to whatever sits in front, not to us.
         bearer = _bearer(conn, strict=self.mode is AuthMode.KEYS)

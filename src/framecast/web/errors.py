@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from framecast.domain.errors import (
     Cancelled,
     Conflict,
+    Forbidden,
     FramecastError,
     InvalidInput,
     NotFound,
@@ -32,6 +33,7 @@ from framecast.domain.errors import (
     UnsupportedMedia,
 )
 from framecast.domain.webhooks import URL_NOT_ALLOWED
+from framecast.logs import current as current_ids
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,7 @@ STATUS: dict[type[FramecastError], int] = {
     UnsupportedMedia: 415,
     InvalidInput: 422,
     Unauthenticated: 401,
+    Forbidden: 403,
     NotFound: 404,
     QuotaExceeded: 429,
     RangeNotSatisfiable: 416,
@@ -104,13 +107,21 @@ def log_unavailable(where: str, exc: Unavailable) -> None:
 
 
 def problem(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
+    """The one error body: ``{status, code, message, …extra, request_id}``, with ``X-Request-ID`` (also
+    when Starlette's outermost middleware answers a 500, outside the request-id middleware)."""
     body = {
         "status": status,
         "code": code,
         "message": message,
         **{k: v for k, v in extra.items() if v is not None},
     }
-    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+    request_id = current_ids().get("request_id")
+    if request_id:
+        body["request_id"] = request_id
+    response = JSONResponse(body, status_code=status, media_type="application/problem+json")
+    if request_id:
+        response.headers["X-Request-ID"] = request_id
+    return response
 
 
 def _field(loc: tuple[Any, ...]) -> str:

@@ -15,12 +15,13 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from framecast.web.errors import problem
 
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -79,10 +80,7 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, code:
         # Refusing the handshake: the server answers 403 to the upgrade request.
         await send({"type": "websocket.close", "code": 1008, "reason": code})
         return
-    body = json.dumps({"status": status, "code": code, "message": message}).encode()
-    headers = [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await problem(status, code, message)(scope, receive, send)
 
 
 class BrowserGuard:

@@ -18,6 +18,7 @@ from framecast.domain.events import EventType
 from framecast.domain.models import Event
 from framecast.services.event_stream import EventStream
 from framecast.web.errors import RETRY_AFTER_S, log_unavailable, public_error
+from framecast.web.metrics import StreamMetrics
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +43,17 @@ def problem_frame(project_id: str, exc: FramecastError | None) -> bytes:
     return retry + frame(EventType.PROBLEM, envelope)
 
 
-async def sse_body(stream: EventStream, *, retry_ms: int) -> AsyncIterator[bytes]:
+async def sse_body(
+    stream: EventStream, *, retry_ms: int, meter: StreamMetrics | None = None
+) -> AsyncIterator[bytes]:
+    counted = meter.connect("sse", stream.project.last_seq) if meter is not None else None
     try:
         yield f"retry: {retry_ms}\n\n".encode()
         async for item in stream:
             if isinstance(item, Event):
                 yield frame(item.type, item.envelope_json, item.seq)
+                if counted is not None:
+                    counted.sent(item)
             else:
                 yield frame(item.type, item.envelope())
     except FramecastError as exc:
@@ -58,4 +64,6 @@ async def sse_body(stream: EventStream, *, retry_ms: int) -> AsyncIterator[bytes
         log.exception("SSE stream of %s failed", stream.project.id)
         yield problem_frame(stream.project.id, None)
     finally:
+        if counted is not None:
+            counted.close()
         stream.close()

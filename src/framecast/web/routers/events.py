@@ -64,7 +64,7 @@ async def project_events(
     if "text/event-stream" in accept:
         stream = await _open(runtime, project_id, caller, cursor)
         return StreamingResponse(
-            sse_body(stream, retry_ms=runtime.settings.sse_retry_ms),
+            sse_body(stream, retry_ms=runtime.settings.sse_retry_ms, meter=request.app.state.metrics.streams),
             media_type="text/event-stream; charset=utf-8",
             headers=HEADERS,
         )
@@ -107,9 +107,12 @@ async def project_ws(websocket: WebSocket, project_id: str) -> None:
         await _close_with_problem(websocket, project_id, exc)
         return
     reader = asyncio.create_task(_read_commands(websocket, stream))
+    counted = websocket.app.state.metrics.streams.connect("websocket", stream.project.last_seq)
     try:
         async for item in stream:
             await websocket.send_text(_envelope(item))
+            if isinstance(item, Event):
+                counted.sent(item)
         await websocket.close(code=1000)
     except _GONE:
         pass  # the client went away; it resumes from its last seq
@@ -119,6 +122,7 @@ async def project_ws(websocket: WebSocket, project_id: str) -> None:
         log.exception("WebSocket stream of %s failed", project_id)
         await _close_with_problem(websocket, project_id, None)
     finally:
+        counted.close()
         reader.cancel()
         stream.close()
 

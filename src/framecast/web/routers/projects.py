@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from framecast.domain.models import iso
 from framecast.domain.options import ProjectRequest
+from framecast.logs import annotate
 from framecast.services.identity import MAX_TOKEN_TTL_S
 from framecast.web.deps import CallerDep, ReaderDep, RuntimeDep, ServiceDep
 
@@ -54,6 +55,7 @@ def create_project(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> JSONResponse:
     project, created = service.submit(body, caller=caller, idempotency_key=idempotency_key)
+    annotate(project_id=project.id)  # the access line of this request names the project it made
     snapshot = service.snapshot(project.id, caller=caller)
     return JSONResponse(
         snapshot,
