@@ -9,7 +9,7 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, WebSocket, WebSocketDisconnect
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from framecast.domain.errors import FramecastError, InvalidInput, Unavailable
 from framecast.domain.events import EventType, StreamMessage
@@ -25,31 +25,58 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/projects", tags=["events"])
 
 MAX_SEQ = 2**31
+#: More digits than any seq has (with leading zeros to spare); a longer string is never handed to int().
+_MAX_CURSOR_DIGITS = 32
 
-After = Annotated[int | None, Query(ge=0, le=MAX_SEQ, description="Send events with seq greater than this.")]
+After = Annotated[
+    str | None,
+    Query(
+        description="Send events with seq greater than this (ASCII digits, 0 to 2^31).",
+        json_schema_extra={"pattern": "^[0-9]+$"},
+    ),
+]
 
 
-def _cursor(after: int | None, last_event_id: str | None) -> int:
+def parse_cursor(raw: str) -> int | None:
+    """A cursor as clients send it (``?after``, ``Last-Event-ID``, a WebSocket's ``?after``): ASCII digits
+    only, 0 to MAX_SEQ; None for anything else. ``int()`` alone would take ``" 1"``, ``"+1"``, ``"1_0"``
+    and ``"١٢"``, which no client of this protocol sends on purpose.
+
+    >>> [parse_cursor(s) for s in ("0", "42", "007", "", " 1", "+1", "1_0", "1.0", "١٢", "0x1")]
+    [0, 42, 7, None, None, None, None, None, None, None]
+    """
+    if not (0 < len(raw) <= _MAX_CURSOR_DIGITS and raw.isascii() and raw.isdigit()):
+        return None
+    value = int(raw)
+    return value if value <= MAX_SEQ else None
+
+
+def _cursor(after: str | None, last_event_id: str | None) -> int:
+    """Where a request starts: a valid ``Last-Event-ID`` wins over ``?after`` (an EventSource keeps its URL,
+    ``…/events?after=0``, and sends the header on every reconnect). A bad ``?after`` is the client's
+    mistake (422); a bad ``Last-Event-ID`` is ignored, as browsers ignore ids they cannot use."""
+    start = 0
     if after is not None:
-        return after
-    if last_event_id:
-        try:
-            value = int(last_event_id.strip())
-        except ValueError as exc:
+        parsed = parse_cursor(after)
+        if parsed is None:
             raise InvalidInput(
-                "Last-Event-ID must be a whole number (the last seq received).", field="Last-Event-ID"
-            ) from exc
-        if not 0 <= value <= MAX_SEQ:
-            raise InvalidInput(f"Last-Event-ID must be between 0 and {MAX_SEQ}.", field="Last-Event-ID")
-        return value
-    return 0
+                f"after must be a whole number from 0 to {MAX_SEQ}, in ASCII digits (the last seq received).",
+                field="after",
+            )
+        start = parsed
+    resumed = parse_cursor(last_event_id) if last_event_id is not None else None
+    return start if resumed is None else resumed
 
 
 @router.get(
     "/{project_id}/events",
     summary="Events: SSE with Accept: text/event-stream, otherwise JSON polling",
-    responses={200: {"content": {"text/event-stream": {}, "application/json": {}}}},
+    responses={
+        200: {"content": {"text/event-stream": {}, "application/json": {}}},
+        204: {"description": "SSE only: the cursor is at or past the terminal event; read the snapshot."},
+    },
 )
+@router.head("/{project_id}/events", include_in_schema=False)
 async def project_events(
     project_id: str,
     request: Request,
@@ -61,8 +88,15 @@ async def project_events(
 ) -> Any:
     cursor = _cursor(after, last_event_id)
     accept = request.headers.get("accept", "")
-    if "text/event-stream" in accept:
+    # HEAD answers like polling whatever it accepts: a stream has no headers of its own to look at, and a
+    # HEAD must not hold a connection open.
+    if "text/event-stream" in accept and request.method != "HEAD":
         stream = await _open(runtime, project_id, caller, cursor)
+        if stream.exhausted:
+            # The HTML standard's way to make an EventSource stop: without it, a stream that ends after the
+            # terminal event is reopened (with Last-Event-ID) forever.
+            stream.close()
+            return Response(status_code=204, headers={"Cache-Control": "no-cache"})
         return StreamingResponse(
             sse_body(stream, retry_ms=runtime.settings.sse_retry_ms),
             media_type="text/event-stream; charset=utf-8",
@@ -129,9 +163,12 @@ _GONE = (WebSocketDisconnect, RuntimeError, OSError)
 
 
 def _ws_after(raw: str) -> int:
-    if not (raw.isascii() and raw.isdigit()) or not 0 <= int(raw) <= MAX_SEQ:
-        raise InvalidInput(f"after must be a whole number from 0 to {MAX_SEQ}.", field="after")
-    return int(raw)
+    after = parse_cursor(raw)
+    if after is None:
+        raise InvalidInput(
+            f"after must be a whole number from 0 to {MAX_SEQ}, in ASCII digits.", field="after"
+        )
+    return after
 
 
 async def _read_commands(websocket: WebSocket, stream: EventStream) -> None:
