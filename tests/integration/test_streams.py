@@ -230,3 +230,59 @@ def test_websocket_cursor_past_the_end_gets_hello_then_resync(api_only: Server, 
     hello, resync = run_async(run)
     assert hello["type"] == "hello" and resync["type"] == "resync"
     assert resync["data"]["last_seq"] == hello["data"]["last_seq"]
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        "not json",
+        "[1, 2]",
+        '"resume"',
+        "{}",
+        '{"type": "subscribe", "after": 0}',
+        '{"type": "resume"}',
+        '{"type": "resume", "after": true}',
+        '{"type": "resume", "after": -1}',
+        '{"type": "resume", "after": 1.5}',
+        '{"type": "resume", "after": "3"}',
+        '{"type": "resume", "after": 2147483649}',
+        b"\x00binary",
+    ],
+)
+def test_websocket_frame_the_server_cannot_use_gets_a_problem_and_close_1008(
+    api_only: Server, queued: str, frame: str | bytes
+) -> None:
+    async def run() -> tuple[dict[str, Any], int | None]:
+        uri = api_only.url.replace("http", "ws") + f"/api/projects/{queued}/ws?after=0"
+        async with websockets.connect(uri) as ws:
+            assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "hello"
+            await ws.send(frame)
+            try:
+                while True:
+                    message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                    if message["type"] == "problem":
+                        problem = message
+            except websockets.ConnectionClosed as closed:
+                return problem, closed.rcvd.code if closed.rcvd else None
+
+    problem, code = run_async(run)
+    assert code == 1008
+    assert problem["project_id"] == queued and "seq" not in problem
+    assert problem["data"]["code"] == "invalid_message"
+    assert "resume" in problem["data"]["message"]
+
+
+def test_websocket_valid_resume_frames_keep_the_stream_open(api_only: Server, queued: str) -> None:
+    async def run() -> list[dict[str, Any]]:
+        uri = api_only.url.replace("http", "ws") + f"/api/projects/{queued}/ws?after=0"
+        async with websockets.connect(uri) as ws:
+            got = [json.loads(await asyncio.wait_for(ws.recv(), 10))]
+            await ws.send(json.dumps({"type": "resume", "after": 0}))
+            await ws.send(json.dumps({"type": "resume", "after": 2**31}))  # past the end: resync
+            while not any(m["type"] == "resync" for m in got) or got[-1]["type"] != "ping":
+                got.append(json.loads(await asyncio.wait_for(ws.recv(), 10)))
+            return got
+
+    got = run_async(run)
+    assert got[0]["type"] == "hello"
+    assert not any(m["type"] == "problem" for m in got)

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from framecast.domain.errors import FramecastError, InvalidInput, Unavailable
+from framecast.domain.errors import FramecastError, InvalidInput, Unavailable, UnusableMessage
 from framecast.domain.events import EventType, StreamMessage
 from framecast.domain.identity import Caller
 from framecast.domain.models import Event
@@ -140,11 +140,23 @@ async def project_ws(websocket: WebSocket, project_id: str) -> None:
     except FramecastError as exc:
         await _close_with_problem(websocket, project_id, exc)
         return
-    reader = asyncio.create_task(_read_commands(websocket, stream))
+    # One task sends the stream, one reads the client's frames; whichever ends first ends the other (the
+    # client left, the stream ended, or a frame the server cannot use), then the socket is closed from here
+    # alone, so two tasks never send at once.
+    tasks = (
+        asyncio.create_task(_send_stream(websocket, stream)),
+        asyncio.create_task(_read_commands(websocket, stream)),
+    )
     try:
-        async for item in stream:
-            await websocket.send_text(_envelope(item))
-        await websocket.close(code=1000)
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        if pending:
+            # asyncio.wait, not gather: a cancelled gather re-raises the child's CancelledError, which the
+            # canceller (anyio's cancel scopes match their own message) would take for a foreign one.
+            await asyncio.wait(pending)
+        for task in done:
+            task.result()
     except _GONE:
         pass  # the client went away; it resumes from its last seq
     except FramecastError as exc:
@@ -153,8 +165,15 @@ async def project_ws(websocket: WebSocket, project_id: str) -> None:
         log.exception("WebSocket stream of %s failed", project_id)
         await _close_with_problem(websocket, project_id, None)
     finally:
-        reader.cancel()
+        for task in tasks:
+            task.cancel()
         stream.close()
+
+
+async def _send_stream(websocket: WebSocket, stream: EventStream) -> None:
+    async for item in stream:
+        await websocket.send_text(_envelope(item))
+    await websocket.close(code=1000)
 
 
 #: What sending to (or closing) a socket the client already left raises: Starlette's disconnect, its
@@ -172,18 +191,33 @@ def _ws_after(raw: str) -> int:
 
 
 async def _read_commands(websocket: WebSocket, stream: EventStream) -> None:
-    """Client messages: ``{"type": "resume", "after": N}`` moves the cursor; anything else is ignored."""
-    with contextlib.suppress(WebSocketDisconnect, RuntimeError, asyncio.CancelledError):
-        while True:
-            text = await websocket.receive_text()
-            try:
-                message = json.loads(text)
-            except ValueError:
-                continue
-            if isinstance(message, dict) and message.get("type") == "resume":
-                after = message.get("after")
-                if isinstance(after, int) and after >= 0:
-                    stream.resume_from(after)
+    """Client frames: ``{"type": "resume", "after": N}`` moves the cursor. Returns when the client leaves;
+    raises UnusableMessage for any other frame (answered with a ``problem`` and close 1008)."""
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        stream.resume_from(_resume_after(message.get("text")))
+
+
+def _resume_after(text: str | None) -> int:
+    """The ``after`` of a resume frame; raises UnusableMessage for a frame that is not one."""
+    usage = 'send {"type": "resume", "after": N} with N the last seq received'
+    if text is None:
+        raise UnusableMessage(f"Frames must be text: {usage}.")
+    try:
+        message = json.loads(text)
+    except ValueError:
+        raise UnusableMessage(f"The frame is not JSON: {usage}.") from None
+    if not isinstance(message, dict):
+        raise UnusableMessage(f"The frame must be a JSON object: {usage}.")
+    if message.get("type") != "resume":
+        raise UnusableMessage(f"Unknown message type {message.get('type')!r}: {usage}.")
+    after = message.get("after")
+    # bool is an int in Python, and JSON's true is no cursor
+    if type(after) is not int or not 0 <= after <= MAX_SEQ:
+        raise UnusableMessage(f"after must be a whole number from 0 to {MAX_SEQ}: {usage}.")
+    return after
 
 
 async def _close_with_problem(websocket: WebSocket, project_id: str, exc: FramecastError | None) -> None:
