@@ -286,3 +286,35 @@ def test_websocket_valid_resume_frames_keep_the_stream_open(api_only: Server, qu
     got = run_async(run)
     assert got[0]["type"] == "hello"
     assert not any(m["type"] == "problem" for m in got)
+
+
+def test_the_sdk_takes_204_for_done_and_reads_the_snapshot(
+    server: Server, client: httpx.Client, finished: str
+) -> None:
+    from framecast.client import AsyncClient, Client
+
+    last = all_events(client, finished)[-1]["seq"]
+    seen: list[tuple[str, int]] = []
+
+    class Recording(httpx.HTTPTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            response = super().handle_request(request)
+            seen.append((request.url.path, response.status_code))
+            return response
+
+    class AsyncRecording(httpx.AsyncHTTPTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            response = await super().handle_async_request(request)
+            seen.append((request.url.path, response.status_code))
+            return response
+
+    with Client(server.url, transport=Recording()) as sdk:
+        assert list(sdk.events(finished, after=last)) == []
+
+    async def run() -> list[dict[str, Any]]:
+        async with AsyncClient(server.url, transport=AsyncRecording()) as sdk:
+            return [e async for e in sdk.aiter_events(finished, after=last)]
+
+    assert run_async(run) == []
+    once = [(f"/api/projects/{finished}/events", 204), (f"/api/projects/{finished}", 200)]
+    assert seen == once + once  # one stream request (204), one snapshot, and no reconnect
