@@ -25,7 +25,8 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 
 venv: $(STAMP)
 
-# axe-core for the accessibility checks in tests/e2e, exactly as package-lock.json pins it. Debian ships npm
+# axe-core for the accessibility checks in tests/e2e and eventsource (a WHATWG EventSource for node) for
+# tests/integration/test_real_clients.py, exactly as package-lock.json pins them. Debian ships npm
 # apart from nodejs (NodeSource's nodejs bundles it), so npm is installed only when the command is missing.
 $(NODE_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null || $(MAKE) --no-print-directory system-deps PACKAGES=npm
@@ -55,8 +56,9 @@ run: $(STAMP)
 test: system-deps $(TEST_STAMP) $(NODE_STAMP) lint test-js
 	$(BIN)/python -m pytest -p no:cacheprovider
 
-# The page's delivery logic (tests/js) on node's own test runner: no DOM, no network, no packages needed.
-test-js:
+# The page's delivery logic (tests/js) on node's own test runner: no DOM, no network. npm ci first: the
+# pinned node packages (axe-core, and the eventsource client tests/integration drives) come from the lock.
+test-js: $(NODE_STAMP)
 	node --test tests/js/
 
 lint: $(TEST_STAMP)

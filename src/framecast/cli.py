@@ -105,6 +105,7 @@ def serve(
     from framecast.jobs.reconcile_loop import ReconcilerThread
     from framecast.jobs.webhook_loop import WebhookSenderThread
     from framecast.web.app import create_app
+    from framecast.web.http_server import server_options
 
     settings = _settings(host=host, port=port, data_dir=data_dir, workers=workers)
     _logging(settings)
@@ -142,6 +143,9 @@ def serve(
             # (FRAMECAST_TRUSTED_PROXIES) for the owner header and the forwarded scheme.
             proxy_headers=False,
             ws_ping_interval=20,
+            # Request heads over FRAMECAST_MAX_HEADER_BYTES get 431, heads slower than
+            # FRAMECAST_HEADER_TIMEOUT_S are dropped (uvicorn has neither; see web.http_server).
+            **server_options(settings),
         )
     finally:
         webhook_sender.stop()

@@ -134,6 +134,21 @@ class Settings(BaseSettings):
     )
     task_time_limit_s: float = Field(6 * 3600, gt=0, description="Dramatiq time limit for one task.")
     max_body_bytes: int = Field(1_000_000, gt=0)
+    # No setting turns these two off: a server that waits forever for headers of any size is one a few
+    # idle sockets can fill.
+    max_header_bytes: int = Field(
+        32_768,
+        ge=4096,
+        le=1_048_576,
+        description="A request whose line and headers are over this many bytes gets 431 and is closed.",
+    )
+    header_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        le=30,
+        description="A client that has not sent its request headers within this many seconds (of connecting, "
+        "or of the previous response) gets 408 and is closed.",
+    )
     max_upload_bytes: int = Field(25_000_000, gt=0)
     reconcile_interval_s: float = Field(
         3.0, gt=0, description="How often serve reconciles ledger and broker."

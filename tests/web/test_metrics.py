@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 from web_support import ClientFactory, TestClient, assert_problem
 
@@ -159,26 +158,20 @@ def test_webhook_deliveries_come_from_the_counters_the_sender_bumps(client: Test
     )
 
 
-def test_before_the_sender_counts_a_deliveries_table_is_counted_by_state(make_client: ClientFactory) -> None:
+def test_webhook_outcomes_are_counted_by_the_transactions_that_record_them(
+    make_client: ClientFactory,
+) -> None:
+    from framecast.services.metrics import count_webhook_delivery
+
     client = make_client()
-    engine = client.app.state.runtime.stats.engine  # type: ignore[attr-defined]
-    with engine.begin() as conn:
-        conn.execute(sa.text("CREATE TABLE webhook_deliveries (id TEXT PRIMARY KEY, state TEXT NOT NULL)"))
-        conn.execute(
-            sa.text(
-                "INSERT INTO webhook_deliveries VALUES ('d1', 'delivered'), ('d2', 'pending'), ('d3', 'delivered')"
-            )
-        )
-    client.app.state.runtime.stats._webhooks_checked = -1e9  # type: ignore[attr-defined]  # look again now
+    ledger = client.app.state.runtime.ledger  # type: ignore[attr-defined]
+    for outcome in ("delivered", "retried", "delivered"):
+        with ledger.transaction() as tx:
+            count_webhook_delivery(tx, outcome)
     fams = families(client.get("/metrics").text)
-    assert (
-        value(fams, "framecast_webhook_deliveries", "framecast_webhook_deliveries_total", outcome="delivered")
-        == 2
-    )
-    assert (
-        value(fams, "framecast_webhook_deliveries", "framecast_webhook_deliveries_total", outcome="pending")
-        == 1
-    )
+    name = "framecast_webhook_deliveries_total"
+    assert value(fams, "framecast_webhook_deliveries", name, outcome="delivered") == 2
+    assert value(fams, "framecast_webhook_deliveries", name, outcome="retried") == 1
 
 
 def test_an_outage_leaves_the_process_series_and_says_which_source_is_down() -> None:

@@ -24,6 +24,7 @@ from framecast.domain.errors import (
     TaskFailed,
     Unavailable,
     UnsupportedMedia,
+    UnusableMessage,
 )
 from framecast.web import errors
 
@@ -32,6 +33,7 @@ CASES: list[tuple[FramecastError, int, int]] = [
     (InvalidInput("bad"), 422, 4422),
     (PayloadTooLarge("big"), 413, 4413),
     (UnsupportedMedia("what"), 415, 4415),
+    (UnusableMessage("not json"), 422, 1008),  # a WebSocket frame the server cannot use: policy violation
     (NotFound("gone", code="project_not_found"), 404, 4404),
     (RangeNotSatisfiable(10), 416, 4416),
     (Conflict("no"), 409, 4409),

@@ -242,11 +242,111 @@ def test_media_suffix_range(client: TestClient) -> None:
     assert response.content == content[-5:]
 
 
-def test_media_unsatisfiable_range_is_416(client: TestClient) -> None:
+@pytest.mark.parametrize("spec", ["bytes={size}-", "bytes=-0", "bytes={size}-{far}, {far}-"])
+def test_media_unsatisfiable_range_is_416_problem_json(client: TestClient, spec: str) -> None:
     body, content = _uploaded_png(client)
-    response = client.get(body["url"], headers={"Range": f"bytes={len(content) + 10}-"})
-    assert response.status_code == 416
-    assert response.headers["content-range"] == f"bytes */{len(content)}"
+    size = len(content)
+    response = client.get(body["url"], headers={"Range": spec.format(size=size, far=size + 10)})
+    assert_problem(response, 416, "range_not_satisfiable")
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["content-range"] == f"bytes */{size}"
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "items=0-1",  # a unit the server does not know: ignored (RFC 9110 §14.2)
+        "Items=0-1",
+        "bytes=5-2",
+        "bytes=abc",
+        "bytes=0-1_0",
+        "bytes=١-٢",
+        "bytes=+1-2",
+        "bytes=0x1-2",
+        "bytes=-",
+        "bytes=",
+        "bytes 0-1",
+        "0-1",
+        ",".join(["bytes=0-0"] + [f"{2 * i}-{2 * i}" for i in range(1, 120)]),  # too many ranges
+    ],
+)
+def test_media_range_it_cannot_use_is_ignored_whole_file_200(client: TestClient, spec: str) -> None:
+    body, content = _uploaded_png(client)
+    response = client.get(body["url"], headers={"Range": spec.encode()})
+    assert response.status_code == 200, (response.status_code, response.text[:200])
+    assert response.content == content
+    assert "content-range" not in response.headers
+
+
+def _multipart(response: Any) -> list[tuple[dict[str, str], bytes]]:
+    """The parts of a multipart/byteranges body: (headers, bytes)."""
+    kind, _, param = response.headers["content-type"].partition("; boundary=")
+    assert kind == "multipart/byteranges" and param
+    delimiter = f"--{param}".encode()
+    raw = response.content
+    assert raw.startswith(delimiter) and raw.endswith(delimiter + b"--")
+    parts = []
+    for chunk in raw[: -len(delimiter) - 2].split(delimiter)[1:]:
+        # each part: CRLF, its headers, a blank line, the bytes; the CRLF after them belongs to the delimiter
+        head, _, data = chunk.removeprefix(b"\r\n").removesuffix(b"\r\n").partition(b"\r\n\r\n")
+        fields = dict(line.split(": ", 1) for line in head.decode().split("\r\n"))
+        parts.append(({k.lower(): v for k, v in fields.items()}, data))
+    return parts
+
+
+def test_media_several_ranges_are_multipart_byteranges(client: TestClient) -> None:
+    body, content = _uploaded_png(client)
+    size = len(content)
+    response = client.get(body["url"], headers={"Range": "bytes=20-29, 0-4, -3"})
+    assert response.status_code == 206
+    assert response.headers["content-length"] == str(len(response.content))
+    assert "content-range" not in response.headers
+    parts = _multipart(response)
+    assert [h["content-range"] for h, _ in parts] == [
+        f"bytes 0-4/{size}",
+        f"bytes 20-29/{size}",
+        f"bytes {size - 3}-{size - 1}/{size}",
+    ]
+    assert [data for _, data in parts] == [content[0:5], content[20:30], content[-3:]]
+    assert all(h["content-type"] == "image/png" for h, _ in parts)
+    head = client.head(body["url"], headers={"Range": "bytes=20-29, 0-4, -3"})
+    assert head.status_code == 206 and head.content == b""
+    assert head.headers["content-type"].startswith("multipart/byteranges; boundary=")
+    # the boundary is new for every response, so only the length's digits may differ with it
+    assert abs(int(head.headers["content-length"]) - len(response.content)) < 8
+
+
+def test_media_several_ranges_with_one_past_the_end_serve_the_satisfiable_ones(client: TestClient) -> None:
+    body, content = _uploaded_png(client)
+    size = len(content)
+    response = client.get(body["url"], headers={"Range": f"bytes=0-4, {size + 100}-"})
+    assert response.status_code == 206
+    assert response.headers["content-range"] == f"bytes 0-4/{size}" and response.content == content[:5]
+    response = client.get(body["url"], headers={"Range": f"bytes=0-1, 4-5, {size}-{size + 5}"})
+    assert response.status_code == 206
+    assert [data for _, data in _multipart(response)] == [content[0:2], content[4:6]]
+
+
+def test_media_overlapping_or_adjacent_ranges_are_merged_into_one(client: TestClient) -> None:
+    body, content = _uploaded_png(client)
+    for spec in ("bytes=0-9, 5-14", "bytes=0-9,10-14", "bytes=10-14, 0-12, 3-4"):
+        response = client.get(body["url"], headers={"Range": spec})
+        assert response.status_code == 206, spec
+        assert response.headers["content-range"] == f"bytes 0-14/{len(content)}", spec
+        assert response.content == content[:15]
+
+
+def test_media_range_with_spaces_and_empty_elements_is_read(client: TestClient) -> None:
+    body, content = _uploaded_png(client)
+    response = client.get(body["url"], headers={"Range": "bytes= 2-3 ,, "})
+    assert response.status_code == 206 and response.content == content[2:4]
+
+
+def test_media_weak_if_range_gets_the_whole_file(client: TestClient) -> None:
+    body, content = _uploaded_png(client)
+    etag = client.get(body["url"]).headers["etag"]
+    response = client.get(body["url"], headers={"Range": "bytes=0-9", "If-Range": f"W/{etag}"})
+    assert response.status_code == 200 and response.content == content
 
 
 def test_media_open_ended_and_clamped_ranges(client: TestClient) -> None:
@@ -285,7 +385,11 @@ def test_media_head_gives_the_headers_without_the_body(client: TestClient) -> No
 def test_media_range_with_absurd_numbers_is_not_an_error(client: TestClient) -> None:
     body, content = _uploaded_png(client)
     response = client.get(body["url"], headers={"Range": "bytes=" + "9" * 5000 + "-"})
-    assert response.status_code < 500
+    assert_problem(response, 416, "range_not_satisfiable")  # a start past the end
+    response = client.get(body["url"], headers={"Range": "bytes=2-" + "9" * 5000})
+    assert response.status_code == 206 and response.content == content[2:]
+    response = client.get(body["url"], headers={"Range": "bytes=-" + "9" * 5000})
+    assert response.status_code == 206 and response.content == content
 
 
 def test_media_whose_file_vanished_from_storage_is_404_not_an_empty_200(client: TestClient) -> None:

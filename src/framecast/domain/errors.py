@@ -4,10 +4,12 @@ FramecastError                 any error Framecast raises on purpose
 ├── InvalidInput               a request body, parameter or file is wrong (422)
 │   ├── PayloadTooLarge        a body or upload is over the limit (413)
 │   ├── UnsupportedMedia       an upload's content is not an accepted type (415)
-│   └── WebhookUrlNotAllowed   a webhook URL is not http(s) or leads to a non-public address (422)
+│   ├── WebhookUrlNotAllowed   a webhook URL is not http(s) or leads to a non-public address (422)
+│   └── UnusableMessage        a stream client sent a message the server cannot use (WebSocket close 1008)
 ├── Unauthenticated            no valid credentials: key, session, proxy header or token (401)
 ├── Forbidden                  valid credentials that may not do this (403: /metrics without an admin key)
 ├── NotFound                   no such project, asset or task for this owner (404)
+├── RangeNotSatisfiable        a Range asks only for bytes past the end of a file (416)
 ├── QuotaExceeded              a per-owner or service-wide limit is reached (429, Retry-After)
 ├── Conflict                   the request clashes with the current state (409)
 │   ├── IdempotencyConflict    an Idempotency-Key was reused with another body
@@ -62,6 +64,13 @@ class WebhookUrlNotAllowed(InvalidInput):
     multicast, unspecified or metadata address (unless FRAMECAST_WEBHOOK_ALLOW_PRIVATE=true)."""
 
     code = "webhook_url_not_allowed"
+
+
+class UnusableMessage(InvalidInput):
+    """Raised when a stream client sends a message the server cannot use: a WebSocket frame that is not
+    JSON, not an object, of an unknown type, or a ``resume`` without a valid ``after``."""
+
+    code = "invalid_message"
 
 
 class Unauthenticated(FramecastError):

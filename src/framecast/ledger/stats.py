@@ -11,13 +11,10 @@ has one. ``bench/metrics.py`` measures a scrape at 10,000 projects.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, inspect, or_, select, text
+from sqlalchemy import Engine, and_, func, or_, select
 
 from framecast.domain.status import Status
 from framecast.ledger.engine import pool_outages
@@ -32,13 +29,6 @@ from framecast.services.metrics import (
 )
 from framecast.services.ports import Histogram, LedgerStats
 
-#: The table, and its column, that webhook deliveries are counted from when this ledger has it (the
-#: webhook feature's migration creates it). Until then ``webhook_deliveries`` is None.
-WEBHOOK_TABLE = "webhook_deliveries"
-WEBHOOK_OUTCOME_COLUMN = "state"
-#: How long the answer "is the deliveries table there?" is believed (a migration may add it while we run).
-_TABLE_CHECK_S = 30.0
-
 
 class SqlStats:
     """``StatsSource`` over the ledger's engine; ``kinds``: every task kind (each gets its series, 0 while
@@ -51,9 +41,6 @@ class SqlStats:
     def __init__(self, engine: Engine, *, kinds: Sequence[str]) -> None:
         self.engine = engine
         self.kinds = tuple(kinds)
-        self._webhooks_checked = -_TABLE_CHECK_S
-        self._webhooks_present = False
-        self._lock = threading.Lock()
 
     def stats(self) -> LedgerStats:
         with pool_outages(), self.engine.connect() as conn:
@@ -76,13 +63,11 @@ class SqlStats:
                 counters: dict[tuple[str, str], list[tuple[str, int, float]]] = defaultdict(list)
                 for metric, label, le, n, total in conn.execute(select(metric_counters)):
                     counters[(metric, label)].append((le, int(n), float(total)))
-                webhooks: dict[str, int] | None = {
+                webhooks: dict[str, int] = {
                     label: sum(n for _le, n, _total in rows)
                     for (metric, label), rows in counters.items()
                     if metric == WEBHOOK_DELIVERIES
                 }
-                if not webhooks:
-                    webhooks = self._webhook_outcomes(conn)
         kinds = sorted({*self.kinds, *(kind for metric, kind in counters if metric == SECONDS)})
         fps = [row for (metric, _kind), rows in counters.items() if metric == FPS for row in rows]
         return LedgerStats(
@@ -95,23 +80,3 @@ class SqlStats:
             render_fps=histogram(fps, FPS_BOUNDS) if fps else Histogram.empty(FPS_BOUNDS),
             webhook_deliveries=webhooks,
         )
-
-    def _webhook_outcomes(self, conn: Connection) -> dict[str, int] | None:
-        now = time.monotonic()
-        with self._lock:
-            if now - self._webhooks_checked >= _TABLE_CHECK_S:
-                found = inspect(conn).has_table(WEBHOOK_TABLE)
-                if found:
-                    columns = {c["name"] for c in inspect(conn).get_columns(WEBHOOK_TABLE)}
-                    found = WEBHOOK_OUTCOME_COLUMN in columns
-                self._webhooks_present, self._webhooks_checked = found, now
-            present = self._webhooks_present
-        if not present:
-            return None
-        rows: Any = conn.execute(
-            text(
-                f"SELECT {WEBHOOK_OUTCOME_COLUMN}, count(*) FROM {WEBHOOK_TABLE} "
-                f"GROUP BY {WEBHOOK_OUTCOME_COLUMN}"
-            )
-        )
-        return {str(outcome): int(n) for outcome, n in rows if outcome is not None}

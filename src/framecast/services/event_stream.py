@@ -69,6 +69,12 @@ class EventStream:
     def close(self) -> None:
         self.subscription.close()
 
+    @property
+    def exhausted(self) -> bool:
+        """The cursor is at or past the project's terminal event: this stream has nothing to send (SSE
+        answers 204 No Content, which tells an EventSource to stop reconnecting)."""
+        return self.project.status.terminal and self.after >= self.project.last_seq
+
     def __aiter__(self) -> AsyncIterator[StreamItem]:
         return self._run()
 
@@ -86,10 +92,12 @@ class EventStream:
     async def _run(self) -> AsyncIterator[StreamItem]:
         project = self.project
         pos = _Position(self.after, project.last_seq, project.status.terminal)
+        # hello first, always: clients treat the first message as "connected" (and some would take a resync
+        # before it for a failed connection).
+        yield StreamMessage(EventType.HELLO, project.id, self._hello())
         if pos.cursor > project.last_seq:
             yield StreamMessage(EventType.RESYNC, project.id, {"last_seq": project.last_seq})
             pos.cursor = project.last_seq
-        yield StreamMessage(EventType.HELLO, project.id, self._hello())
         pos.last_sent = pos.last_check = time.monotonic()
         need_read = True
         while True:

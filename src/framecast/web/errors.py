@@ -31,6 +31,7 @@ from framecast.domain.errors import (
     Unauthenticated,
     Unavailable,
     UnsupportedMedia,
+    UnusableMessage,
 )
 from framecast.domain.webhooks import URL_NOT_ALLOWED
 from framecast.logs import current as current_ids
@@ -92,10 +93,21 @@ def public_error(exc: FramecastError | None) -> dict[str, str]:
     return body
 
 
+#: Close codes of RFC 6455's own for errors that have one (looked up before ``STATUS``).
+WS_CLOSE: dict[type[FramecastError], int] = {
+    UnusableMessage: 1008,  # policy violation: a frame the server cannot use
+}
+
+
 def ws_close_code(exc: FramecastError | None) -> int:
-    """The WebSocket close code for an error, chosen by its class through ``STATUS``: 4000 + the HTTP status
-    for the client's problem (4404 unknown project, 4422 bad ``after``), 1011 for the server's (an outage,
-    a bug); None stands for a bug."""
+    """The WebSocket close code for an error, chosen by its class: RFC 6455's own where ``WS_CLOSE`` has one
+    (1008 for a frame the server cannot use), else through ``STATUS``: 4000 + the HTTP status for the
+    client's problem (4404 unknown project, 4422 bad ``after``), 1011 for the server's (an outage, a bug);
+    None stands for a bug."""
+    if exc is not None:
+        for cls in type(exc).__mro__:
+            if cls in WS_CLOSE:
+                return WS_CLOSE[cls]
     status = 500 if exc is None else status_for(exc)
     return 4000 + status if status < 500 else 1011
 

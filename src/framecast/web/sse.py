@@ -46,16 +46,20 @@ def problem_frame(project_id: str, exc: FramecastError | None) -> bytes:
 async def sse_body(
     stream: EventStream, *, retry_ms: int, meter: StreamMetrics | None = None
 ) -> AsyncIterator[bytes]:
+    """The stream as SSE. ``retry:`` rides in the block of the first message (``hello``): a block of its own,
+    with no data, is dispatched by some clients as an empty message."""
     counted = meter.connect("sse", stream.project.last_seq) if meter is not None else None
+    retry = f"retry: {retry_ms}\n".encode()
     try:
-        yield f"retry: {retry_ms}\n\n".encode()
         async for item in stream:
             if isinstance(item, Event):
-                yield frame(item.type, item.envelope_json, item.seq)
-                if counted is not None:
-                    counted.sent(item)
+                block = frame(item.type, item.envelope_json, item.seq)
             else:
-                yield frame(item.type, item.envelope())
+                block = frame(item.type, item.envelope())
+            yield retry + block if retry else block
+            retry = b""
+            if counted is not None and isinstance(item, Event):
+                counted.sent(item)
     except FramecastError as exc:
         if isinstance(exc, Unavailable):
             log_unavailable(f"SSE stream of {stream.project.id}", exc)

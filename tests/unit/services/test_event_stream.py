@@ -99,7 +99,28 @@ def test_a_stream_at_the_terminal_event_sends_hello_and_ends(ledger: FakeLedger,
     assert _run(scenario) == [EventType.HELLO]
 
 
-def test_a_cursor_past_the_end_gets_resync_then_goes_on_from_the_last_seq(
+def test_a_stream_is_exhausted_at_or_past_the_terminal_event_only(
+    ledger: FakeLedger, hub: FakeEventHub
+) -> None:
+    running = _project(ledger, 2)
+    ended = _project(ledger, 2)
+    _end(ledger, ended)  # seq 3: the terminal project_status
+
+    async def scenario() -> list[bool]:
+        streams = [
+            await _open(ledger, hub, ended, after=3),
+            await _open(ledger, hub, ended, after=50),
+            await _open(ledger, hub, ended, after=2),
+            await _open(ledger, hub, running, after=50),
+        ]
+        for stream in streams:
+            stream.close()
+        return [stream.exhausted for stream in streams]
+
+    assert _run(scenario) == [True, True, False, False]
+
+
+def test_a_cursor_past_the_end_gets_hello_then_resync_then_goes_on_from_the_last_seq(
     ledger: FakeLedger, hub: FakeEventHub
 ) -> None:
     project = _project(ledger, 3)
@@ -111,7 +132,7 @@ def test_a_cursor_past_the_end_gets_resync_then_goes_on_from_the_last_seq(
         _append(ledger, project)
         return first, await _take(items, 1)
 
-    (resync, hello), live = _run(scenario)
+    (hello, resync), live = _run(scenario)
     assert isinstance(resync, StreamMessage) and resync.type == EventType.RESYNC
     assert resync.data == {"last_seq": 3}
     assert hello.type == EventType.HELLO

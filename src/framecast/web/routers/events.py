@@ -9,9 +9,9 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, WebSocket, WebSocketDisconnect
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from framecast.domain.errors import FramecastError, InvalidInput, Unavailable
+from framecast.domain.errors import FramecastError, InvalidInput, Unavailable, UnusableMessage
 from framecast.domain.events import EventType, StreamMessage
 from framecast.domain.identity import Caller
 from framecast.domain.models import Event
@@ -19,37 +19,65 @@ from framecast.runtime import Runtime
 from framecast.services.event_stream import EventStream, open_stream
 from framecast.web.deps import ReaderDep, RuntimeDep, get_authenticator
 from framecast.web.errors import log_unavailable, public_error, ws_close_code
+from framecast.web.metrics import StreamConnection
 from framecast.web.sse import HEADERS, sse_body
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/projects", tags=["events"])
 
 MAX_SEQ = 2**31
+#: More digits than any seq has (with leading zeros to spare); a longer string is never handed to int().
+_MAX_CURSOR_DIGITS = 32
 
-After = Annotated[int | None, Query(ge=0, le=MAX_SEQ, description="Send events with seq greater than this.")]
+After = Annotated[
+    str | None,
+    Query(
+        description="Send events with seq greater than this (ASCII digits, 0 to 2^31).",
+        json_schema_extra={"pattern": "^[0-9]+$"},
+    ),
+]
 
 
-def _cursor(after: int | None, last_event_id: str | None) -> int:
+def parse_cursor(raw: str) -> int | None:
+    """A cursor as clients send it (``?after``, ``Last-Event-ID``, a WebSocket's ``?after``): ASCII digits
+    only, 0 to MAX_SEQ; None for anything else. ``int()`` alone would take ``" 1"``, ``"+1"``, ``"1_0"``
+    and ``"١٢"``, which no client of this protocol sends on purpose.
+
+    >>> [parse_cursor(s) for s in ("0", "42", "007", "", " 1", "+1", "1_0", "1.0", "١٢", "0x1")]
+    [0, 42, 7, None, None, None, None, None, None, None]
+    """
+    if not (0 < len(raw) <= _MAX_CURSOR_DIGITS and raw.isascii() and raw.isdigit()):
+        return None
+    value = int(raw)
+    return value if value <= MAX_SEQ else None
+
+
+def _cursor(after: str | None, last_event_id: str | None) -> int:
+    """Where a request starts: a valid ``Last-Event-ID`` wins over ``?after`` (an EventSource keeps its URL,
+    ``…/events?after=0``, and sends the header on every reconnect). A bad ``?after`` is the client's
+    mistake (422); a bad ``Last-Event-ID`` is ignored, as browsers ignore ids they cannot use."""
+    start = 0
     if after is not None:
-        return after
-    if last_event_id:
-        try:
-            value = int(last_event_id.strip())
-        except ValueError as exc:
+        parsed = parse_cursor(after)
+        if parsed is None:
             raise InvalidInput(
-                "Last-Event-ID must be a whole number (the last seq received).", field="Last-Event-ID"
-            ) from exc
-        if not 0 <= value <= MAX_SEQ:
-            raise InvalidInput(f"Last-Event-ID must be between 0 and {MAX_SEQ}.", field="Last-Event-ID")
-        return value
-    return 0
+                f"after must be a whole number from 0 to {MAX_SEQ}, in ASCII digits (the last seq received).",
+                field="after",
+            )
+        start = parsed
+    resumed = parse_cursor(last_event_id) if last_event_id is not None else None
+    return start if resumed is None else resumed
 
 
 @router.get(
     "/{project_id}/events",
     summary="Events: SSE with Accept: text/event-stream, otherwise JSON polling",
-    responses={200: {"content": {"text/event-stream": {}, "application/json": {}}}},
+    responses={
+        200: {"content": {"text/event-stream": {}, "application/json": {}}},
+        204: {"description": "SSE only: the cursor is at or past the terminal event; read the snapshot."},
+    },
 )
+@router.head("/{project_id}/events", include_in_schema=False)
 async def project_events(
     project_id: str,
     request: Request,
@@ -61,8 +89,15 @@ async def project_events(
 ) -> Any:
     cursor = _cursor(after, last_event_id)
     accept = request.headers.get("accept", "")
-    if "text/event-stream" in accept:
+    # HEAD answers like polling whatever it accepts: a stream has no headers of its own to look at, and a
+    # HEAD must not hold a connection open.
+    if "text/event-stream" in accept and request.method != "HEAD":
         stream = await _open(runtime, project_id, caller, cursor)
+        if stream.exhausted:
+            # The HTML standard's way to make an EventSource stop: without it, a stream that ends after the
+            # terminal event is reopened (with Last-Event-ID) forever.
+            stream.close()
+            return Response(status_code=204, headers={"Cache-Control": "no-cache"})
         return StreamingResponse(
             sse_body(stream, retry_ms=runtime.settings.sse_retry_ms, meter=request.app.state.metrics.streams),
             media_type="text/event-stream; charset=utf-8",
@@ -106,14 +141,24 @@ async def project_ws(websocket: WebSocket, project_id: str) -> None:
     except FramecastError as exc:
         await _close_with_problem(websocket, project_id, exc)
         return
-    reader = asyncio.create_task(_read_commands(websocket, stream))
     counted = websocket.app.state.metrics.streams.connect("websocket", stream.project.last_seq)
+    # One task sends the stream, one reads the client's frames; whichever ends first ends the other (the
+    # client left, the stream ended, or a frame the server cannot use), then the socket is closed from here
+    # alone, so two tasks never send at once.
+    tasks = (
+        asyncio.create_task(_send_stream(websocket, stream, counted)),
+        asyncio.create_task(_read_commands(websocket, stream)),
+    )
     try:
-        async for item in stream:
-            await websocket.send_text(_envelope(item))
-            if isinstance(item, Event):
-                counted.sent(item)
-        await websocket.close(code=1000)
+        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        if pending:
+            # asyncio.wait, not gather: a cancelled gather re-raises the child's CancelledError, which the
+            # canceller (anyio's cancel scopes match their own message) would take for a foreign one.
+            await asyncio.wait(pending)
+        for task in done:
+            task.result()
     except _GONE:
         pass  # the client went away; it resumes from its last seq
     except FramecastError as exc:
@@ -123,8 +168,17 @@ async def project_ws(websocket: WebSocket, project_id: str) -> None:
         await _close_with_problem(websocket, project_id, None)
     finally:
         counted.close()
-        reader.cancel()
+        for task in tasks:
+            task.cancel()
         stream.close()
+
+
+async def _send_stream(websocket: WebSocket, stream: EventStream, counted: StreamConnection) -> None:
+    async for item in stream:
+        await websocket.send_text(_envelope(item))
+        if isinstance(item, Event):
+            counted.sent(item)
+    await websocket.close(code=1000)
 
 
 #: What sending to (or closing) a socket the client already left raises: Starlette's disconnect, its
@@ -133,24 +187,42 @@ _GONE = (WebSocketDisconnect, RuntimeError, OSError)
 
 
 def _ws_after(raw: str) -> int:
-    if not (raw.isascii() and raw.isdigit()) or not 0 <= int(raw) <= MAX_SEQ:
-        raise InvalidInput(f"after must be a whole number from 0 to {MAX_SEQ}.", field="after")
-    return int(raw)
+    after = parse_cursor(raw)
+    if after is None:
+        raise InvalidInput(
+            f"after must be a whole number from 0 to {MAX_SEQ}, in ASCII digits.", field="after"
+        )
+    return after
 
 
 async def _read_commands(websocket: WebSocket, stream: EventStream) -> None:
-    """Client messages: ``{"type": "resume", "after": N}`` moves the cursor; anything else is ignored."""
-    with contextlib.suppress(WebSocketDisconnect, RuntimeError, asyncio.CancelledError):
-        while True:
-            text = await websocket.receive_text()
-            try:
-                message = json.loads(text)
-            except ValueError:
-                continue
-            if isinstance(message, dict) and message.get("type") == "resume":
-                after = message.get("after")
-                if isinstance(after, int) and after >= 0:
-                    stream.resume_from(after)
+    """Client frames: ``{"type": "resume", "after": N}`` moves the cursor. Returns when the client leaves;
+    raises UnusableMessage for any other frame (answered with a ``problem`` and close 1008)."""
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        stream.resume_from(_resume_after(message.get("text")))
+
+
+def _resume_after(text: str | None) -> int:
+    """The ``after`` of a resume frame; raises UnusableMessage for a frame that is not one."""
+    usage = 'send {"type": "resume", "after": N} with N the last seq received'
+    if text is None:
+        raise UnusableMessage(f"Frames must be text: {usage}.")
+    try:
+        message = json.loads(text)
+    except ValueError:
+        raise UnusableMessage(f"The frame is not JSON: {usage}.") from None
+    if not isinstance(message, dict):
+        raise UnusableMessage(f"The frame must be a JSON object: {usage}.")
+    if message.get("type") != "resume":
+        raise UnusableMessage(f"Unknown message type {message.get('type')!r}: {usage}.")
+    after = message.get("after")
+    # bool is an int in Python, and JSON's true is no cursor
+    if type(after) is not int or not 0 <= after <= MAX_SEQ:
+        raise UnusableMessage(f"after must be a whole number from 0 to {MAX_SEQ}: {usage}.")
+    return after
 
 
 async def _close_with_problem(websocket: WebSocket, project_id: str, exc: FramecastError | None) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, Response
+from fastapi.responses import Response
 
 from framecast.domain.errors import NotFound
 from framecast.web.deps import ReaderDep, RuntimeDep
-from framecast.web.ranged import stream_stored
+from framecast.web.ranged import RangedFileResponse, requested_ranges, stream_stored
 from framecast.web.routers.projects import etag_matches
 
 router = APIRouter(tags=["media"])
@@ -50,9 +50,10 @@ async def media(
         return await stream_stored(request, runtime.media, asset.key, info, headers, asset.mime)
     if not path.is_file():
         raise NotFound("The file is missing from storage.", code="asset_missing")
-    response = FileResponse(
+    stat = path.stat()
+    response = RangedFileResponse(
         path,
-        stat_result=path.stat(),
+        stat_result=stat,
         media_type=asset.mime,
         headers={
             "Cache-Control": _CACHE,
@@ -62,7 +63,8 @@ async def media(
         content_disposition_type=disposition,
         filename=asset.filename,
     )
-    etag = response.headers.get("etag")
-    if etag and etag_matches(request.headers.get("if-none-match"), etag):
+    etag = response.headers["etag"]
+    if etag_matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers={"ETag": etag, "Cache-Control": _CACHE})
+    response.ranges = requested_ranges(request, stat.st_size, etag, response.headers.get("last-modified"))
     return response

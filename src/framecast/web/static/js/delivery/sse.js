@@ -9,6 +9,7 @@ import { watchdog } from "./watchdog.js";
  * @property {(type: string, fn: (ev: MessageEvent) => void) => void} addEventListener
  * @property {((ev: Event) => void) | null} onerror
  * @property {((ev: Event) => void) | null} [onopen]
+ * @property {number} [readyState] 2 (CLOSED): the EventSource gave up for good
  * @property {() => void} close
  */
 
@@ -47,6 +48,19 @@ export function openSse(link) {
   // backoff, the cursor and the switch to another transport stay in one place (the delivery client).
   es.onerror = () => {
     if (!link.current()) return;
+    if (!dog.isLive() && es.readyState === 2) {
+      // Closed for good before hello: a 204 (nothing left, the project is over) or a refusal. The snapshot says which.
+      dog.clear();
+      const refused = () => link.failed("hard", "the stream closed");
+      link.fetchSnapshot().then((snap) => {
+        if (!link.current()) return;
+        link.snapshot(snap);
+        if (!snap.terminal) return refused();
+        link.cursor.advanceTo(snap.last_seq);
+        link.finish();
+      }, refused);
+      return;
+    }
     link.failed(dog.isLive() ? "dropped" : "hard", "the stream closed");
   };
   return () => {
