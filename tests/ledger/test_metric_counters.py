@@ -39,7 +39,7 @@ def test_completions_are_counted_and_read_back(ledger: SqlLedger) -> None:
     empty = stats.stats()
     assert empty.projects == {"queued": 0, "running": 0, "completed": 0, "failed": 0, "cancelled": 0}
     assert empty.task_seconds["render_chunk"].count == 0 and empty.render_fps.count == 0
-    assert empty.webhook_deliveries is None
+    assert empty.webhook_deliveries == {}  # no delivery attempted yet: no outcome series
     pid, chunks, compose = _project(ledger, 3)
     queued = stats.stats()
     assert queued.projects["queued"] == 1

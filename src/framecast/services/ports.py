@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -254,7 +254,7 @@ class LedgerStats:
     #: Frames per second of every render task that completed (cumulative counters).
     render_fps: Histogram
     #: Webhook deliveries by outcome; None while this ledger has no deliveries table.
-    webhook_deliveries: dict[str, int] | None = None
+    webhook_deliveries: dict[str, int] = field(default_factory=dict)
 
 
 class StatsSource(Protocol):
