@@ -68,10 +68,8 @@ def _unauthenticated_message(response: httpx.Response, server_message: str) -> s
             f"{said}The server refused the API key: set FRAMECAST_API_KEY to a current key "
             "(`framecast keys list` shows which are active)."
         )
-    return (
-        f"{said}This server needs an API key: set FRAMECAST_API_KEY "
-        "(`framecast keys create --owner NAME` makes one)."
-    )
+    how = "" if "keys create" in said else " (`framecast keys create --owner NAME` makes one)"
+    return f"{said}This server needs an API key: set FRAMECAST_API_KEY{how}."
 
 
 def check(response: httpx.Response) -> httpx.Response:
