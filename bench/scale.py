@@ -604,13 +604,14 @@ def fanout(targets: list[FanTarget], args: argparse.Namespace, label: str) -> li
             if t.server.proc.poll() is None
             else None
         )
-        trials, per_sub, missing = [], [], 0
+        trials, per_sub, p99s, missing = [], [], [], 0
         for seq, at in done.items():
             lat = [(a[seq] - at) * 1000 for a in got if seq in a]  # every stream, connected or not, counts
             missing += len(got) - len(lat)
             per_sub.extend(lat)
             if lat:
                 trials.append(max(lat))
+                p99s.append(pct(lat, 99))
         result.update(
             events=len(done),
             missing=missing,
@@ -618,6 +619,7 @@ def fanout(targets: list[FanTarget], args: argparse.Namespace, label: str) -> li
             p99=pct(per_sub, 99) if per_sub else float("nan"),
             max=max(per_sub) if per_sub else float("nan"),
             all_ms=trials,
+            p99s=p99s,
         )
         print(
             f"[{label}, auth={t.auth}] per subscriber p50 {result['p50']:.0f} ms p99 {result['p99']:.0f} ms "
@@ -854,12 +856,17 @@ def fanout_report(args: argparse.Namespace, fans: list[dict[str, Any]], fd: int)
         by = {f["auth"]: f for f in fans if f["label"] == label}
         if {"none", "keys"} <= by.keys():
             none, keys = by["none"], by["keys"]
-            dp99 = keys["p99"] / none["p99"] - 1
+            # Event i of one replica and event i of the other were committed seconds apart: pair them, and
+            # judge by the median of the pairs' ratios (one noisy moment of a shared machine moves one pair).
+            pairs = [k / n - 1 for n, k in zip(none["p99s"], keys["p99s"], strict=False)]
+            dp99 = statistics.median(pairs) if pairs else float("inf")
             dmem = _per_sub_kib(keys) / _per_sub_kib(none) - 1
             ok = dp99 <= AUTH_BUDGET and dmem <= AUTH_BUDGET
             auth_verdicts.append(
-                f"{label}: {'met' if ok else 'NOT met'} (SSE p99 {none['p99']:.0f} → {keys['p99']:.0f} ms, "
-                f"{dp99:+.1%}; RSS per subscriber {_per_sub_kib(none):.1f} → {_per_sub_kib(keys):.1f} KiB, {dmem:+.1%})"
+                f"{label}: {'met' if ok else 'NOT met'} (SSE p99 {dp99:+.1%}, the median of the events' own "
+                f"ratios ({', '.join(f'{x:+.0%}' for x in pairs)}; all events pooled {none['p99']:.0f} → "
+                f"{keys['p99']:.0f} ms); RSS per subscriber {_per_sub_kib(none):.1f} → {_per_sub_kib(keys):.1f} "
+                f"KiB, {dmem:+.1%})"
             )
     modes = " and ".join(f"FRAMECAST_AUTH={m}" for m in args.auth_modes)
     text = (
