@@ -544,6 +544,7 @@ def fanout(targets: list[FanTarget], args: argparse.Namespace, label: str) -> li
     # longer than it remembers a checked key (web/auth.py CACHE_S, 5 s).
     time.sleep(6)
     procs: list[ClientProcs] = []
+    connect_cpu0 = [cpu_s([t.server.proc.pid]) for t in targets if t.server.proc]
     try:
         for t, path in zip(targets, clients, strict=True):
             procs.append(
@@ -564,6 +565,8 @@ def fanout(targets: list[FanTarget], args: argparse.Namespace, label: str) -> li
                 flush=True,
             )
         cpu0 = [cpu_s([t.server.proc.pid]) for t in targets if t.server.proc]
+        for c_start, c_end, result in zip(connect_cpu0, cpu0, results, strict=True):
+            result["connect_cpu_s"] = c_end - c_start
         time.sleep(args.idle_s)  # idle: let at least one ping round pass
         for t, c0, result in zip(targets, cpu0, results, strict=True):
             assert t.server.proc is not None
@@ -586,17 +589,25 @@ def fanout(targets: list[FanTarget], args: argparse.Namespace, label: str) -> li
                 flush=True,
             )
         committed: list[dict[int, float]] = [{} for _ in targets]
+        event_cpu: list[list[float]] = [[] for _ in targets]
         for i in range(args.fanout_events):
             # One fan-out at a time (the other server idle meanwhile); who goes first alternates.
             order = list(range(len(targets)))
             for k in order if i % 2 == 0 else order[::-1]:
+                pid_k = targets[k].server.proc.pid if targets[k].server.proc else 0
+                c_before = cpu_s([pid_k])
                 seq, at = targets[k].commit(pids[k], i)
                 committed[k][seq] = at
                 time.sleep(args.event_gap_s)
+                # The server's CPU for this event: reading it (from Redis, or the SQLite watcher) and
+                # writing it to every subscriber; no pings are due while events come every few seconds.
+                event_cpu[k].append(cpu_s([pid_k]) - c_before)
         arrivals = [cp.report() for cp in procs]
     finally:
         for cp in procs:
             cp.kill()
+    for result, cpu in zip(results, event_cpu, strict=True):
+        result["event_cpu_ms"] = statistics.median(cpu) * 1000 if cpu else float("nan")
     for t, result, done, got in zip(targets, results, committed, arrivals, strict=True):
         assert t.server.proc is not None
         result["rss_peak_mib"] = (
@@ -830,15 +841,17 @@ def _per_sub_kib(f: dict[str, Any]) -> float:
 
 def fanout_report(args: argparse.Namespace, fans: list[dict[str, Any]], fd: int) -> dict[str, str]:
     rows = [
-        "| mode | auth | subscribers connected | connect s | key reads | RSS before MiB | RSS idle MiB | KiB/subscriber | idle CPU cores | events | missing | p50 ms | p99 ms | max ms | all reached, ms (per event) |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| mode | auth | subscribers connected | connect s | connect CPU ms/subscriber | key reads | RSS before MiB | RSS idle MiB | KiB/subscriber | idle CPU cores | events | missing | CPU ms/event | p50 ms | p99 ms | max ms | all reached, ms (per event) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for f in fans:
         reads = f.get("key_reads")
         rows.append(
             f"| {f['label']} | {f['auth']} | {f['ready']} / {args.subscribers} | {f['connect_s']:.1f} | "
+            f"{f['connect_cpu_s'] * 1000 / max(1, f['ready']):.2f} | "
             f"{'-' if reads is None else reads} | {f['rss_before_mib']:.0f} | {f['rss_idle_mib']:.0f} | "
-            f"{_per_sub_kib(f):.1f} | {f['idle_cores']:.2f} | {f['events']} | {f['missing']} | {f['p50']:.0f} | "
+            f"{_per_sub_kib(f):.1f} | {f['idle_cores']:.2f} | {f['events']} | {f['missing']} | "
+            f"{f['event_cpu_ms']:.0f} | {f['p50']:.0f} | "
             f"{f['p99']:.0f} | {f['max']:.0f} | {', '.join(f'{x:.0f}' for x in f['all_ms'])} |"
         )
     verdicts = []
@@ -866,7 +879,9 @@ def fanout_report(args: argparse.Namespace, fans: list[dict[str, Any]], fd: int)
                 f"{label}: {'met' if ok else 'NOT met'} (SSE p99 {dp99:+.1%}, the median of the events' own "
                 f"ratios ({', '.join(f'{x:+.0%}' for x in pairs)}; all events pooled {none['p99']:.0f} → "
                 f"{keys['p99']:.0f} ms); RSS per subscriber {_per_sub_kib(none):.1f} → {_per_sub_kib(keys):.1f} "
-                f"KiB, {dmem:+.1%})"
+                f"KiB, {dmem:+.1%}; server CPU per event {none['event_cpu_ms']:.0f} → {keys['event_cpu_ms']:.0f} ms, "
+                f"per subscriber connected {none['connect_cpu_s'] * 1000 / max(1, none['ready']):.2f} → "
+                f"{keys['connect_cpu_s'] * 1000 / max(1, keys['ready']):.2f} ms)"
             )
     modes = " and ".join(f"FRAMECAST_AUTH={m}" for m in args.auth_modes)
     text = (
@@ -877,11 +892,14 @@ def fanout_report(args: argparse.Namespace, fans: list[dict[str, Any]], fd: int)
         f"fd limit {fd}; PING_INTERVAL_S={args.ping_interval:g}; idle {args.idle_s:g} s before measuring RSS (VmRSS "
         "of the server and its children; 'idle CPU cores' = the server's CPU seconds per second while idle, pings "
         "included). 'key reads' = reads of the `api_keys` table during project creation and the connect phase "
-        "(Postgres statistics; the subscribers start 6 s after the project was made, so with a cold cache). Then "
+        "(Postgres statistics; the subscribers start 6 s after the project was made, so with a cold cache); "
+        "'connect CPU' = the server's CPU seconds from the first connect until every subscriber had its hello "
+        "(pings to those already connected included), per subscriber. Then "
         f"{args.fanout_events} `render_progress` events committed to each replica's project, "
         f"{args.event_gap_s:g} s apart and one replica at a time (the order alternating), by the benchmark (ledger "
         "transaction; in scale-out the commit hook publishes to Redis Streams); latency = arrival at each "
-        "subscriber − end of the commit.\n\n"
+        "subscriber − end of the commit; 'CPU ms/event' = the server's CPU time from the commit until the next "
+        "one (median over the events).\n\n"
         + "\n".join(rows)
         + ("\n\nGoals, " + " ".join(verdicts) if verdicts else "")
         + (
