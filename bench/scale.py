@@ -41,6 +41,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.server import Server, create, wait_terminal  # noqa: E402
 
+from bench._report import paired_verdict  # noqa: E402
+
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 LOAD = os.getloadavg()
@@ -607,6 +609,7 @@ def fanout(targets: list[FanTarget], args: argparse.Namespace, label: str) -> li
         for cp in procs:
             cp.kill()
     for result, cpu in zip(results, event_cpu, strict=True):
+        result["event_cpu"] = cpu
         result["event_cpu_ms"] = statistics.median(cpu) * 1000 if cpu else float("nan")
     for t, result, done, got in zip(targets, results, committed, arrivals, strict=True):
         assert t.server.proc is not None
@@ -862,26 +865,30 @@ def fanout_report(args: argparse.Namespace, fans: list[dict[str, Any]], fd: int)
             f"auth={f['auth']}: 10,000 idle subscribers within 1 GB RSS — {'met' if mem_ok else 'NOT met'} "
             f"({f['ready']} connected, {f['rss_idle_mib']:.0f} MiB); one event reaches all of them in ≤ 1 s — "
             f"{'met' if worst_all <= 1000 and f['missing'] == 0 else 'NOT met'} (worst of {f['events']} events: "
-            f"{worst_all:.0f} ms, {f['missing']} missing)."
+            f"{worst_all:.0f} ms, {f['missing']} missing; the server's CPU per event {f['event_cpu_ms']:.0f} ms)."
         )
     auth_verdicts = []
     for label in dict.fromkeys(f["label"] for f in fans):
         by = {f["auth"]: f for f in fans if f["label"] == label}
         if {"none", "keys"} <= by.keys():
             none, keys = by["none"], by["keys"]
-            # Event i of one replica and event i of the other were committed seconds apart: pair them, and
-            # judge by the median of the pairs' ratios (one noisy moment of a shared machine moves one pair).
-            pairs = [k / n - 1 for n, k in zip(none["p99s"], keys["p99s"], strict=False)]
-            dp99 = statistics.median(pairs) if pairs else float("inf")
+            # Event i of one replica and event i of the other were committed seconds apart: pair them (one
+            # noisy moment of a shared machine then moves one pair, not the whole comparison).
+            lat_pairs = [k / n - 1 for n, k in zip(none["p99s"], keys["p99s"], strict=False)]
+            cpu_pairs = [
+                k / n - 1 for n, k in zip(none["event_cpu"], keys["event_cpu"], strict=False) if n > 0
+            ]
+            lat_verdict, lat_text = paired_verdict(lat_pairs, AUTH_BUDGET)
+            cpu_verdict, cpu_text = paired_verdict(cpu_pairs, AUTH_BUDGET)
             dmem = _per_sub_kib(keys) / _per_sub_kib(none) - 1
-            ok = dp99 <= AUTH_BUDGET and dmem <= AUTH_BUDGET
+            conn = [f["connect_cpu_s"] * 1000 / max(1, f["ready"]) for f in (none, keys)]
             auth_verdicts.append(
-                f"{label}: {'met' if ok else 'NOT met'} (SSE p99 {dp99:+.1%}, the median of the events' own "
-                f"ratios ({', '.join(f'{x:+.0%}' for x in pairs)}; all events pooled {none['p99']:.0f} → "
-                f"{keys['p99']:.0f} ms); RSS per subscriber {_per_sub_kib(none):.1f} → {_per_sub_kib(keys):.1f} "
-                f"KiB, {dmem:+.1%}; server CPU per event {none['event_cpu_ms']:.0f} → {keys['event_cpu_ms']:.0f} ms, "
-                f"per subscriber connected {none['connect_cpu_s'] * 1000 / max(1, none['ready']):.2f} → "
-                f"{keys['connect_cpu_s'] * 1000 / max(1, keys['ready']):.2f} ms)"
+                f"{label}: RSS per subscriber {'met' if dmem <= AUTH_BUDGET else 'NOT met'} "
+                f"({_per_sub_kib(none):.1f} → {_per_sub_kib(keys):.1f} KiB, {dmem:+.1%}); SSE p99 by latency "
+                f"{lat_verdict} ({lat_text}; the events' own {', '.join(f'{x:+.0%}' for x in lat_pairs)}; pooled "
+                f"{none['p99']:.0f} → {keys['p99']:.0f} ms), by the server CPU it is made of {cpu_verdict} (per "
+                f"event {none['event_cpu_ms']:.0f} → {keys['event_cpu_ms']:.0f} ms, {cpu_text}; per subscriber "
+                f"connected {conn[0]:.2f} → {conn[1]:.2f} ms, {conn[1] / conn[0] - 1:+.1%})"
             )
     modes = " and ".join(f"FRAMECAST_AUTH={m}" for m in args.auth_modes)
     text = (
@@ -905,7 +912,8 @@ def fanout_report(args: argparse.Namespace, fans: list[dict[str, Any]], fd: int)
         + (
             f"\n\nGoal: auth (keys vs none) adds at most {AUTH_BUDGET:.0%} to SSE p99 and to RSS per subscriber — "
             + "; ".join(auth_verdicts)
-            + "."
+            + ". (“not resolved”: the pairs scatter more than the budget on this shared machine; see "
+            "`paired_verdict` in bench/_report.py.)"
             if auth_verdicts
             else ""
         )
