@@ -10,9 +10,14 @@ from pathlib import Path
 import av
 import pytest
 
+from tests.support.server import Server
 
-def run(*args: str, tmp_path: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, FRAMECAST_DATA_DIR=str(tmp_path / "data"), FRAMECAST_WORKERS="2")
+
+def run(
+    *args: str, tmp_path: Path, timeout: float = 240, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if k not in ("FRAMECAST_API_KEY", "FRAMECAST_SERVER")}
+    env = dict(base, FRAMECAST_DATA_DIR=str(tmp_path / "data"), FRAMECAST_WORKERS="2", **(env or {}))
     return subprocess.run(
         [sys.executable, "-m", "framecast", *args], env=env, capture_output=True, text=True, timeout=timeout
     )
@@ -144,3 +149,34 @@ def test_serve_on_a_public_bind_with_auth_none_said_on_purpose_warns_and_runs(tm
         proc.terminate()
         _, err = proc.communicate(timeout=30)
     assert "FRAMECAST_AUTH=none: anyone who reaches this port owns every video" in err
+
+
+@pytest.mark.slow
+def test_generate_against_a_keys_mode_server(tmp_path: Path) -> None:
+    """The key made with the CLI against the server's own data dir; FRAMECAST_API_KEY carries it."""
+    made = run("keys", "create", "--owner", "ana", tmp_path=tmp_path, timeout=60)
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip().splitlines()[-1]
+    server = Server(tmp_path / "data", workers=1, env={"FRAMECAST_AUTH": "keys"}).start()
+    try:
+        out = tmp_path / "keyed.mp4"
+        args = ["generate", "A key under the mat", "-o", str(out), "--duration", "1", "--resolution", "360p"]
+        ok = run(*args, "--server", server.url, tmp_path=tmp_path, env={"FRAMECAST_API_KEY": key})
+        assert ok.returncode == 0, ok.stderr[-3000:]
+        assert "Wrote" in ok.stdout and out.stat().st_size > 1000
+        for env, says in [({}, "needs an API key"), ({"FRAMECAST_API_KEY": key[:-2] + "zz"}, "refused")]:
+            refused = run(*args, "--server", server.url, tmp_path=tmp_path, timeout=60, env=env)
+            assert refused.returncode == 1, refused.stderr
+            assert refused.stderr.startswith("Error:") and "Traceback" not in refused.stderr
+            assert "FRAMECAST_API_KEY" in refused.stderr and says in refused.stderr
+    finally:
+        server.stop()
+
+
+def test_generate_against_an_unreachable_server_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    from framecast.client.local import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    result = run("generate", "Nobody home", "--server", url, tmp_path=tmp_path, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error:") and url in result.stderr and "Traceback" not in result.stderr

@@ -205,7 +205,10 @@ def generate(
         typer.Option(envvar="FRAMECAST_SERVER", help="A running Framecast to use (default: run locally)."),
     ] = None,
 ) -> None:
-    """Make one video and write it to a file, with a progress bar."""
+    """Make one video and write it to a file, with a progress bar.
+
+    With --server, a server with FRAMECAST_AUTH=keys needs the key in FRAMECAST_API_KEY."""
+    import httpx
     from pydantic import ValidationError
 
     from framecast.domain.options import ProjectRequest
@@ -226,17 +229,25 @@ def generate(
         field = ".".join(str(p) for p in first["loc"])
         typer.echo(f"Error: {field}: {first['msg']}", err=True)
         raise typer.Exit(2) from None
+    from framecast.client.errors import ClientError
     from framecast.client.local import local_server
     from framecast.client.sync import Client
 
     try:
         if server:
-            _generate_with(Client(server), request, output)
+            with Client(server) as client:  # the SDK reads FRAMECAST_API_KEY
+                _generate_with(client, request, output)
         else:
-            with local_server(_settings()) as url:
-                _generate_with(Client(url), request, output)
+            with local_server(_settings()) as url, Client(url) as client:
+                _generate_with(client, request, output)
     except FramecastError as exc:
         _fail(exc)
+    except ClientError as exc:
+        typer.echo(f"Error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    except httpx.TransportError as exc:
+        typer.echo(f"Error: could not reach {server or 'the local server'}: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 def _generate_with(client: Any, request: Any, output: Path) -> None:

@@ -9,13 +9,15 @@ from typing import Any
 
 import httpx
 
+from framecast.client.auth import bearer_auth
 from framecast.client.errors import ClientError, check
 from framecast.client.follow import EventCursor, StreamProblem, finished, reconnect_delay_s, result_of
 from framecast.client.sse import SSEDecoder
 
 
 class AsyncClient:
-    """Talks to a Framecast server from asyncio code.
+    """Talks to a Framecast server from asyncio code. ``api_key`` works as in the sync client (argument, else
+    ``FRAMECAST_API_KEY``; a 401 raises ClientError ``unauthenticated`` at once).
 
     >>> async with AsyncClient("http://127.0.0.1:8000") as client:          # doctest: +SKIP
     ...     project = await client.create_project(prompt="Rain on a tin roof", duration_s=3)
@@ -24,9 +26,17 @@ class AsyncClient:
     """
 
     def __init__(
-        self, base_url: str, *, timeout: float = 30.0, transport: httpx.AsyncBaseTransport | None = None
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
+        base = base_url.rstrip("/")
+        self._http = httpx.AsyncClient(
+            base_url=base, timeout=timeout, transport=transport, auth=bearer_auth(api_key, base)
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -50,6 +60,14 @@ class AsyncClient:
 
     async def cancel(self, project_id: str) -> dict[str, Any]:
         data: dict[str, Any] = check(await self._http.post(f"/api/projects/{project_id}/cancel")).json()
+        return data
+
+    async def create_token(self, project_id: str, ttl_s: int | None = None) -> dict[str, Any]:
+        """A delivery token for this one project (see ``Client.create_token``)."""
+        body = {} if ttl_s is None else {"ttl_s": ttl_s}
+        data: dict[str, Any] = check(
+            await self._http.post(f"/api/projects/{project_id}/tokens", json=body)
+        ).json()
         return data
 
     async def retry(self, project_id: str) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 Exception tree::
 
-    ClientError          the server answered with an error (``status``, ``code``, ``message``)
+    ClientError          the server answered with an error (``status``, ``code``, ``message``); a 401 is
+                         always ``code == "unauthenticated"``, with a message that says to set
+                         ``FRAMECAST_API_KEY``
 
 Transport failures that outlast the reconnects surface as httpx's own ``httpx.TransportError``.
 """
@@ -37,6 +39,11 @@ class ClientError(Exception):
         self.retry_after = retry_after
 
     @property
+    def unauthenticated(self) -> bool:
+        """True for a 401: no key, or a key the server refused. Retrying with the same key cannot help."""
+        return self.status == 401
+
+    @property
     def unavailable(self) -> bool:
         """True for an outage on the server's side, which ends by itself: try again after ``retry_after``."""
         return self.status == 503
@@ -45,6 +52,24 @@ class ClientError(Exception):
 def _retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after", "")
     return float(value) if value.isascii() and value.isdigit() else None
+
+
+def _sent_a_key(response: httpx.Response) -> bool:
+    try:
+        return "authorization" in response.request.headers
+    except RuntimeError:  # a response built without a request
+        return False
+
+
+def _unauthenticated_message(response: httpx.Response, server_message: str) -> str:
+    said = server_message.strip().rstrip(".") + ". " if server_message.strip() else ""
+    if _sent_a_key(response):
+        return (
+            f"{said}The server refused the API key: set FRAMECAST_API_KEY to a current key "
+            "(`framecast keys list` shows which are active)."
+        )
+    how = "" if "keys create" in said else " (`framecast keys create --owner NAME` makes one)"
+    return f"{said}This server needs an API key: set FRAMECAST_API_KEY{how}."
 
 
 def check(response: httpx.Response) -> httpx.Response:
@@ -58,6 +83,11 @@ def check(response: httpx.Response) -> httpx.Response:
             cause = body.get("cause")
         except ValueError:
             code, message = "error", response.text
+        if response.status_code == 401:
+            # Whatever sent it (Framecast, or a proxy in front with a page of its own), a 401 is about the
+            # key: say which variable fixes it, and keep only a JSON body's message (never a whole page).
+            said = str(message) if code != "error" else ""
+            code, message = "unauthenticated", _unauthenticated_message(response, said)
         raise ClientError(
             response.status_code, code, message, cause=cause, retry_after=_retry_after(response)
         )

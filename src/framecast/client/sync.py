@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from framecast.client.auth import bearer_auth
 from framecast.client.errors import ClientError, check
 from framecast.client.follow import EventCursor, StreamProblem, finished, reconnect_delay_s, result_of
 from framecast.client.sse import parse
@@ -18,12 +19,30 @@ __all__ = ["Client", "ClientError"]
 
 class Client:
     """Talks to a Framecast server. ``events()`` follows a project over SSE and resumes after a dropped
-    connection from the last seq, so no event is missed or repeated."""
+    connection from the last seq, so no event is missed or repeated.
+
+    ``api_key``: sent as ``Authorization: Bearer`` on every request to this server (REST, the SSE stream,
+    downloads) for a server with ``FRAMECAST_AUTH=keys``; when it is not given, ``FRAMECAST_API_KEY`` is
+    read (an explicit ``""`` sends no key). A delivery token works in its place for reading its project.
+    Without a key the server accepts, every call raises ClientError ``unauthenticated`` (status 401) at
+    once: no retry can fix a key.
+
+    >>> with Client("https://framecast.example", api_key="fc_…") as client:     # doctest: +SKIP
+    ...     token = client.create_token(project_id, ttl_s=600)["token"]
+    """
 
     def __init__(
-        self, base_url: str, *, timeout: float = 30.0, transport: httpx.BaseTransport | None = None
+        self,
+        base_url: str,
+        api_key: str | None = None,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport)
+        base = base_url.rstrip("/")
+        self._http = httpx.Client(
+            base_url=base, timeout=timeout, transport=transport, auth=bearer_auth(api_key, base)
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -45,6 +64,14 @@ class Client:
 
     def cancel(self, project_id: str) -> dict[str, Any]:
         data: dict[str, Any] = check(self._http.post(f"/api/projects/{project_id}/cancel")).json()
+        return data
+
+    def create_token(self, project_id: str, ttl_s: int | None = None) -> dict[str, Any]:
+        """A delivery token that reads this one project (snapshot, events, its files) and nothing else,
+        for a browser or a script that should not hold the key: ``{token, expires_at, project_id}``. Pass
+        it as ``?token=`` or as the Bearer key. ``ttl_s``: its lifetime (server default: an hour)."""
+        body = {} if ttl_s is None else {"ttl_s": ttl_s}
+        data: dict[str, Any] = check(self._http.post(f"/api/projects/{project_id}/tokens", json=body)).json()
         return data
 
     def retry(self, project_id: str) -> dict[str, Any]:

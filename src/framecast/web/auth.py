@@ -9,11 +9,13 @@ transport (REST, SSE, polling, WebSocket, /media).
   token): it reads that project and nothing else.
 
 Checked keys and sessions are remembered for a few seconds, so a thousand streams opening at once cost one
-database read, not a thousand; a revoked key stops working within that time.
+database read, not a thousand (the requests that miss together share one read); a revoked key stops
+working within that time.
 """
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import threading
 import time
@@ -36,26 +38,68 @@ _CACHE_LIMIT = 10_000
 T = TypeVar("T")
 
 
+class _Flight:
+    """One lookup in progress: the requests that miss while it runs wait for its answer instead of asking
+    the ledger themselves."""
+
+    __slots__ = ("done", "error", "value")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.value: object = None
+        self.error: BaseException | None = None
+
+
 class _Recent:
-    """A small time-bounded memo (thread-safe: dependencies run in the thread pool)."""
+    """A small time-bounded memo (thread-safe: dependencies run in the thread pool).
+
+    Misses for one key share one lookup (single flight): a thousand streams opening together with a key
+    the memo does not hold yet, or no longer holds, cost one ledger read, not one per thread that got
+    there before the first read returned. A failed lookup is handed to the requests that waited for it
+    and never remembered.
+    """
 
     def __init__(self, ttl_s: float) -> None:
         self.ttl_s = ttl_s
         self._items: dict[str, tuple[float, object]] = {}
+        self._flights: dict[str, _Flight] = {}
         self._lock = threading.Lock()
 
     def get(self, key: str, make: Callable[[], T]) -> T:
-        now = time.monotonic()
         with self._lock:
             hit = self._items.get(key)
-        if hit is not None and now - hit[0] < self.ttl_s:
-            return hit[1]  # type: ignore[return-value]
-        value = make()  # raises for a bad credential: failures are never remembered
-        with self._lock:
-            if len(self._items) >= _CACHE_LIMIT:
-                self._items.clear()
-            self._items[key] = (now, value)
-        return value
+            if hit is not None and time.monotonic() - hit[0] < self.ttl_s:
+                return hit[1]  # type: ignore[return-value]
+            flight = self._flights.get(key)
+            leader = flight is None
+            if flight is None:
+                flight = self._flights[key] = _Flight()
+        if not leader:
+            flight.done.wait()
+            if flight.error is not None:
+                # Each waiter raises its own copy: one instance raised in many threads would gather all
+                # their tracebacks.
+                raise copy.copy(flight.error) from flight.error.__cause__
+            return flight.value  # type: ignore[return-value]
+        # The entry's age counts from before the read: a key revoked while the read runs is still
+        # refused within ttl_s of the revocation.
+        started = time.monotonic()
+        try:
+            value = make()  # raises for a bad credential
+        except BaseException as exc:
+            flight.error = exc
+            raise
+        else:
+            flight.value = value
+            return value
+        finally:
+            with self._lock:
+                del self._flights[key]
+                if flight.error is None:
+                    if len(self._items) >= _CACHE_LIMIT:
+                        self._items.clear()
+                    self._items[key] = (started, flight.value)
+            flight.done.set()
 
 
 class Authenticator:
