@@ -45,9 +45,9 @@ from framecast.domain.options import VideoOptions  # noqa: E402
 from framecast.domain.timeline import Timeline, parse_timeline  # noqa: E402
 from framecast.jobs.allocator import keep_freed_memory  # noqa: E402
 from framecast.render.chunks import chunk_ranges  # noqa: E402
+from framecast.render.drawing.text import font_file  # noqa: E402
 from framecast.render.encode import PRESET, QP, VideoWriter, join_chunks, probe  # noqa: E402
 from framecast.render.frames import FrameSource  # noqa: E402
-from framecast.render.text import font_file  # noqa: E402
 from framecast.render.video import render_video  # noqa: E402
 from framecast.settings import Settings  # noqa: E402
 
@@ -167,7 +167,7 @@ def _memory_job(args: tuple[float, str]) -> tuple[int, float, float]:
     Peak RSS is VmHWM of this process's own address space: ``ru_maxrss`` would also count the parent's
     peak, which Linux carries across fork and exec.
     """
-    from framecast.render.planner import plan
+    from framecast.render.words.planner import plan
 
     seconds, path = args
     prompt = (

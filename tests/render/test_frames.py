@@ -7,13 +7,13 @@ import pytest
 
 from framecast.domain.options import VideoOptions
 from framecast.domain.timeline import LAYER_TYPES, Animation, BackgroundKind, parse_timeline
-from framecast.render.backgrounds import BACKGROUNDS, _Texture
 from framecast.render.chunks import chunk_ranges, gop_frames
-from framecast.render.color import palette_array, rgb_to_yuv, yuv_to_rgb
+from framecast.render.drawing.backgrounds import BACKGROUNDS, _Texture
+from framecast.render.drawing.color import palette_array, rgb_to_yuv, yuv_to_rgb
+from framecast.render.drawing.layers import LAYERS, anim_state, ease_out
+from framecast.render.drawing.planes import Planes, blend_sprite, crossfade, sprite_from_rgba
 from framecast.render.encode import yuv420p_to_rgb
 from framecast.render.frames import FrameSource, ScenePool, timeline_fingerprint
-from framecast.render.layers import LAYERS, anim_state, ease_out
-from framecast.render.planes import Planes, blend_sprite, crossfade, sprite_from_rgba
 
 OPTS = VideoOptions(resolution="360p", fps=24, seed=5)
 KINDS = [kind for kind in BACKGROUNDS if kind != "image"]  # image: tests/render/test_assets.py
@@ -287,7 +287,7 @@ def test_a_pooled_scene_keeps_no_animation_frames() -> None:
 
 
 def test_animation_frames_are_bounded_by_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
-    from framecast.render import layers
+    from framecast.render.drawing import layers
 
     monkeypatch.setattr(layers, "ANIMATION_CACHE_BYTES", 200_000)
     scene = {

@@ -4,7 +4,7 @@ import pytest
 
 from framecast.domain.options import VideoOptions
 from framecast.domain.timeline import Timeline
-from framecast.render.planner import plan, sentences
+from framecast.render.words.planner import plan, sentences
 
 PROMPTS = [
     "A calm ocean at dawn. Waves roll in.",

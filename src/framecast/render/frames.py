@@ -21,9 +21,9 @@ from collections import OrderedDict
 
 from framecast.domain.timeline import Scene, Timeline
 from framecast.render.assets import AssetPath
-from framecast.render.backgrounds import BackgroundRenderer
-from framecast.render.layers import LayerRenderer, ease_out
-from framecast.render.planes import Planes, crossfade
+from framecast.render.drawing.backgrounds import BackgroundRenderer
+from framecast.render.drawing.layers import LayerRenderer, ease_out
+from framecast.render.drawing.planes import Planes, crossfade
 
 
 def _shows_uploads(scene: Scene) -> bool:

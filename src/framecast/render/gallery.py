@@ -12,10 +12,10 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from framecast.domain.options import Aspect, Style, VideoOptions
+from framecast.render.drawing.text import load_font
 from framecast.render.frames import FrameSource
-from framecast.render.planner import plan
-from framecast.render.text import load_font
 from framecast.render.video import poster_time, rgb_image
+from framecast.render.words.planner import plan
 
 SAMPLES: tuple[tuple[str, Aspect, Style], ...] = (
     ("Neon city at night. Rain falls on empty streets. The club opens at midnight.", "16:9", "neon"),

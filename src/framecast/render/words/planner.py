@@ -35,9 +35,9 @@ from framecast.domain.timeline import (
     Transition,
     derive_seed,
 )
-from framecast.render.backgrounds import planner_alternatives
-from framecast.render.color import luminance
-from framecast.render.lexicon import FALLBACK_ORDER, STYLES, THEMES, StylePreset, Theme
+from framecast.render.drawing.backgrounds import planner_alternatives
+from framecast.render.drawing.color import luminance
+from framecast.render.words.lexicon import FALLBACK_ORDER, STYLES, THEMES, StylePreset, Theme
 
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 _WORD = re.compile(r"[A-Za-z0-9']+")

@@ -22,9 +22,9 @@ from PIL import Image
 
 from framecast.domain.timeline import Background, BackgroundKind
 from framecast.render.assets import AssetPath
-from framecast.render.color import F32, U8, palette_array, rgb_to_yuv, to_u8
-from framecast.render.images import load_image_rgb
-from framecast.render.planes import Planes, Sprite, blend_sprite, half_size, sprite_from_rgba
+from framecast.render.drawing.color import F32, U8, palette_array, rgb_to_yuv, to_u8
+from framecast.render.drawing.images import load_image_rgb
+from framecast.render.drawing.planes import Planes, Sprite, blend_sprite, half_size, sprite_from_rgba
 
 _Bake = Callable[[F32, F32, F32], tuple[F32, F32, F32]]
 

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from framecast.render.color import F32, U8, rgb_to_yuv, to_u8
+from framecast.render.drawing.color import F32, U8, rgb_to_yuv, to_u8
 
 U16 = npt.NDArray[np.uint16]
 Slices = tuple[slice, slice]

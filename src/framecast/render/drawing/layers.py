@@ -16,10 +16,10 @@ from PIL import Image, ImageDraw
 
 from framecast.domain.timeline import Animation, CaptionLayer, ImageLayer, Layer, ShapeLayer, TextLayer
 from framecast.render.assets import AssetPath
-from framecast.render.color import hex_rgb
-from framecast.render.images import load_image_rgba
-from framecast.render.planes import Planes, Sprite, blend_sprite, sprite_from_rgba
-from framecast.render.text import TextBlock, char_count, layout, render_block
+from framecast.render.drawing.color import hex_rgb
+from framecast.render.drawing.images import load_image_rgba
+from framecast.render.drawing.planes import Planes, Sprite, blend_sprite, sprite_from_rgba
+from framecast.render.drawing.text import TextBlock, char_count, layout, render_block
 
 REFERENCE_SHORT_SIDE = 1080
 #: Memory for a layer's animation frames (typewriter steps, scale steps): a long 1080p text block makes
