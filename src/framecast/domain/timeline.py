@@ -50,6 +50,7 @@ BackgroundKind = Literal[
     "solid",
     "image",
     "sea",
+    "lake",
     "beach",
     "city",
     "forest",

@@ -514,6 +514,7 @@ BACKGROUNDS: dict[BackgroundKind, BackgroundKindSpec] = {
     "image": BackgroundKindSpec(BackgroundRenderer._prepare_image),
     # Settings (drawing/settings.py paints each): chosen by the planner from the words, never at random.
     "sea": BackgroundKindSpec(BackgroundRenderer._prepare_setting),
+    "lake": BackgroundKindSpec(BackgroundRenderer._prepare_setting),
     "beach": BackgroundKindSpec(BackgroundRenderer._prepare_setting),
     "city": BackgroundKindSpec(BackgroundRenderer._prepare_setting),
     "forest": BackgroundKindSpec(BackgroundRenderer._prepare_setting),

@@ -115,8 +115,9 @@ class EffectContext:
     def short(self) -> int:
         return min(self.width, self.height)
 
-    def count(self, per_megapixel: float) -> int:
-        return max(1, int(per_megapixel * self.width * self.height / 1e6 * self.layer.intensity))
+    def count(self, per_megapixel: float, least: int = 8) -> int:
+        """How many particles: so many per megapixel at intensity 1, and a few even in a small frame."""
+        return max(least, int(per_megapixel * self.width * self.height / 1e6 * self.layer.intensity))
 
     def colour(self, default: str) -> str:
         return self.layer.color or default
@@ -129,7 +130,7 @@ class _Effect(ABC):
 
 class _Rain(_Effect):
     def __init__(self, ctx: EffectContext) -> None:
-        n, rng, w, h = ctx.count(180), ctx.rng, ctx.width, ctx.height
+        n, rng, w, h = ctx.count(380), ctx.rng, ctx.width, ctx.height
         self.w, self.h = w, h
         self.slant = 0.18 * ctx.layer.wind + 0.06
         self.length = max(4, int(0.04 * h))
@@ -345,9 +346,9 @@ class _Stars(_Points):
 
 class _Sparks(_Effect):
     def __init__(self, ctx: EffectContext) -> None:
-        rng, n = ctx.rng, min(200, ctx.count(60))
+        rng, n = ctx.rng, min(240, ctx.count(90, least=24))
         self.w, self.h = ctx.width, ctx.height
-        self.stamp = _Stamp(_disc(max(1.2, 0.004 * ctx.short), 0.7), ctx.colour("#ffb13b"))
+        self.stamp = _Stamp(_disc(max(1.6, 0.005 * ctx.short), 0.6), ctx.colour("#ffc14d"))
         self.life = rng.uniform(0.7, 1.5, n).astype(np.float32)
         self.phase = rng.uniform(0, 1.5, n).astype(np.float32)
         self.x0 = rng.uniform(0.25, 0.75, n).astype(np.float32)

@@ -144,7 +144,7 @@ def _fall(m: Moving) -> Pose:
 
 def _sink(m: Moving) -> Pose:
     return Pose(
-        dy=0.03 * m.speed * m.t * m.height, opacity=1.0 - 0.5 * m.p, angle=4 * math.sin(TAU * m.t / 3)
+        dy=0.04 * m.speed * m.t * m.height, opacity=1.0 - 0.3 * m.p, angle=4 * math.sin(TAU * m.t / 3)
     )
 
 
@@ -196,7 +196,7 @@ def _bloom(m: Moving) -> Pose:
 
 
 def _pulse(m: Moving) -> Pose:
-    beat = max(0.0, math.sin(TAU * 1.2 * m.speed * m.t)) ** 4
+    beat = abs(math.sin(math.pi * 1.2 * m.speed * m.t)) ** 6  # a beat every 0.8 s
     return Pose(scale=1 + 0.08 * beat)
 
 

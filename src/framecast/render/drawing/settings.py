@@ -1,4 +1,4 @@
-"""Settings: a place under a sky (sea, beach, city, forest, desert, mountains, meadow, snowfield, space,
+"""Settings: a place under a sky (sea, lake, beach, city, forest, desert, mountains, meadow, snowfield, space,
 room), in three depth layers the camera moves at different speeds.
 
 * the **sky** (or a room's wall): a vertical gradient by time of day, cloud cover and a sun or moon,
@@ -36,7 +36,7 @@ SKY_DRIFT = 0.006  # frame widths per second the clouds drift
 
 _SKIES: dict[TimeOfDay, tuple[str, str, str]] = {
     "dawn": ("#3b4f86", "#c98aa8", "#f8c9a0"),
-    "day": ("#3f8fd8", "#7fbde9", "#cfeaf8"),
+    "day": ("#2c72c4", "#6fb0e4", "#cfeaf8"),
     "sunset": ("#2a2c6b", "#b8477a", "#f7a25e"),
     "night": ("#050a1e", "#0d1836", "#24335e"),
 }
@@ -208,6 +208,29 @@ def _wave_period(w: int) -> int:
     return max(8, (w // 4) // 2 * 2)
 
 
+def _lake(p: Paint) -> tuple[Canvas | None, int, Canvas]:
+    """Still water under a wooded shore, grass in front: a pond, a lake, a river."""
+    top = int(p.horizon - p.h * 0.3)
+    far = Canvas(p.far_w, p.horizon - top + 4)
+    fh = far.height
+    line = _ridge(p.rng, p.far_w, fh * 0.6, fh * 0.25, 7)
+    far.polygon(_fill_below(line, fh), p.light.lit("#2d5d45"))
+    _trees(p, far, "evergreen-tree", max(5, p.far_w * 11 // max(p.w, 1)), (0.13, 0.22), fh + 2)
+    near = Canvas(p.near_w, p.h - p.horizon)
+    nh = near.height
+    near.rect(0, 0, p.near_w, nh, p.light.lit("#2f6f8f"))
+    near.rect(0, 0, p.near_w, nh * 0.06, p.light.lit("#24573f"))  # the far shore's reflection
+    _wave_marks(p, near, p.light.lit("#7fb7cf"), 0.08, 0.6)
+    bank = _ridge(p.rng, p.near_w, nh * 0.8, nh * 0.12, 3)
+    near.polygon(_fill_below(bank, nh), p.light.lit("#4f8a3c"))
+    for _ in range(int(40 * p.near_w / max(p.w, 1))):
+        x = float(p.rng.uniform(0, p.near_w))
+        y = float(p.rng.uniform(nh * 0.78, nh))
+        reed = p.h * 0.03
+        near.polygon([(x, y), (x + reed * 0.12, y - reed), (x + reed * 0.24, y)], p.light.lit("#5f9a45"))
+    return far, top, near
+
+
 def _beach(p: Paint) -> tuple[Canvas | None, int, Canvas]:
     near = Canvas(p.near_w, p.h - p.horizon, headroom=int(p.h * 0.3))
     nh = near.height
@@ -271,7 +294,8 @@ def _city(p: Paint) -> tuple[Canvas | None, int, Canvas]:
 
 def _trees(p: Paint, far: Canvas, icon: str, count: int, size: tuple[float, float], base: float) -> None:
     for k in range(count):
-        s = float(p.rng.uniform(*size))
+        # Three sizes: each is rasterised once, however many trees there are.
+        s = size[0] + (size[1] - size[0]) * int(p.rng.integers(0, 3)) / 2
         tree = p.prop(icon, s)
         x = p.far_w * (k + float(p.rng.uniform(0.1, 0.9))) / count
         far.prop(tree, x, base + float(p.rng.uniform(0, 0.03)) * p.h)
@@ -430,6 +454,7 @@ Painter = Callable[[Paint], tuple[Canvas | None, int, Canvas]]
 #: The painter of each setting kind (``backgrounds.BACKGROUNDS`` registers each as a background kind).
 PAINTERS: dict[BackgroundKind, Painter] = {
     "sea": _sea,
+    "lake": _lake,
     "beach": _beach,
     "city": _city,
     "forest": _forest,
@@ -577,7 +602,7 @@ class Setting:
         self.w, self.h = w, h
         self.kind = kind
         self.far_margin = int(math.ceil(reach * FAR_PARALLAX)) + 2
-        self.wave = _wave_period(w) if kind in ("sea", "beach") else 0
+        self.wave = _wave_period(w) if kind in ("sea", "beach", "lake") else 0
         self.near_margin = int(math.ceil(reach)) + 2
         self.far_margin += self.far_margin % 2
         self.near_margin += self.near_margin % 2

@@ -23,7 +23,7 @@ from functools import lru_cache
 from framecast.domain.timeline import BackgroundKind, MotionKind, TimeOfDay
 from framecast.render.artset import Annotation, cldr_annotations, icon_set
 from framecast.render.words import subject_kinds as kinds
-from framecast.render.words.inflect import ing_form, plural
+from framecast.render.words.inflect import ing_form, plural, verb_forms
 from framecast.render.words.verbs import all_verb_forms
 
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
@@ -277,6 +277,14 @@ SYNONYMS: dict[str, str] = {
     "rocket": "rocket",
     "leaf": "leaf fluttering in wind",
     "feather": "feather",
+    "traffic light": "vertical traffic light",
+    "traffic lights": "vertical traffic light",
+    "stoplight": "vertical traffic light",
+    "club": "mirror ball",
+    "nightclub": "mirror ball",
+    "disco": "mirror ball",
+    "meditation": "person in lotus position",
+    "yoga": "person in lotus position",
     "growth": "chart increasing",
     "sales": "chart increasing",
     "chart": "bar chart",
@@ -327,7 +335,7 @@ NOT_SUBJECTS = frozenset(
     thing object stuff way place part kind type sort lot side top bottom front back middle end start
     face sign symbol word text name number letter point mark gesture emotion feeling idea
     one two three four five six seven eight nine ten hundred thousand million billion
-    yes no ok okay hello hi bye thanks please sorry wow record percent quarterly tips tip steps step stop stops
+    yes no ok okay hello hi bye thanks please sorry wow record percent quarterly tips tip steps step stop stops hole holes luxury premium beginner beginners
     today tomorrow yesterday always never ever again also very really just only even still
     nature animal animals vehicle vehicles transportation transport food drink object objects weather
     person people face body sport sports game games travel place places activity activities
@@ -338,6 +346,21 @@ NOT_SUBJECTS = frozenset(
     what which how why all any some many much more most few each every other another such own same
     """.split()
 ) - {"person", "people", "letter"}
+
+#: Common verbs: CLDR lists some as keywords ("write" for a writing hand); a keyword that is one of these
+#: (or a form of one) does not name a subject.
+COMMON_VERBS = frozenset(
+    """
+    be have do say get make go know take see come think look want give use find tell ask work seem feel try
+    leave call keep let begin help talk turn start show hear play move live believe bring happen write
+    provide lose pay meet include continue learn change lead understand watch follow stop create speak read
+    allow add spend open win offer remember love consider appear buy wait serve die send expect build stay cut
+    reach kill remain suggest raise pass sell require decide pull eat drink cook sleep sing dance smile laugh
+    cry hug kiss greet wave point clap pray vote shop wash clean paint draw type print call text post share
+    like care mean need hope wish plan test check fix repair teach study travel visit explore celebrate
+    """.split()
+)
+_VERB_FORMS = frozenset(form for verb in COMMON_VERBS for form in verb_forms(verb))
 
 #: Keywords that describe a look or a deed, whatever CLDR files them under (a keyword, not a name: the
 #: name always counts).
@@ -525,26 +548,48 @@ def subject_index() -> SubjectIndex:
         rank = (len(label_words), a.order)
         candidates[label].append((0, *rank, subject))
         head, doing = _head(label_words)
+        if head and any(
+            w[:1].isupper() and w.lower() == head.split()[-1] for w in a.label.replace("-", " ").split()
+        ):
+            head = None  # "Santa Claus" is not a claus
         if doing is not None:
             activities.setdefault(doing, subject)
         if head and head not in NOT_SUBJECTS and head not in verbs:
             candidates[head].append((2, *rank, subject))
+        proper = {w.lower() for w in a.label.replace("-", " ").split() if w[:1].isupper()}
         for tag in a.tags:
             key = key_of(tag)
-            if not key or key in NOT_SUBJECTS or key in verbs or tag_share[key] > _MAX_TAG_SHARE:
+            if key in proper:
+                continue  # "claus" of Santa Claus names no thing
+            if (
+                not key
+                or key in NOT_SUBJECTS
+                or key in verbs
+                or key in _VERB_FORMS
+                or tag_share[key] > _MAX_TAG_SHARE
+            ):
                 continue
             if " " not in key and key.endswith(_DESCRIPTIVE_SUFFIXES) and key not in label_words:
                 continue
             named = 0 if key in label_words else 1  # the emoji whose name holds the keyword first
             candidates[key].append((4 + named, *rank, subject))
-    words = {key: min(found, key=lambda c: c[:3])[3] for key, found in candidates.items()}
+    best = {key: min(found, key=lambda c: c[:3]) for key, found in candidates.items()}
+    words = {key: c[3] for key, c in best.items()}
+    priority = {key: c[0] for key, c in best.items()}
     for word, target in SYNONYMS.items():
         chosen = by_label.get(key_of(target)) or next((s for s in subjects if s.icon == target), None)
         if chosen is not None:
             words[key_of(word)] = chosen
+            priority[key_of(word)] = 0
     nouns = frozenset(words)
-    for key in list(nouns):
-        words.setdefault(plural(key), words[key])
+    for key in sorted(nouns, key=lambda k: priority[k]):
+        many = plural(key)
+        if many in _VERB_FORMS and priority[key] >= 4:
+            continue  # "writes" is not several writing hands
+        # A plural of a name or a synonym ("cars") wins over a keyword that happens to be spelt so.
+        if many not in words or priority.get(many, 9) > priority[key] and priority[key] < 4:
+            words[many] = words[key]
+            priority[many] = priority[key]
     return SubjectIndex(
         words=words,
         nouns=nouns,
