@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -101,7 +101,7 @@ class Canvas:
         self.width, self.height = width, height
         self.headroom = headroom + headroom % 2
         self.image = Image.new("RGBA", (width * self.SS, (height + self.headroom) * self.SS), (0, 0, 0, 0))
-        self.draw = ImageDraw.Draw(self.image)
+        self.draw = ImageDraw.Draw(self.image, "RGBA")  # translucent strokes blend, not punch holes
         self.props: list[tuple[U8, int, int]] = []
 
     def _xy(self, points: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -167,10 +167,14 @@ class Paint:
     horizon: int
     light: Light
     rng: np.random.Generator
+    props: dict[tuple[str, int], U8] = field(default_factory=dict)  # lit once, however many are placed
 
     def prop(self, icon: str, size: float) -> U8:
         px = max(4, int(size * min(self.w, self.h)) // 2 * 2)
-        return self.light.lit_image(np.array(raster(icon, px)))
+        key = (icon, px)
+        if key not in self.props:
+            self.props[key] = self.light.lit_image(np.array(raster(icon, px)))
+        return self.props[key]
 
 
 # -- the settings: each paints (far band or None, its top), near band; the sky is common ----------------
@@ -416,7 +420,7 @@ def _room(p: Paint) -> tuple[Canvas | None, int, Canvas]:
     fh = far.height
     sky = _SKIES[p.light.time]
     wx0, wx1 = p.far_w * 0.5 - p.w * 0.36, p.far_w * 0.5 - p.w * 0.12
-    wy0, wy1 = fh * 0.12, fh * 0.7
+    wy0, wy1 = fh * 0.36, fh * 0.86  # below the words' band at the top of the frame
     frame = (245, 240, 232)
     far.rect(wx0 - p.h * 0.012, wy0 - p.h * 0.012, wx1 + p.h * 0.012, wy1 + p.h * 0.012, frame)
     for k in range(8):
@@ -511,21 +515,25 @@ def sky_low(bg: Background, kind: BackgroundKind, h: int, w: int, rng: np.random
         s1 * (1 - hi[..., None]) + s2 * hi[..., None],
     )
     img = np.repeat(row[:, None, :], w, axis=1).reshape(h, w, 3)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     if bg.clouds < 0.7 and time != "day":  # a low sun's glow, or the moon (a sun of the words is a subject)
         cx = w * 0.55
         cy = h * {"dawn": 0.55, "day": 0.3, "sunset": 0.55, "night": 0.3}[time]
         r = h * (0.05 if time == "night" else 0.09)
+        # Only the glow's square is computed (it sits in the middle of the tile: no wrapping).
+        y0, y1 = max(0, int(cy - 4 * r)), min(h, int(cy + 4 * r) + 1)
+        x0, x1 = max(0, int(cx - 4 * r)), min(w, int(cx + 4 * r) + 1)
+        yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
         colour = {
             "dawn": (255, 214, 170),
             "day": (255, 246, 214),
             "sunset": (255, 196, 120),
             "night": (236, 236, 220),
         }[time]
-        d = np.hypot(np.minimum(np.abs(xx - cx), w - np.abs(xx - cx)), yy - cy)
+        d = np.hypot(xx - cx, yy - cy)
         glow = np.clip(1 - d / (r * 4), 0, 1)[..., None] ** 2 * (0.5 if time != "night" else 0.25)
         disc = np.clip((r - d) / 1.5, 0, 1)[..., None]
-        img = img + (np.array(colour, np.float32) - img) * np.maximum(glow, disc) * (1 - bg.clouds)
+        part = img[y0:y1, x0:x1]
+        part += (np.array(colour, np.float32) - part) * np.maximum(glow, disc) * (1 - bg.clouds)
         if time == "night":
             n = int(w * h / 300)
             sx, sy = rng.integers(0, w, n), rng.integers(0, int(h * horizon), n)
@@ -553,8 +561,8 @@ def sky_low(bg: Background, kind: BackgroundKind, h: int, w: int, rng: np.random
                 draw.ellipse((bx - rr, by - rr * 0.7, bx + rr, by + rr * 0.55), fill=255)
             base = (cx + dx - size * 1.1, cy - size * 0.05, cx + dx + size * 1.1, cy + size * 0.25)
             draw.rounded_rectangle(base, radius=size * 0.15, fill=255)
-    a = np.asarray(mask, dtype=np.float32)[..., None] / 255 * (0.9 if k < 0.5 else 0.75)
-    img = img + (cloud_rgb - img) * a
+    a = np.asarray(mask, dtype=np.float32)[..., None] * ((0.9 if k < 0.5 else 0.75) / 255)
+    img += (cloud_rgb - img) * a
     out: U8 = np.clip(img, 0, 255).astype(np.uint8)
     return out
 

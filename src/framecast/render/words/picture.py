@@ -75,6 +75,8 @@ def next_world(reading: Reading, text: str, before: World, first: bool = False) 
     )
     effects = tuple(dict.fromkeys((*s.effects, *weather)))
     clouds = s.clouds if s.clouds is not None else before.clouds
+    if "snow" in effects and setting == "meadow":
+        setting = "snowfield"  # a hill under snow is white
     if s.clouds is None and weather and not s.effects:
         clouds = max(clouds, 0.75)
     cast = reading.cast

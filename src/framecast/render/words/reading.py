@@ -139,13 +139,15 @@ def read(text: str) -> Reading:
                     and nxt.subject.group in ("travel-places", "activities")
                 ):
                     props.add(k + 1)
+        if subject.subgroup == "person":  # CLDR's people are heads; show the whole person standing
+            subject = index.standing(subject)
         motion: MotionKind = (verb.motion if verb is not None else None) or subject.motion
         phrase = " ".join(tokens[m.start : m.end])
         count = next(
             (_NUMBERS[tokens[i]] for i in (m.start - 1, m.start - 2) if i >= 0 and tokens[i] in _NUMBERS), 0
         )
         if not count:
-            count = 3 if phrase not in index.nouns and phrase in index.words else 1
+            count = 3 if phrase in index.plurals else 1
         if subject.icon in seen:
             continue
         seen[subject.icon] = len(cast)

@@ -539,6 +539,8 @@ _SMALL_SUBGROUPS = frozenset(
     }
 )
 _LARGE_SUBGROUPS = frozenset({"place-building", "place-religious", "place-other", "plant-other"})
+#: Whole figures of people are tall and thin in their square: drawn larger to read as large as a dog.
+_FIGURES = frozenset({"person-activity", "person-sport", "person-role", "person-fantasy", "person-resting"})
 _SIZE_BY_ICON = {
     "bus": 1.15,
     "train": 1.15,
@@ -602,4 +604,6 @@ def size_of(icon: str, subgroup: str) -> float:
         return 0.78
     if subgroup in _LARGE_SUBGROUPS:
         return 1.2
+    if subgroup in _FIGURES:
+        return 1.3
     return 1.0

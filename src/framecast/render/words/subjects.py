@@ -474,6 +474,7 @@ class SubjectIndex:
 
     words: dict[str, Subject]
     nouns: frozenset[str]
+    plurals: frozenset[str]
     activities: dict[tuple[str, str], Subject]
     by_icon: dict[str, Subject]
     by_emoji: dict[str, Subject]
@@ -489,9 +490,21 @@ class SubjectIndex:
             return self.by_emoji[emoji]
         return self.words.get(key_of(stripped))
 
+    def standing(self, who: Subject) -> Subject:
+        """The whole figure of a person (CLDR's "person", "woman", "child" are heads): standing."""
+        return self.activity(who, "standing") or who
+
     def activity(self, who: Subject, verb: str) -> Subject | None:
         """The emoji of ``who`` (a person) doing ``verb`` ("woman", "surf" -> woman surfing), if any."""
-        gender = {"man": "man", "boy": "man", "old man": "man", "woman": "woman", "girl": "woman"}
+        gender = {
+            "man": "man",
+            "boy": "man",
+            "old man": "man",
+            "man beard": "man",
+            "woman": "woman",
+            "girl": "woman",
+            "old woman": "woman",
+        }
         person = gender.get(who.label, "person")
         if verb.endswith("ing"):
             doing = verb
@@ -593,6 +606,7 @@ def subject_index() -> SubjectIndex:
     return SubjectIndex(
         words=words,
         nouns=nouns,
+        plurals=frozenset(plural(k) for k in nouns if plural(k) != k),
         activities=activities,
         by_icon={s.icon: s for s in reversed(subjects)},
         by_emoji=by_emoji,
