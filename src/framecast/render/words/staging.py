@@ -128,7 +128,15 @@ def _path(
 
 
 def _fit(
-    kind: MotionKind, st: Stage, x: float, y: float, box: float, direction: int, life: float, reach: float
+    kind: MotionKind,
+    st: Stage,
+    x: float,
+    y: float,
+    box: float,
+    direction: int,
+    life: float,
+    reach: float,
+    room: float = 1.0,
 ) -> tuple[float, float, float]:
     """A start (x, y, fractions) and speed for which the whole path stays in the frame, below the words
     and above the floor; the speed drops until it does (a slow move is better than a cut-off one)."""
@@ -154,7 +162,8 @@ def _fit(
             hi -= lo - bottom
             lo = bottom
         fits_y = hi >= top - 1 and lo <= bottom + 1
-        fits_x = span_x + box + 2 * reach <= 0.94 * w
+        # ``room``: the share of the width its neighbours leave it (a row of movers keeps its spacing).
+        fits_x = span_x + box + 2 * reach <= 0.94 * w and span_x <= max(room * w - box, 0.02 * w)
         lo_x, hi_x = sx + min(xs) - box / 2 - reach, sx + max(xs) + box / 2 + reach
         if fits_x and lo_x < 0.03 * w:
             sx += 0.03 * w - lo_x
@@ -227,7 +236,8 @@ def stage(cast: tuple[Cast, ...], st: Stage) -> Staged:
             y = 0.6 + box / st.height / 2
         direction = c.direction or sideways
         life = max(0.1, st.seconds - 0.12 * k)
-        x, y, speed = _fit(motion, st, x, y, box, 1 if direction == "right" else -1, life, reach)
+        room = 1.0 if n == 1 else geo.spread / (n - 1)
+        x, y, speed = _fit(motion, st, x, y, box, 1 if direction == "right" else -1, life, reach, room)
         layers.append(
             IllustrationLayer(
                 type="illustration",
