@@ -175,8 +175,11 @@ def _fit(
     return x, y, speed
 
 
-def _camera(st: Stage) -> Camera:
+def _camera(st: Stage, moving: bool) -> Camera:
     choices = _CAMERAS.get(st.style, ("still",))
+    if not moving:
+        # Nothing in the picture moves by itself: the camera does, or the scene would look frozen.
+        choices = tuple(c for c in choices if c.startswith("pan")) or ("pan_left", "pan_right")
     kind = st.rng.choice(choices)
     # A tall frame is narrow: the same pan would carry subjects out of it.
     return Camera(kind=kind, amount=0.5 if st.aspect == "9:16" and kind.startswith("pan") else 1.0)
@@ -213,7 +216,7 @@ def stage(cast: tuple[Cast, ...], st: Stage) -> Staged:
     if st.aspect == "9:16" and n >= 2:
         crowd *= 0.82
     sideways: Literal["left", "right"] = st.rng.choice(("left", "right"))
-    camera = _camera(st)
+    camera = _camera(st, any(c.motion not in ("none", "hover") for c, _ in slots) or bool(st.effects))
     reach = max_pan(camera, st.width)
     layers: list[Layer] = []
     ground_y = min(geo.ground, st.floor)
