@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
-RUN_APT_PACKAGES := espeak-ng fonts-dejavu-core fonts-noto-core fonts-symbola
+RUN_APT_PACKAGES := espeak-ng fonts-dejavu-core fonts-noto-core fonts-symbola libcairo2
 APT_PACKAGES := $(RUN_APT_PACKAGES) chromium nginx-light nodejs
 NODE_STAMP := node_modules/.package-lock.json
 
@@ -25,9 +25,11 @@ $(TEST_STAMP): pyproject.toml | $(BIN)/python
 
 venv: $(STAMP)
 
-# axe-core for the accessibility checks in tests/e2e and eventsource (a WHATWG EventSource for node) for
-# tests/integration/test_real_clients.py, exactly as package-lock.json pins them. Debian ships npm
-# apart from nodejs (NodeSource's nodejs bundles it), so npm is installed only when the command is missing.
+# The renderer's illustration set (Fluent Emoji Flat) and its CLDR names (emojibase-data), axe-core for the
+# accessibility checks in tests/e2e and eventsource (a WHATWG EventSource for node) for
+# tests/integration/test_real_clients.py, exactly as package-lock.json pins them; the renderer reads the set
+# from node_modules (node itself never runs it). Debian ships npm apart from nodejs (NodeSource's nodejs
+# bundles it), so npm is installed only when the command is missing.
 $(NODE_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null || $(MAKE) --no-print-directory system-deps PACKAGES=npm
 	npm ci --no-audit --no-fund --loglevel=error
@@ -35,8 +37,8 @@ $(NODE_STAMP): package.json package-lock.json
 
 node-deps: $(NODE_STAMP)
 
-# Debian packages the renderer (espeak-ng, fonts), the browser tests (chromium, nginx) and the page's unit
-# tests (nodejs) need;
+# Debian packages the renderer (espeak-ng, fonts, libcairo2 for cairosvg), the browser tests (chromium,
+# nginx) and the page's unit tests (nodejs) need;
 # `make run` asks only for the renderer's (PACKAGES=...).
 PACKAGES ?= $(APT_PACKAGES)
 system-deps:
@@ -48,7 +50,7 @@ system-deps:
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 
-run: $(STAMP)
+run: $(STAMP) $(NODE_STAMP)
 	@$(MAKE) --no-print-directory system-deps PACKAGES="$(RUN_APT_PACKAGES)"
 	@echo "Framecast at http://127.0.0.1:8000/tools/video-generator"
 	$(BIN)/framecast serve --host 127.0.0.1 --port 8000
@@ -70,7 +72,7 @@ format: $(TEST_STAMP)
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
-bench: system-deps $(TEST_STAMP)
+bench: system-deps $(TEST_STAMP) $(NODE_STAMP)
 	$(BIN)/python bench/delivery.py
 	$(BIN)/python bench/render.py
 	$(BIN)/python bench/page.py

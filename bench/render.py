@@ -1,21 +1,29 @@
 """Render speed: x264 alone vs Framecast (1 process; 2 processes on chunks + join; the service end to end)
-vs MoviePy 2.x.
+vs MoviePy 2.x, on two timelines side by side.
 
     .venv/bin/python bench/render.py [--seconds 10] [--resolution 720p] [--repeat 3]
 
-All in one run on the same machine, on the same 10 s 720p30 timeline (four scenes: moving gradients, a
-title per scene with a fade-in, crossfades). Each timed run is repeated ``--repeat`` times and the median
-is reported (MoviePy runs once: it is an order of magnitude slower and the ratio is not close):
+All in one run on the same machine, on two 10 s 720p30 timelines of four scenes with crossfades:
+
+* **illustrated** (the default engine's own look): each scene a setting (a rainy city, the sea at sunset,
+  a forest at night, a meadow) with two or three subjects of the illustration set moving by their verbs
+  (driving, sailing, jumping, flying, walking, rising, running, blooming), an effect (rain, fireflies,
+  leaves), a camera move (pans and push-ins) and a title with a fade-in;
+* **plain**: moving gradients and a title per scene (the engine before illustrations).
+
+Each timed run is repeated ``--repeat`` times and the median is reported (MoviePy runs once, on the plain
+timeline only: it is an order of magnitude slower and the ratio is not close):
 
 (a) x264 alone: the timeline's frames are made first and held in memory, then only encoding is timed
-    (same settings as Framecast: preset veryfast, constant QP, fixed GOP). The reference uses x264's own
-    thread count (1.5 per core); a second row shows one thread, the setting of each Framecast render.
+    (same settings as Framecast: preset veryfast, constant QP, fixed GOP), so each timeline is compared
+    with x264 on its own frames. The reference uses x264's own thread count (1.5 per core); a second row
+    shows one thread, the setting of each Framecast render.
 (b) Framecast render_video: synthesis + encode in one process; and two worker processes rendering the
     service's GOP-aligned chunks in parallel, then join_chunks (remux, no re-encode). Workers are started
     and warmed up before timing, as job workers are. Then the service itself: a timeline POSTed to a real
     `framecast serve` with 1 and 2 worker processes, timed to the terminal event.
-(c) MoviePy 2.x: an equivalent composition (a moving gradient VideoClip, TextClips with fade-in,
-    CrossFadeIn between scenes) written with libx264 at the same preset.
+(c) MoviePy 2.x: an equivalent composition of the plain timeline (a moving gradient VideoClip, TextClips
+    with fade-in, CrossFadeIn between scenes) written with libx264 at the same preset.
 
 Prints a table and rewrites the "## Render" section of docs/benchmarks.md.
 """
@@ -45,9 +53,9 @@ from framecast.domain.options import VideoOptions  # noqa: E402
 from framecast.domain.timeline import Timeline, parse_timeline  # noqa: E402
 from framecast.jobs.allocator import keep_freed_memory  # noqa: E402
 from framecast.render.chunks import chunk_ranges  # noqa: E402
+from framecast.render.drawing.text import font_file  # noqa: E402
 from framecast.render.encode import PRESET, QP, VideoWriter, join_chunks, probe  # noqa: E402
 from framecast.render.frames import FrameSource  # noqa: E402
-from framecast.render.text import font_file  # noqa: E402
 from framecast.render.video import render_video  # noqa: E402
 from framecast.settings import Settings  # noqa: E402
 
@@ -65,7 +73,7 @@ PALETTES = (
 )
 
 
-def bench_timeline(seconds: float, resolution: str) -> Timeline:
+def plain_timeline(seconds: float, resolution: str) -> Timeline:
     n = len(TITLES)
     scenes = [
         {
@@ -82,6 +90,87 @@ def bench_timeline(seconds: float, resolution: str) -> Timeline:
             "transition": {"kind": "crossfade", "duration_s": 0.6},
         }
         for i in range(n)
+    ]
+    data = {"scenes": scenes, "audio": {"music": "none"}, "seed": 1}
+    return parse_timeline(data, VideoOptions(resolution=resolution, fps=30))  # type: ignore[arg-type]
+
+
+def _subject(subject: str, x: float, y: float, scale: float, motion: str, **more: Any) -> dict[str, Any]:
+    return {
+        "type": "illustration",
+        "subject": subject,
+        "x": x,
+        "y": y,
+        "scale": scale,
+        "motion": {"kind": motion, **more},
+    }
+
+
+ILLUSTRATED: tuple[tuple[str, dict[str, Any], str, list[dict[str, Any]]], ...] = (
+    (
+        "Rain on the city",
+        {"kind": "city", "time_of_day": "day", "clouds": 0.9},
+        "pan_left",
+        [
+            _subject("automobile", 0.7, 0.72, 0.26, "drive"),
+            _subject("bus", 0.3, 0.7, 0.3, "drive", direction="right"),
+            {"type": "effect", "kind": "rain"},
+        ],
+    ),
+    (
+        "Sailing at sunset",
+        {"kind": "sea", "time_of_day": "sunset", "clouds": 0.3},
+        "push_in",
+        [
+            _subject("sailboat", 0.45, 0.68, 0.3, "sail"),
+            _subject("dolphin", 0.75, 0.82, 0.2, "jump"),
+            _subject("dove", 0.5, 0.45, 0.12, "fly"),
+        ],
+    ),
+    (
+        "Fireflies in the forest",
+        {"kind": "forest", "time_of_day": "night", "clouds": 0.2},
+        "pan_right",
+        [
+            {"type": "effect", "kind": "fireflies"},
+            _subject("deer", 0.35, 0.72, 0.28, "walk"),
+            _subject("owl", 0.72, 0.45, 0.16, "fly"),
+        ],
+    ),
+    (
+        "A day in the park",
+        {"kind": "meadow", "time_of_day": "day", "clouds": 0.3},
+        "push_in",
+        [
+            _subject("balloon", 0.22, 0.62, 0.16, "rise"),
+            _subject("dog", 0.55, 0.72, 0.26, "run"),
+            _subject("tulip", 0.82, 0.76, 0.16, "bloom"),
+            {"type": "effect", "kind": "leaves"},
+        ],
+    ),
+)
+
+
+def illustrated_timeline(seconds: float, resolution: str) -> Timeline:
+    n = len(ILLUSTRATED)
+    scenes = [
+        {
+            "duration_s": seconds / n,
+            "background": background,
+            "camera": {"kind": camera},
+            "layers": [
+                *layers,
+                {
+                    "type": "text",
+                    "text": title,
+                    "size": 76,
+                    "y": 0.16,
+                    "animate_in": {"kind": "fade", "duration_s": 0.5},
+                },
+            ],
+            "transition": {"kind": "crossfade", "duration_s": 0.6},
+        }
+        for title, background, camera, layers in ILLUSTRATED
     ]
     data = {"scenes": scenes, "audio": {"music": "none"}, "seed": 1}
     return parse_timeline(data, VideoOptions(resolution=resolution, fps=30))  # type: ignore[arg-type]
@@ -167,7 +256,7 @@ def _memory_job(args: tuple[float, str]) -> tuple[int, float, float]:
     Peak RSS is VmHWM of this process's own address space: ``ru_maxrss`` would also count the parent's
     peak, which Linux carries across fork and exec.
     """
-    from framecast.render.planner import plan
+    from framecast.render.words.planner import plan
 
     seconds, path = args
     prompt = (
@@ -202,7 +291,10 @@ def service_end_to_end(tl: Timeline, tmp: Path, workers: int, repeat: int) -> fl
     }
     try:
         with Client(server.url, timeout=60) as client:
-            warm = client.create_project(prompt="warm up", duration_s=1, resolution="360p")
+            # Two chunks: both workers load the illustration set, as job workers that have drawn before.
+            warm = client.create_project(
+                prompt="A cat and a dog in the park.", duration_s=4, resolution="360p"
+            )
             client.wait(warm["id"])
             times = []
             for _ in range(repeat):
@@ -232,80 +324,105 @@ def main() -> None:
     )
     args = ap.parse_args()
     keep_freed_memory()  # as in a worker process (framecast.jobs.worker)
-    tl = bench_timeline(args.seconds, args.resolution)
+    timelines = {
+        "illustrated": illustrated_timeline(args.seconds, args.resolution),
+        "plain": plain_timeline(args.seconds, args.resolution),
+    }
+    tl = timelines["illustrated"]
     n = tl.total_frames
 
     def median(run: Callable[[], float]) -> float:
         return statistics.median(run() for _ in range(args.repeat))
 
-    def single(out: Path) -> float:
+    def single(timeline: Timeline, out: Path) -> float:
         began = time.perf_counter()
-        render_video(tl, out)
+        render_video(timeline, out)
         return time.perf_counter() - began
 
-    rows: list[tuple[str, float]] = []
+    names = [
+        "(a) x264 alone, pre-made frames, x264's threads",
+        "(a') x264 alone, pre-made frames, 1 thread",
+        "(b) Framecast, 1 process",
+        "(b) Framecast, 2 processes (chunks + join)",
+    ]
+    if not args.skip_service:
+        names += [f"(b) Framecast service end to end, {w} worker(s)" for w in (1, 2)]
+    results: dict[str, dict[str, float]] = {name: {} for name in names}
     with tempfile.TemporaryDirectory() as d, ProcessPoolExecutor(2, initializer=keep_freed_memory) as pool:
         tmp = Path(d)
         list(pool.map(_warm, range(4)))
-        framecast_parallel(tl, tmp, pool)  # warm-up: imports, fonts, page cache
-        rows.append(
-            (
-                "(a) x264 alone, pre-made frames, x264's threads",
-                median(lambda: x264_alone(tl, tmp / "a.mp4", 0)),
-            )
-        )
-        rows.append(
-            ("(a') x264 alone, pre-made frames, 1 thread", median(lambda: x264_alone(tl, tmp / "a.mp4", 1)))
-        )
-        rows.append(("(b) Framecast, 1 process", median(lambda: single(tmp / "b1.mp4"))))
-        rows.append(
-            ("(b) Framecast, 2 processes (chunks + join)", median(lambda: framecast_parallel(tl, tmp, pool)))
-        )
-        assert probe(tmp / "joined.mp4").frames == n
-        if not args.skip_service:
-            for workers in (1, 2):
-                rows.append(
-                    (
-                        f"(b) Framecast service end to end, {workers} worker(s)",
-                        service_end_to_end(tl, tmp, workers, args.repeat),
-                    )
-                )
-        if not args.skip_moviepy:
-            rows.append(("(c) MoviePy 2.x", moviepy_render(tl, tmp / "c.mp4")))
-    base = rows[0][1]
-    fc2 = rows[3][1]
+        for label, timeline in timelines.items():
+            framecast_parallel(
+                timeline, tmp, pool
+            )  # warm-up: imports, fonts, the illustration set, page cache
+            row = results
+            row[names[0]][label] = median(lambda t=timeline: x264_alone(t, tmp / "a.mp4", 0))
+            row[names[1]][label] = median(lambda t=timeline: x264_alone(t, tmp / "a.mp4", 1))
+            row[names[2]][label] = median(lambda t=timeline: single(t, tmp / "b1.mp4"))
+            row[names[3]][label] = median(lambda t=timeline: framecast_parallel(t, tmp, pool))
+            assert probe(tmp / "joined.mp4").frames == timeline.total_frames
+            if not args.skip_service:
+                for w in (1, 2):
+                    row[names[3 + w]][label] = service_end_to_end(timeline, tmp / label, w, args.repeat)
+        moviepy = None if args.skip_moviepy else moviepy_render(timelines["plain"], tmp / "c.mp4")
     lines = [
         f"{tl.duration_s:.0f} s {tl.canvas.width}x{tl.canvas.height} @ {tl.canvas.fps} fps ({n} frames), libx264 "
         f"preset {PRESET}, QP {QP}; {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}. Measured by `bench/render.py` in one run; each row but MoviePy is the "
-        f"median of {args.repeat}.",
+        f"median of {args.repeat}. *Illustrated* (the default): four settings (a rainy city, the sea at sunset, "
+        "a forest at night, a meadow), two or three moving subjects each, rain, fireflies and leaves, pans and "
+        "push-ins, a title per scene; *plain*: moving gradients and a title per scene. Each is compared with "
+        "x264 alone on its own frames.",
         "",
-        "| run | seconds | frames/s | vs x264 alone |",
-        "| --- | ---: | ---: | ---: |",
+        "| run | illustrated s | illustrated frames/s | illustrated vs x264 alone "
+        "| plain s | plain frames/s | plain vs x264 alone |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for name, secs in rows:
-        lines.append(f"| {name} | {secs:.2f} | {n / secs:.1f} | {base / secs:.2f} x |")
-    lines.append("")
-    lines.append(f"Render path, 2 processes: {base / fc2:.2f} x of (a).")
-    service = [secs for name, secs in rows if "end to end" in name]
-    if len(service) == 2:
+    for name in names:
+        cells = []
+        for label in timelines:
+            secs, base = results[name][label], results[names[0]][label]
+            cells.append(f"{secs:.2f} | {n / secs:.1f} | {base / secs:.2f} x")
+        lines.append(f"| {name} | {' | '.join(cells)} |")
+    if moviepy is not None:
+        plain = timelines["plain"]
         lines.append(
-            f"Goal (b, 2 workers) >= 0.9 x (a), end to end through the service (POST to the terminal event, "
-            f"with planning, poster, spritesheet, ledger and events): 2 workers {base / service[1]:.2f} x "
-            f"(1 worker {base / service[0]:.2f} x)."
+            f"| (c) MoviePy 2.x | | | | {moviepy:.2f} | {plain.total_frames / moviepy:.1f} "
+            f"| {results[names[0]]['plain'] / moviepy:.2f} x |"
         )
-    moviepy = [secs for name, secs in rows if name.startswith("(c)")]
-    if moviepy:
+    lines.append("")
+
+    def ratio(name: str, label: str) -> float:
+        return results[names[0]][label] / results[name][label]
+
+    lines.append(
+        f"Render path, 2 processes: illustrated {ratio(names[3], 'illustrated'):.2f} x of (a), "
+        f"plain {ratio(names[3], 'plain'):.2f} x."
+    )
+    if not args.skip_service:
         lines.append(
-            f"Goal (b) >= 3 x (c): 2 processes {moviepy[0] / fc2:.1f} x, 1 process {moviepy[0] / rows[2][1]:.1f} x"
-            + (f", service with 2 workers {moviepy[0] / service[1]:.1f} x." if len(service) == 2 else ".")
+            "Goal (b, 2 workers) >= 0.9 x (a), end to end through the service (POST to the terminal event, with "
+            "planning, poster, spritesheet, ledger and events): illustrated "
+            f"{ratio(names[5], 'illustrated'):.2f} x (1 worker {ratio(names[4], 'illustrated'):.2f} x), plain "
+            f"{ratio(names[5], 'plain'):.2f} x (1 worker {ratio(names[4], 'plain'):.2f} x)."
+        )
+    if moviepy is not None:
+        lines.append(
+            f"Goal (b) >= 3 x (c), plain timeline: 2 processes {moviepy / results[names[3]]['plain']:.1f} x, "
+            f"1 process {moviepy / results[names[2]]['plain']:.1f} x"
+            + (
+                f", service with 2 workers {moviepy / results[names[5]]['plain']:.1f} x."
+                if not args.skip_service
+                else "."
+            )
         )
     if args.memory_seconds > 0:
         # spawn, not fork: a forked child would start with (and count) the benchmark process's own memory.
         spawn = multiprocessing.get_context("spawn")
-        with tempfile.TemporaryDirectory() as d, ProcessPoolExecutor(
-            1, mp_context=spawn, initializer=keep_freed_memory
-        ) as solo:
+        with (
+            tempfile.TemporaryDirectory() as d,
+            ProcessPoolExecutor(1, mp_context=spawn, initializer=keep_freed_memory) as solo,
+        ):
             frames, secs, rss = solo.submit(
                 _memory_job, (args.memory_seconds, str(Path(d) / "m.mp4"))
             ).result()

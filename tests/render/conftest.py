@@ -6,7 +6,7 @@ import pytest
 
 from framecast.domain.options import VideoOptions
 from framecast.domain.timeline import Canvas, Timeline
-from framecast.render.planner import plan
+from framecast.render.words.planner import plan
 
 
 def tiny(timeline: Timeline, width: int = 192, height: int = 108) -> Timeline:

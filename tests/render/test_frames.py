@@ -7,16 +7,19 @@ import pytest
 
 from framecast.domain.options import VideoOptions
 from framecast.domain.timeline import LAYER_TYPES, Animation, BackgroundKind, parse_timeline
-from framecast.render.backgrounds import BACKGROUNDS, _Texture
 from framecast.render.chunks import chunk_ranges, gop_frames
-from framecast.render.color import palette_array, rgb_to_yuv, yuv_to_rgb
+from framecast.render.drawing.animation import anim_state, ease_out
+from framecast.render.drawing.backgrounds import BACKGROUNDS, _Texture
+from framecast.render.drawing.color import palette_array, rgb_to_yuv, yuv_to_rgb
+from framecast.render.drawing.layers import LAYERS
+from framecast.render.drawing.planes import Planes, blend_sprite, crossfade, sprite_from_rgba
+from framecast.render.drawing.settings import PAINTERS
 from framecast.render.encode import yuv420p_to_rgb
 from framecast.render.frames import FrameSource, ScenePool, timeline_fingerprint
-from framecast.render.layers import LAYERS, anim_state, ease_out
-from framecast.render.planes import Planes, blend_sprite, crossfade, sprite_from_rgba
 
 OPTS = VideoOptions(resolution="360p", fps=24, seed=5)
 KINDS = [kind for kind in BACKGROUNDS if kind != "image"]  # image: tests/render/test_assets.py
+ABSTRACT = [kind for kind in KINDS if kind not in PAINTERS]  # settings: tests/render/test_illustrated.py
 
 
 def tl_for(scenes: list[dict[str, object]], w: int = 96, h: int = 64):  # type: ignore[no-untyped-def]
@@ -144,10 +147,11 @@ def test_every_background_kind_a_timeline_may_name_is_drawn() -> None:
 
 
 def test_every_layer_type_a_timeline_may_name_is_drawn() -> None:
-    assert sorted(LAYERS) == sorted(LAYER_TYPES) == ["caption", "image", "shape", "text"]
+    assert sorted(LAYERS) == sorted(LAYER_TYPES)
+    assert sorted(LAYER_TYPES) == ["caption", "effect", "illustration", "image", "shape", "text"]
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", ABSTRACT)
 def test_every_background_moves_and_is_deterministic(kind: str) -> None:
     scene = {"duration_s": 2, "background": {"kind": kind, "palette": ["#102030", "#a04060", "#f0c020"]}}
     tl = tl_for([scene])
@@ -287,7 +291,7 @@ def test_a_pooled_scene_keeps_no_animation_frames() -> None:
 
 
 def test_animation_frames_are_bounded_by_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
-    from framecast.render import layers
+    from framecast.render.drawing import layers
 
     monkeypatch.setattr(layers, "ANIMATION_CACHE_BYTES", 200_000)
     scene = {

@@ -4,7 +4,7 @@ import pytest
 
 from framecast.domain.options import VideoOptions
 from framecast.domain.timeline import Timeline
-from framecast.render.planner import plan, sentences
+from framecast.render.words.planner import plan, sentences
 
 PROMPTS = [
     "A calm ocean at dawn. Waves roll in.",
@@ -69,19 +69,26 @@ def test_varied_prompts_give_varied_videos() -> None:
     styles = set()
     for prompt in PROMPTS:
         tl = plan(prompt, VideoOptions(duration_s=10))
-        looks.add(tuple(tl.scenes[-1].background.palette))
+        last = tl.scenes[-1].background
+        looks.add((last.kind, last.time_of_day, tuple(last.palette)))
         kinds.update(s.background.kind for s in tl.scenes)
         styles.add(tl.style)
     assert len(looks) >= 12
-    assert {"gradient", "noise", "particles", "starfield", "waves", "bokeh"} <= kinds
+    settings = {"sea", "beach", "city", "forest", "desert", "mountains", "meadow", "snowfield", "space", "room"}
+    assert len(kinds & settings) >= 8, kinds  # prompts that name places are drawn there
+    assert len(kinds - settings) >= 3, kinds  # the others keep the abstract backgrounds
     assert len(styles) == 5
 
 
 def test_lexicon_picks_the_look_from_the_words() -> None:
     space = plan("Rockets fly to distant galaxies and stars.", VideoOptions(seed=1, style="cinematic"))
-    assert "#02030a" in space.scenes[0].background.palette
+    assert space.scenes[0].background.kind == "space"
     ocean = plan("The ocean waves at the beach.", VideoOptions(seed=1, style="documentary"))
-    assert "#05445e" in ocean.scenes[0].background.palette
+    assert ocean.scenes[0].background.kind == "beach"
+    # Words that name nothing to show keep the themes' abstract looks.
+    calm = plan("Calm, peaceful and quiet. Breathe slowly.", VideoOptions(seed=1, style="documentary"))
+    assert "#203a43" in calm.scenes[0].background.palette
+    assert not any(layer.type == "illustration" for s in calm.scenes for layer in s.layers)
 
 
 def test_sentences_become_scenes_after_the_title_card() -> None:

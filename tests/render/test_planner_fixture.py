@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from framecast.domain.options import VideoOptions
-from framecast.render.planner import plan
+from framecast.render.words.planner import plan
 
 FIXTURE = Path(__file__).parent / "fixtures" / "planned_timelines.json"
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from tests.conftest import IN_CI
 
-from framecast.render.text import layout, load_font, render_block, runs
+from framecast.render.drawing.text import layout, load_font, render_block, runs
 
 
 def _symbola_or_skip() -> None:
-    from framecast.render.text import _fallback_paths
+    from framecast.render.drawing.text import _fallback_paths
 
     if not any("Symbola" in path for path in _fallback_paths()):
         if IN_CI:

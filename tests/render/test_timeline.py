@@ -148,23 +148,57 @@ caption_layer = st.fixed_dictionaries(
     {"type": st.just("caption"), "text": st.text(min_size=1, max_size=60)},
     optional={"start_s": number, "end_s": number},
 )
+illustration_layer = st.fixed_dictionaries(
+    {"type": st.just("illustration"), "subject": st.sampled_from(["boat", "cat", "🚗", "zzqx", "", "red apple"])},
+    optional={
+        "x": number,
+        "y": number,
+        "scale": mostly(st.floats(0.05, 1.5, allow_nan=False), bad_number),
+        "motion": st.fixed_dictionaries(
+            {},
+            optional={
+                "kind": st.sampled_from(["drift", "rise", "spin", "bloom", "orbit", "pour", "fly", "teleport"]),
+                "speed": number,
+                "direction": st.sampled_from(["left", "right", "up"]),
+            },
+        ),
+        "flip": st.booleans(),
+        "depth": number,
+    },
+)
+effect_layer = st.fixed_dictionaries(
+    {"type": st.just("effect")},
+    optional={
+        "kind": st.sampled_from(["rain", "snow", "fog", "leaves", "fireflies", "confetti", "lava"]),
+        "intensity": mostly(st.floats(0.1, 3, allow_nan=False), bad_number),
+        "color": colour,
+        "wind": number,
+    },
+)
 background = st.fixed_dictionaries(
     {},
     optional={
         "kind": st.sampled_from(
-            ["gradient", "noise", "particles", "starfield", "waves", "bokeh", "solid", "plasma"]
+            ["gradient", "noise", "particles", "starfield", "waves", "bokeh", "solid", "plasma", "city", "sea", "room"]
         ),
         "palette": st.lists(colour, min_size=0, max_size=7),
         "motion": number,
         "angle": number,
         "density": number,
+        "time_of_day": st.sampled_from(["day", "night", "noon"]),
+        "clouds": number,
     },
 )
 scene = st.fixed_dictionaries(
     {"duration_s": mostly(st.floats(0.05, 3, allow_nan=False), bad_number)},
     optional={
         "background": background,
-        "layers": st.lists(st.one_of(text_layer, shape_layer, caption_layer), max_size=4),
+        "layers": st.lists(
+            st.one_of(text_layer, shape_layer, caption_layer, illustration_layer, effect_layer), max_size=4
+        ),
+        "camera": st.fixed_dictionaries(
+            {}, optional={"kind": st.sampled_from(["still", "push_in", "pan_left", "dolly"]), "amount": number}
+        ),
         "transition": st.fixed_dictionaries(
             {},
             optional={

@@ -137,9 +137,9 @@ def test_frames_drawn_into_the_encoder_match_the_source(tmp_path: Path, size: tu
     """render_video draws each frame straight into an encoder frame (acquire/submit): the video must show
     what FrameSource draws on its own buffer, frame for frame, whichever way the frame reaches x264."""
     from framecast.domain.options import VideoOptions
-    from framecast.render import planner
     from framecast.render.frames import FrameSource
     from framecast.render.video import render_video
+    from framecast.render.words import planner
 
     w, h = size
     tl = planner.plan("Stars over a desert. A neon city.", VideoOptions(duration_s=2, fps=24, seed=5))

@@ -36,9 +36,67 @@ from framecast.domain.errors import InvalidInput
 from framecast.domain.options import MAX_DURATION_S, Aspect, Fps, Resolution, Style, VideoOptions, frame_size
 
 #: The background kinds a timeline may name (validation and the JSON Schema read this table). Each one is
-#: drawn by its entry in ``render.backgrounds.BACKGROUNDS``, which the planner also reads; domain code
+#: drawn by its entry in ``render.drawing.backgrounds.BACKGROUNDS``, which the planner also reads; domain code
 #: cannot import that numpy module, so the names live here (tests/render check that the two agree).
-BackgroundKind = Literal["gradient", "noise", "particles", "starfield", "waves", "bokeh", "solid", "image"]
+#: The first eight are abstract (a palette in motion); the rest are settings, a place under a sky that
+#: ``time_of_day`` and ``clouds`` choose, which illustrations stand in.
+BackgroundKind = Literal[
+    "gradient",
+    "noise",
+    "particles",
+    "starfield",
+    "waves",
+    "bokeh",
+    "solid",
+    "image",
+    "sea",
+    "lake",
+    "beach",
+    "city",
+    "forest",
+    "desert",
+    "mountains",
+    "meadow",
+    "snowfield",
+    "space",
+    "room",
+]
+TimeOfDay = Literal["dawn", "day", "sunset", "night"]
+#: How an illustration moves; each is drawn by its entry in ``render.drawing.motion.MOTIONS``.
+MotionKind = Literal[
+    "none",
+    "float",
+    "hover",
+    "drift",
+    "sail",
+    "drive",
+    "run",
+    "walk",
+    "swim",
+    "fly",
+    "rise",
+    "launch",
+    "fall",
+    "sink",
+    "jump",
+    "roll",
+    "spin",
+    "orbit",
+    "sway",
+    "shake",
+    "pour",
+    "grow",
+    "bloom",
+    "pulse",
+    "blink",
+    "glow",
+]
+#: Ambient effects; each is drawn by its entry in ``render.drawing.effects.EFFECTS``.
+EffectKind = Literal[
+    "rain", "snow", "fog", "leaves", "fireflies", "bubbles", "sparks", "stars", "smoke", "confetti"
+]
+#: Slow camera moves over a scene; each is its entry in ``render.drawing.camera.CAMERAS``.
+CameraKind = Literal["still", "push_in", "pull_out", "pan_left", "pan_right"]
 AnimationKind = Literal[
     "none", "fade", "slide_up", "slide_down", "slide_left", "slide_right", "scale", "typewriter"
 ]
@@ -112,6 +170,12 @@ class Background(_Model):
     angle: float = Field(30.0, ge=-360, le=360, description="Direction of gradients and drift, in degrees.")
     density: float = Field(1.0, ge=0.1, le=4, description="How many particles, stars, waves or circles.")
     asset_id: str | None = Field(None, description="Uploaded image for kind 'image'.")
+    time_of_day: TimeOfDay = Field(
+        "day", description="Settings (sea, city, forest...): the sky's colours and the light on the ground."
+    )
+    clouds: float = Field(
+        0.3, ge=0, le=1, description="Settings: cloud cover, 0 a clear sky, 1 overcast (rain, storms)."
+    )
 
     @model_validator(mode="after")
     def _image_needs_asset(self) -> Background:
@@ -194,8 +258,69 @@ class ImageLayer(_Timed):
     fit: Literal["contain", "cover"] = "contain"
 
 
-#: Every layer model; each is drawn by its entry in ``render.layers.LAYERS`` (a test checks they agree).
-Layer = Annotated[TextLayer | CaptionLayer | ShapeLayer | ImageLayer, Field(discriminator="type")]
+class Motion(_Model):
+    """How an illustration moves while it is on screen (see docs/timeline.md for each kind).
+
+    Moves across the frame (drift, sail, drive, run, walk, swim, fly, roll) go ``direction``; the set's
+    subjects face left, so one that goes right is mirrored to face the way it goes.
+    """
+
+    kind: MotionKind = "float"
+    speed: float = Field(1.0, ge=0, le=4, description="1 is the kind's own pace; 0 holds it still.")
+    direction: Literal["left", "right"] | None = Field(
+        None, description="Moves across the frame: which way (default left, the way the subjects face)."
+    )
+
+
+class IllustrationLayer(_Timed):
+    """A subject from the bundled illustration set (Fluent Emoji Flat), drawn from its vector art at the
+    size it is shown, in a square box centred on ``x``, ``y`` when it appears, moved by ``motion``.
+
+    ``subject`` is a name or keyword of the set ("sailboat", "boat", "kitty", "red apple") or the emoji
+    itself; a subject the set cannot show draws nothing (the render goes on).
+    """
+
+    type: Literal["illustration"] = "illustration"
+    subject: str = Field(min_length=1, max_length=80, examples=["sailboat", "cat", "🚗"])
+    x: Fraction = 0.5
+    y: Fraction = 0.6
+    scale: float = Field(0.3, gt=0, le=4, description="The box's side, a fraction of the frame's short side.")
+    motion: Motion = Field(default_factory=Motion)
+    flip: bool = Field(False, description="Mirror it (face right).")
+    depth: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="How near: 1 stands on the ground plane and moves with the camera, 0 is at the horizon.",
+    )
+    animate_in: Animation = Field(default_factory=lambda: Animation(kind="fade", duration_s=0.4))
+
+    @field_validator("subject")
+    @classmethod
+    def _subject_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("subject must name something, e.g. 'boat'")
+        return value.strip()
+
+
+class EffectLayer(_Timed):
+    """An ambient effect over the whole frame: rain, snow, fog, leaves, fireflies, bubbles, sparks, stars,
+    smoke or confetti. Drawn in layer order: before the subjects it is behind them, after them in front."""
+
+    type: Literal["effect"] = "effect"
+    kind: EffectKind = "rain"
+    intensity: float = Field(1.0, gt=0, le=4, description="How much of it: 1 is a fair shower.")
+    color: Colour | None = Field(None, description="Default: the effect's own colour.")
+    speed: float = Field(1.0, ge=0, le=4)
+    wind: float = Field(0.0, ge=-2, le=2, description="Sideways drift: negative blows to the left.")
+    animate_in: Animation = Field(default_factory=lambda: Animation(kind="fade", duration_s=0.6))
+
+
+#: Every layer model; each is drawn by its entry in ``render.drawing.layers.LAYERS`` (a test checks they agree).
+Layer = Annotated[
+    TextLayer | CaptionLayer | ShapeLayer | ImageLayer | IllustrationLayer | EffectLayer,
+    Field(discriminator="type"),
+]
 #: The ``type`` names of the layer models (error messages list them).
 LAYER_TYPES: frozenset[str] = frozenset(
     model.model_fields["type"].default for model in get_args(get_args(Layer)[0])
@@ -212,11 +337,20 @@ class Transition(_Model):
     duration_s: float = Field(0.6, ge=0, le=5)
 
 
+class Camera(_Model):
+    """A slow camera move over a scene. Settings move in depth layers (parallax: the sky least, the ground
+    most) and illustrations with them by their ``depth``; text stays where it is put."""
+
+    kind: CameraKind = "still"
+    amount: float = Field(1.0, ge=0, le=4, description="1: a slow move (push-in 10 %, a pan of 1/4 frame).")
+
+
 class Scene(_Model):
     """A stretch of the video with one background, some layers and an optional narration."""
 
     duration_s: float = Field(gt=0, le=MAX_DURATION_S)
     background: Background = Field(default_factory=Background)
+    camera: Camera = Field(default_factory=Camera)
     layers: list[Layer] = Field(default_factory=list, max_length=MAX_LAYERS)
     transition: Transition = Field(default_factory=Transition)
     narration: str | None = Field(None, max_length=2000, description="Spoken with espeak-ng if voiceover.")

@@ -1,8 +1,13 @@
 """The renderer: timelines become H.264 MP4s on the CPU (numpy frames, PyAV encode), offline.
 
+Its rooms follow the pipeline: ``words/`` turns a prompt into scenes (the lexicons and the planner),
+``drawing/`` turns a scene into pixels (backgrounds and settings, layers, illustrations, effects, motion,
+camera, text), and the modules here compose frames (``frames``) and encode them (``video``, ``encode``
+-- the only PyAV module -- ``chunks``), with the soundtrack beside them (``audio``, ``music``).
+
 What the job handlers call (all pure functions of their inputs; outputs go where they are told):
 
-``plan(prompt, options) -> Timeline``  (``framecast.render.planner``)
+``plan(prompt, options) -> Timeline``  (``framecast.render.words.planner``)
     Prompt to timeline, deterministic by ``options.seed`` (None: derived from the prompt).
 ``parse_timeline(data, options) -> Timeline``  (``framecast.domain.timeline``)
     A person's JSON timeline, validated; raises ``InvalidInput(field="scenes.0.duration_s")``.
@@ -37,3 +42,8 @@ Every render function takes ``asset_path: Callable[[str], Path]`` (keyword) mapp
 """
 
 from __future__ import annotations
+
+from framecast.render.words import planner
+
+#: ``framecast.render.planner`` for the job handlers: the planner lives in the words room.
+__all__ = ["planner"]

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from framecast.domain.errors import InvalidInput, TaskFailed
 from framecast.domain.timeline import CaptionLayer, Timeline, invalid_from
 from framecast.render.assets import AssetPath
-from framecast.render.color import F32
+from framecast.render.drawing.color import F32
 from framecast.render.encode import decode_audio
 from framecast.render.music import RATE, music_blocks
 

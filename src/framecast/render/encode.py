@@ -38,8 +38,8 @@ import numpy.typing as npt
 
 from framecast.domain.errors import InvalidInput, TaskFailed
 from framecast.render.chunks import gop_frames
+from framecast.render.drawing.planes import Planes
 from framecast.render.info import VideoInfo
-from framecast.render.planes import Planes
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,11 @@ from collections import OrderedDict
 
 from framecast.domain.timeline import Scene, Timeline
 from framecast.render.assets import AssetPath
-from framecast.render.backgrounds import BackgroundRenderer
-from framecast.render.layers import LayerRenderer, ease_out
-from framecast.render.planes import Planes, crossfade
+from framecast.render.drawing.animation import ease_out
+from framecast.render.drawing.backgrounds import BackgroundRenderer
+from framecast.render.drawing.camera import view_at
+from framecast.render.drawing.layers import LayerContext, make_layer
+from framecast.render.drawing.planes import Planes, crossfade
 
 
 def _shows_uploads(scene: Scene) -> bool:
@@ -38,11 +40,13 @@ class _SceneRenderer:
         self.scene = scene
         self.poolable = not _shows_uploads(scene)
         # Each scene has its own random stream from the seed, so editing one scene leaves the others alone.
-        self.background = BackgroundRenderer(scene.background, w, h, tl.seed * 1009 + index, asset_path)
-        fps = tl.canvas.fps
+        seed = tl.seed * 1009 + index
+        self.background = BackgroundRenderer(scene.background, w, h, seed, asset_path, scene.camera)
         self.layers = [
-            LayerRenderer(layer, w, h, scene.duration_s, asset_path, fps) for layer in scene.layers
+            make_layer(layer, LayerContext(w, h, scene.duration_s, tl.canvas.fps, asset_path, seed * 31 + k))
+            for k, layer in enumerate(scene.layers)
         ]
+        self.width = w
 
     def trim(self) -> None:
         """Keep what a later chunk starts with (textures, layer sprites), not the animation frames."""
@@ -50,9 +54,10 @@ class _SceneRenderer:
             layer.drop_animation_frames()
 
     def draw(self, planes: Planes, t: float, fade: float = 1.0) -> None:
-        self.background.render(planes, t)
+        view = view_at(self.scene.camera, min(t, self.scene.duration_s), self.scene.duration_s, self.width)
+        self.background.render(planes, t, view)
         for layer in self.layers:
-            layer.draw(planes, t, fade)
+            layer.draw(planes, t, fade, view)
 
 
 class ScenePool:

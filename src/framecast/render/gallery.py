@@ -1,4 +1,4 @@
-"""Contact sheet of planner output: six prompts x four frames at 16:9, 9:16 and 1:1 -> docs/gallery.png.
+"""Contact sheet of planner output: ten prompts x four frames at 16:9, 9:16 and 1:1 -> docs/gallery.png.
 
 Run ``python -m framecast.render.gallery [out.png]``. Frames are drawn at 720p by the same code as the
 video (no encoding) and scaled down, so the sheet shows what the MP4 shows.
@@ -9,34 +9,40 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from framecast.domain.options import Aspect, Style, VideoOptions
+from framecast.render.drawing.text import load_font
 from framecast.render.frames import FrameSource
-from framecast.render.planner import plan
-from framecast.render.text import load_font
 from framecast.render.video import poster_time, rgb_image
+from framecast.render.words.planner import plan
 
 SAMPLES: tuple[tuple[str, Aspect, Style], ...] = (
-    ("Neon city at night. Rain falls on empty streets. The club opens at midnight.", "16:9", "neon"),
+    ("A paper boat drifting down a rainy street.", "16:9", "documentary"),
+    ("A woman surfing at the beach at sunset. Seagulls fly over the waves.", "16:9", "cinematic"),
     (
-        "The history of coffee. It began in the highlands of Ethiopia. Traders carried it across the Red Sea. "
-        "Today the world drinks two billion cups a day.",
+        "A red car drives through the city at night. A bus passes by. The traffic lights blink.",
         "16:9",
-        "documentary",
+        "neon",
     ),
-    ("Launch day! Our rocket leaves the planet behind. Next stop: the stars.", "9:16", "cinematic"),
+    ("Launch day! Our rocket leaves the planet behind. Next stop: the stars.", "16:9", "cinematic"),
+    ("Fireflies rising over a dark forest pond.", "9:16", "cinematic"),
     (
-        "Five tips for better sleep. Keep a steady schedule. Dim the lights an hour before bed. "
-        "Leave your phone outside the bedroom.",
+        "Pizza night with friends. Fresh pizza comes out of the oven. Everyone shares a slice.",
         "9:16",
-        "minimal",
+        "retro",
     ),
-    ("Summer sunset at the beach. Waves roll in slowly. Golden hour never lasts.", "1:1", "retro"),
+    ("Elephants walk across the desert at dawn. A camel rests by an oasis.", "9:16", "documentary"),
+    ("Two cats and a dog play in the kitchen. The cat jumps onto the table.", "1:1", "minimal"),
     (
-        "A forest walk in spring. Flowers bloom along the path. Birds sing in the trees above.",
+        "Snow falls over a quiet mountain village. A snowman waves. Children sled down the hill.",
         "1:1",
         "cinematic",
+    ),
+    (
+        "A sailboat crosses the calm sea. Dolphins jump beside it. The sun sets over the horizon.",
+        "1:1",
+        "minimal",
     ),
 )
 
@@ -56,6 +62,18 @@ def sample_frames(prompt: str, aspect: Aspect, style: Style, seed: int = 11) -> 
         picks.append(int(tl.total_frames * 0.95))
     picks = sorted(picks[:4])
     return [rgb_image(source.frame(k)) for k in picks]
+
+
+def _wrap(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: int) -> str:
+    lines, line = [], ""
+    for word in text.split():
+        trial = f"{line} {word}".strip()
+        if font.getlength(trial) > width and line:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    return "\n".join([*lines, line][:2])
 
 
 def contact_sheet(width: int = 1600) -> Image.Image:
@@ -84,14 +102,19 @@ def contact_sheet(width: int = 1600) -> Image.Image:
             # two prompts side by side, four tiles each
             tw = (width - 7 * gap - gap * 2) // 8
             th = tw * groups[0][2][0].height // groups[0][2][0].width
-            row = Image.new("RGB", (width, th + label_h), (18, 18, 22))
-            d = ImageDraw.Draw(row)
-            for g, (prompt, style, frames) in enumerate(groups):
-                x0 = g * (4 * (tw + gap) + gap * 2)
-                d.text((x0 + 4, 6), f"{aspect} · {style} · {prompt[:60]}", font=font, fill=(220, 220, 225))
-                for k, f in enumerate(frames):
-                    row.paste(f.resize((tw, th), Image.Resampling.LANCZOS), (x0 + k * (tw + gap), label_h))
-            rows.append(row)
+            for pair in (groups[k : k + 2] for k in range(0, len(groups), 2)):
+                row = Image.new("RGB", (width, th + 2 * label_h - 8), (18, 18, 22))
+                d = ImageDraw.Draw(row)
+                for g, (prompt, style, frames) in enumerate(pair):
+                    x0 = g * (4 * (tw + gap) + gap * 2)
+                    label = _wrap(f"{aspect} · {style} · {prompt}", font, 4 * (tw + gap) - 8)
+                    d.multiline_text((x0 + 4, 4), label, font=font, fill=(220, 220, 225), spacing=2)
+                    for k, f in enumerate(frames):
+                        row.paste(
+                            f.resize((tw, th), Image.Resampling.LANCZOS),
+                            (x0 + k * (tw + gap), 2 * label_h - 8),
+                        )
+                rows.append(row)
     sheet = Image.new("RGB", (width, sum(r.height + gap for r in rows)), (18, 18, 22))
     y = 0
     for r in rows:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from framecast.render.color import F32
+from framecast.render.drawing.color import F32
 
 RATE = 48000
 _PROGRESSIONS = (

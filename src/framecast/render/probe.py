@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from framecast.render.drawing.images import verified_size
 from framecast.render.encode import probe_audio
-from framecast.render.images import verified_size
 
 
 class DecodingProbe:

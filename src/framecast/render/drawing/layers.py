@@ -1,4 +1,4 @@
-"""Layers (text, captions, shapes, images) as sprites made once per scene, and their in/out animations.
+"""Layers: every layer type's one entry (:data:`LAYERS`); text, captions, shapes and images as sprites.
 
 A layer is rasterised once to RGBA with Pillow and converted once to a premultiplied YUVA sprite; each
 frame only moves and blends it. Scale and typewriter animations need other pixels, so their frames are made
@@ -10,114 +10,84 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from framecast.domain.timeline import Animation, CaptionLayer, ImageLayer, Layer, ShapeLayer, TextLayer
+from framecast.domain.timeline import (
+    CaptionLayer,
+    EffectLayer,
+    IllustrationLayer,
+    ImageLayer,
+    Layer,
+    ShapeLayer,
+    TextLayer,
+)
 from framecast.render.assets import AssetPath
-from framecast.render.color import hex_rgb
-from framecast.render.images import load_image_rgba
-from framecast.render.planes import Planes, Sprite, blend_sprite, sprite_from_rgba
-from framecast.render.text import TextBlock, char_count, layout, render_block
-
-REFERENCE_SHORT_SIDE = 1080
-#: Memory for a layer's animation frames (typewriter steps, scale steps): a long 1080p text block makes
-#: sprites of ~25 MB each, so the cache is bounded by bytes, not by count.
-ANIMATION_CACHE_BYTES = 96 * 1024 * 1024
-SAFE_MARGIN = 0.045  # of the short side: nothing is placed closer to the frame edge
-
-
-def ease_out(p: float) -> float:
-    """Cubic ease-out on 0..1: fast start, gentle landing."""
-    p = min(1.0, max(0.0, p))
-    return 1 - (1 - p) ** 3
+from framecast.render.drawing.animation import (
+    ANIMATION_CACHE_BYTES,
+    REFERENCE_SHORT_SIDE,
+    SAFE_MARGIN,
+    AnimState,
+    anim_state,
+)
+from framecast.render.drawing.camera import STILL, View
+from framecast.render.drawing.color import hex_rgb
+from framecast.render.drawing.effects import EffectRenderer
+from framecast.render.drawing.illustrations import IllustrationRenderer
+from framecast.render.drawing.images import load_image_rgba
+from framecast.render.drawing.planes import Planes, Sprite, blend_sprite, sprite_from_rgba
+from framecast.render.drawing.text import TextBlock, char_count, layout, render_block
 
 
 @dataclass(frozen=True)
-class AnimState:
-    """Where a layer is at one instant: how opaque, how far moved, how large, how much text shows."""
+class LayerContext:
+    """What every layer is prepared with: the frame, the scene's length, the rate, the uploads' resolver
+    and the layer's own seed (for what is random in it)."""
 
-    opacity: float = 1.0
-    dx: float = 0.0
-    dy: float = 0.0
-    scale: float = 1.0
-    reveal: float = 1.0
+    width: int
+    height: int
+    scene_s: float
+    fps: int = 30
+    asset_path: AssetPath | None = None
+    seed: int = 0
 
 
-def anim_state(
-    anim_in: Animation,
-    anim_out: Animation,
-    t: float,
-    start: float,
-    end: float,
-    held: bool,
-    short: int,
-    lead: float = 0.0,
-) -> AnimState | None:
-    """The state of a layer at scene time ``t`` (None when invisible).
+class DrawnLayer(Protocol):
+    """A layer prepared for one scene: draws itself at any scene time."""
 
-    ``held``: the layer lasts to the scene end without an out animation, so it stays on through the
-    outgoing transition (where ``t`` runs past the scene's end). ``lead`` (one frame) makes a layer
-    already visible on its start frame, so a caption shows on the frame its words start.
-    """
-    if t < start - 1e-9 or (t > end + 1e-9 and not held):
-        return None
-    opacity, dx, dy, scale, reveal = 1.0, 0.0, 0.0, 1.0, 1.0
-    dist = 0.08 * short
-    for anim, p in (
-        (anim_in, (t - start + lead) / anim_in.duration_s if anim_in.duration_s > 0 else 1.0),
-        (anim_out, (end - t) / anim_out.duration_s if anim_out.duration_s > 0 else 1.0),
-    ):
-        if anim.kind == "none" or p >= 1.0:
-            continue
-        if held and anim is anim_out:
-            continue
-        e = ease_out(p)
-        if anim.kind == "typewriter":
-            reveal = min(reveal, max(0.0, p))
-            continue
-        opacity *= e
-        if anim.kind == "slide_up":
-            dy += (1 - e) * dist
-        elif anim.kind == "slide_down":
-            dy -= (1 - e) * dist
-        elif anim.kind == "slide_left":
-            dx += (1 - e) * dist
-        elif anim.kind == "slide_right":
-            dx -= (1 - e) * dist
-        elif anim.kind == "scale":
-            scale *= 0.75 + 0.25 * e
-    if opacity <= 0.002:
-        return None
-    return AnimState(opacity, dx, dy, scale, reveal)
+    def draw(self, planes: Planes, t: float, fade: float = 1.0, view: View = STILL) -> None: ...
+
+    def drop_animation_frames(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SpriteKind:
+    """How a sprite layer type is drawn: ``rasterise`` makes its RGBA picture once per scene (and the
+    typewriter's partial pictures, given how many characters show); ``place`` puts its centre."""
+
+    rasterise: Callable[[LayerRenderer, AssetPath | None, int | None], Image.Image]
+    place: Callable[[LayerRenderer], tuple[float, float]]
 
 
 class LayerRenderer:
-    """One layer of one scene, ready to draw at any scene time."""
+    """One sprite layer (text, caption, shape, image) of one scene, ready to draw at any scene time."""
 
-    def __init__(
-        self,
-        layer: Layer,
-        width: int,
-        height: int,
-        scene_s: float,
-        asset_path: AssetPath | None,
-        fps: int = 30,
-    ) -> None:
-        self.lead = 1.0 / fps
+    def __init__(self, layer: Layer, ctx: LayerContext, kind: SpriteKind) -> None:
+        self.lead = 1.0 / ctx.fps
         self.layer = layer
-        self.w, self.h = width, height
-        self.short = min(width, height)
+        self.w, self.h = ctx.width, ctx.height
+        self.short = min(self.w, self.h)
         self.margin = int(SAFE_MARGIN * self.short)
         self.start = layer.start_s
-        self.end = layer.end_s if layer.end_s is not None else scene_s
+        self.end = layer.end_s if layer.end_s is not None else ctx.scene_s
         self.held = layer.end_s is None and layer.animate_out.kind == "none"
-        self._spec = LAYERS[layer.type]
+        self._spec = kind
         self._block: TextBlock | None = None
         self._cache: dict[tuple[int, int], Sprite] = {}
         self._cache_bytes = 0
-        self.image = self._rasterise(asset_path)
+        self.image = self._rasterise(ctx.asset_path)
         self.sprite = sprite_from_rgba(np.asarray(self.image, dtype=np.uint8))
         self.cx, self.cy = self._spec.place(self)
 
@@ -249,7 +219,8 @@ class LayerRenderer:
         self._cache.clear()
         self._cache_bytes = 0
 
-    def draw(self, planes: Planes, t: float, fade: float = 1.0) -> None:
+    def draw(self, planes: Planes, t: float, fade: float = 1.0, view: View = STILL) -> None:
+        """Text, shapes and images stay where they are put whatever the camera does."""
         layer = self.layer
         state = anim_state(
             layer.animate_in, layer.animate_out, t, self.start, self.end, self.held, self.short, self.lead
@@ -264,18 +235,39 @@ class LayerRenderer:
 
 @dataclass(frozen=True)
 class LayerKindSpec:
-    """How one layer type is drawn: ``rasterise`` makes its RGBA picture once per scene (and the
-    typewriter's partial pictures, given how many characters show); ``place`` puts its centre."""
+    """How one layer type becomes something that draws: ``make`` prepares it once per scene."""
 
-    rasterise: Callable[[LayerRenderer, AssetPath | None, int | None], Image.Image]
-    place: Callable[[LayerRenderer], tuple[float, float]]
+    make: Callable[[Any, LayerContext], DrawnLayer]
+
+
+def _sprites(
+    rasterise: Callable[[LayerRenderer, AssetPath | None, int | None], Image.Image],
+    place: Callable[[LayerRenderer], tuple[float, float]],
+) -> Callable[[Any, LayerContext], DrawnLayer]:
+    kind = SpriteKind(rasterise, place)
+    return lambda layer, ctx: LayerRenderer(layer, ctx, kind)
+
+
+def _illustration(layer: IllustrationLayer, ctx: LayerContext) -> DrawnLayer:
+    return IllustrationRenderer(layer, ctx.width, ctx.height, ctx.scene_s, ctx.fps)
+
+
+def _effect(layer: EffectLayer, ctx: LayerContext) -> DrawnLayer:
+    return EffectRenderer(layer, ctx.width, ctx.height, ctx.scene_s, ctx.fps, ctx.seed)
 
 
 #: Every layer type, by its ``type`` name. A new type is its model in ``domain.timeline`` (a member of the
 #: ``Layer`` union, which the schema and validation read) and its entry here.
 LAYERS: dict[str, LayerKindSpec] = {
-    "text": LayerKindSpec(LayerRenderer._text_image, LayerRenderer._place_text),
-    "caption": LayerKindSpec(LayerRenderer._caption_image, LayerRenderer._place_caption),
-    "shape": LayerKindSpec(LayerRenderer._shape_image, LayerRenderer._place_at_xy),
-    "image": LayerKindSpec(LayerRenderer._uploaded_image, LayerRenderer._place_at_xy),
+    "text": LayerKindSpec(_sprites(LayerRenderer._text_image, LayerRenderer._place_text)),
+    "caption": LayerKindSpec(_sprites(LayerRenderer._caption_image, LayerRenderer._place_caption)),
+    "shape": LayerKindSpec(_sprites(LayerRenderer._shape_image, LayerRenderer._place_at_xy)),
+    "image": LayerKindSpec(_sprites(LayerRenderer._uploaded_image, LayerRenderer._place_at_xy)),
+    "illustration": LayerKindSpec(_illustration),
+    "effect": LayerKindSpec(_effect),
 }
+
+
+def make_layer(layer: Layer, ctx: LayerContext) -> DrawnLayer:
+    """Prepare ``layer`` for a scene (rasterise, lay out, make sprites)."""
+    return LAYERS[layer.type].make(layer, ctx)

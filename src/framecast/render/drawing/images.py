@@ -10,7 +10,7 @@ from PIL import Image, UnidentifiedImageError
 
 from framecast.domain.errors import InvalidInput
 from framecast.render.assets import AssetPath
-from framecast.render.color import U8
+from framecast.render.drawing.color import U8
 
 MAX_PIXELS = 40_000_000
 
