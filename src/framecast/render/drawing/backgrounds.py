@@ -26,7 +26,8 @@ from framecast.render.drawing.camera import STILL, View, max_pan
 from framecast.render.drawing.color import F32, U8, palette_array, rgb_to_yuv, to_u8
 from framecast.render.drawing.images import load_image_rgb
 from framecast.render.drawing.planes import Planes, Sprite, blend_sprite, half_size, sprite_from_rgba
-from framecast.render.drawing.settings import SKY_DRIFT, Setting, sky_low
+from framecast.render.drawing.settings import SKY_DRIFT, Setting
+from framecast.render.drawing.skies import sky_low
 
 _Bake = Callable[[F32, F32, F32], tuple[F32, F32, F32]]
 

@@ -26,44 +26,19 @@ from PIL import Image, ImageDraw
 from framecast.domain.timeline import Background, BackgroundKind, TimeOfDay
 from framecast.render.drawing.artwork import raster
 from framecast.render.drawing.camera import View
-from framecast.render.drawing.color import U8, rgb_to_yuv, to_u8
+from framecast.render.drawing.color import U8, hex_rgb, rgb_to_yuv, to_u8
 from framecast.render.drawing.planes import Planes, Sprite, blend_sprite, half_size, sprite_from_rgba
+from framecast.render.drawing.skies import HORIZON, RGB, SKIES, mix
 
-RGB = tuple[int, int, int]
-HORIZON = 0.6  # of the frame height: where the near band (the ground) begins
 FAR_PARALLAX = 0.4  # the far band's share of a pan (the ground's is 1)
 SKY_DRIFT = 0.006  # frame widths per second the clouds drift
 
-_SKIES: dict[TimeOfDay, tuple[str, str, str]] = {
-    "dawn": ("#3b4f86", "#c98aa8", "#f8c9a0"),
-    "day": ("#2c72c4", "#6fb0e4", "#cfeaf8"),
-    "sunset": ("#2a2c6b", "#b8477a", "#f7a25e"),
-    "night": ("#050a1e", "#0d1836", "#24335e"),
-}
-_OVERCAST: dict[TimeOfDay, tuple[str, str, str]] = {
-    "dawn": ("#5d6478", "#9a94a3", "#c9bfbf"),
-    "day": ("#6f7d8c", "#98a4b0", "#c3cbd3"),
-    "sunset": ("#4a4660", "#836a80", "#b88f86"),
-    "night": ("#0d1220", "#1a2232", "#2b3445"),
-}
 _LIGHT: dict[TimeOfDay, tuple[float, RGB, float]] = {  # brightness, tint, how much tint
     "dawn": (0.88, (255, 170, 190), 0.12),
     "day": (1.0, (255, 255, 255), 0.0),
     "sunset": (0.78, (255, 140, 80), 0.18),
     "night": (0.34, (60, 80, 160), 0.22),
 }
-
-
-def _hex(c: str) -> RGB:
-    return int(c[1:3], 16), int(c[3:5], 16), int(c[5:7], 16)
-
-
-def _mix(a: RGB, b: RGB, k: float) -> RGB:
-    return (
-        int(round(a[0] + (b[0] - a[0]) * k)),
-        int(round(a[1] + (b[1] - a[1]) * k)),
-        int(round(a[2] + (b[2] - a[2]) * k)),
-    )
 
 
 @dataclass(frozen=True)
@@ -74,12 +49,12 @@ class Light:
     clouds: float
 
     def lit(self, colour: str | RGB) -> RGB:
-        rgb = _hex(colour) if isinstance(colour, str) else colour
+        rgb = hex_rgb(colour) if isinstance(colour, str) else colour
         bright, tint, amount = _LIGHT[self.time]
         grey = sum(rgb) / 3
-        rgb = _mix(rgb, (int(grey),) * 3, 0.35 * self.clouds)  # clouds wash colour out
+        rgb = mix(rgb, (int(grey),) * 3, 0.35 * self.clouds)  # clouds wash colour out
         rgb = tuple(min(255, int(c * bright * (1 - 0.15 * self.clouds))) for c in rgb)  # type: ignore[assignment]
-        return _mix(rgb, tint, amount)
+        return mix(rgb, tint, amount)
 
     def lit_image(self, rgba: U8) -> U8:
         """An RGBA prop lit like the ground (props darken at night)."""
@@ -186,7 +161,7 @@ def _sea(p: Paint) -> tuple[Canvas | None, int, Canvas]:
     nh = near.height
     for k in range(12):  # darker with depth toward the viewer
         y0, y1 = nh * k / 12, nh * (k + 1) / 12
-        near.rect(0, y0, p.near_w, y1 + 1, _mix(mid, deep, k / 11))
+        near.rect(0, y0, p.near_w, y1 + 1, mix(mid, deep, k / 11))
     _wave_marks(p, near, light, 0.0, 1.0)
     return None, p.horizon, near
 
@@ -418,7 +393,7 @@ def _room(p: Paint) -> tuple[Canvas | None, int, Canvas]:
     top = int(p.h * 0.1)
     far = Canvas(p.far_w, p.horizon - top + 4)
     fh = far.height
-    sky = _SKIES[p.light.time]
+    sky = SKIES[p.light.time]
     wx0, wx1 = p.far_w * 0.5 - p.w * 0.36, p.far_w * 0.5 - p.w * 0.12
     wy0, wy1 = fh * 0.36, fh * 0.86  # below the words' band at the top of the frame
     frame = (245, 240, 232)
@@ -429,7 +404,7 @@ def _room(p: Paint) -> tuple[Canvas | None, int, Canvas]:
             wy0 + (wy1 - wy0) * k / 8,
             wx1,
             wy0 + (wy1 - wy0) * (k + 1) / 8 + 1,
-            _mix(_hex(sky[0]), _hex(sky[2]), k / 7),
+            mix(hex_rgb(sky[0]), hex_rgb(sky[2]), k / 7),
         )
     far.rect((wx0 + wx1) / 2 - p.h * 0.006, wy0, (wx0 + wx1) / 2 + p.h * 0.006, wy1, frame)
     far.rect(wx0, (wy0 + wy1) / 2 - p.h * 0.006, wx1, (wy0 + wy1) / 2 + p.h * 0.006, frame)
@@ -442,7 +417,7 @@ def _room(p: Paint) -> tuple[Canvas | None, int, Canvas]:
     near = Canvas(p.near_w, p.h - p.horizon, headroom=int(p.h * 0.16))
     nh = near.height
     near.rect(0, 0, p.near_w, nh * 0.05, (238, 230, 218))
-    plank_a, plank_b = _hex("#b07c4c"), _hex("#9d6a3e")
+    plank_a, plank_b = hex_rgb("#b07c4c"), hex_rgb("#9d6a3e")
     rows = 6
     for r in range(rows):
         y0 = nh * 0.05 + (nh * 0.95) * (r / rows) ** 1.2
@@ -469,102 +444,6 @@ PAINTERS: dict[BackgroundKind, Painter] = {
     "space": _space,
     "room": _room,
 }
-
-
-def sky_low(bg: Background, kind: BackgroundKind, h: int, w: int, rng: np.random.Generator) -> U8:
-    """The sky (or a room's wall) as an (h, w, 3) RGB texture, tileable sideways (period ``w``)."""
-    time = bg.time_of_day
-    if kind == "room":
-        warm = _hex("#eadbc6") if time != "night" else _hex("#a88f72")
-        cool = _hex("#d9c7ae") if time != "night" else _hex("#8a7358")
-        ys = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
-        img = (np.array(warm, np.float32) * (1 - ys) + np.array(cool, np.float32) * ys).repeat(w, axis=1)
-        stripes = (np.sin(np.arange(w, dtype=np.float32) / w * 2 * math.pi * 18) > 0.6)[None, :, None]
-        img = np.where(stripes, img * 0.96, img)
-        return np.clip(img, 0, 255).astype(np.uint8)
-    if kind == "space":
-        top, bottom = np.array(_hex("#04051a"), np.float32), np.array(_hex("#1b1442"), np.float32)
-        ys = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
-        img = (top * (1 - ys) + bottom * ys).repeat(w, axis=1)
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-        for colour in ((120, 60, 170), (40, 110, 160)):
-            cx, cy, r = (
-                float(rng.uniform(0, w)),
-                float(rng.uniform(0, h * 0.7)),
-                float(rng.uniform(0.2, 0.4)) * w,
-            )
-            dx = np.minimum(np.abs(xx - cx), w - np.abs(xx - cx))
-            a = np.clip(1 - np.hypot(dx, yy - cy) / r, 0, 1)[..., None] ** 2 * 0.5
-            img = img + (np.array(colour, np.float32) - img) * a
-        n = int(w * h / 160)
-        sx, sy = rng.integers(0, w, n), rng.integers(0, h, n)
-        img[sy, sx] = np.maximum(img[sy, sx], rng.uniform(120, 255, (n, 1)).astype(np.float32))
-        return np.clip(img, 0, 255).astype(np.uint8)
-    clear, grey = _SKIES[time], _OVERCAST[time]
-    k = min(1.0, max(0.0, (bg.clouds - 0.25) / 0.6))
-    stops = [_mix(_hex(a), _hex(b), k) for a, b in zip(clear, grey, strict=True)]
-    ys = np.linspace(0, 1, h, dtype=np.float32)[:, None]
-    horizon = HORIZON
-    t = np.clip(ys / horizon, 0, 1)
-    lo = np.where(t < 0.55, t / 0.55, 1.0)
-    hi = np.where(t < 0.55, 0.0, (t - 0.55) / 0.45)
-    s0, s1, s2 = (np.array(s, np.float32) for s in stops)
-    row = np.where(
-        (t < 0.55)[..., None],
-        s0 * (1 - lo[..., None]) + s1 * lo[..., None],
-        s1 * (1 - hi[..., None]) + s2 * hi[..., None],
-    )
-    img = np.repeat(row[:, None, :], w, axis=1).reshape(h, w, 3)
-    if bg.clouds < 0.7 and time != "day":  # a low sun's glow, or the moon (a sun of the words is a subject)
-        cx = w * 0.55
-        cy = h * {"dawn": 0.55, "day": 0.3, "sunset": 0.55, "night": 0.3}[time]
-        r = h * (0.05 if time == "night" else 0.09)
-        # Only the glow's square is computed (it sits in the middle of the tile: no wrapping).
-        y0, y1 = max(0, int(cy - 4 * r)), min(h, int(cy + 4 * r) + 1)
-        x0, x1 = max(0, int(cx - 4 * r)), min(w, int(cx + 4 * r) + 1)
-        yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
-        colour = {
-            "dawn": (255, 214, 170),
-            "day": (255, 246, 214),
-            "sunset": (255, 196, 120),
-            "night": (236, 236, 220),
-        }[time]
-        d = np.hypot(xx - cx, yy - cy)
-        glow = np.clip(1 - d / (r * 4), 0, 1)[..., None] ** 2 * (0.5 if time != "night" else 0.25)
-        disc = np.clip((r - d) / 1.5, 0, 1)[..., None]
-        part = img[y0:y1, x0:x1]
-        part += (np.array(colour, np.float32) - part) * np.maximum(glow, disc) * (1 - bg.clouds)
-        if time == "night":
-            n = int(w * h / 300)
-            sx, sy = rng.integers(0, w, n), rng.integers(0, int(h * horizon), n)
-            img[sy, sx] = np.maximum(
-                img[sy, sx], rng.uniform(110, 230, (n, 1)).astype(np.float32) * (1 - bg.clouds)
-            )
-    cloud_rgb = np.array(
-        {"dawn": (250, 222, 226), "day": (255, 255, 255), "sunset": (250, 190, 170), "night": (70, 80, 110)}[
-            time
-        ],
-        np.float32,
-    )
-    cloud_rgb = cloud_rgb * (1 - 0.3 * k)
-    n_clouds = int(2 + 9 * bg.clouds)
-    mask = Image.new("L", (w, h), 0)
-    draw = ImageDraw.Draw(mask)
-    for _ in range(n_clouds):
-        cx, cy = float(rng.uniform(0, w)), float(rng.uniform(0.3, 0.5)) * h  # below the words' band
-        size = float(rng.uniform(0.035, 0.07)) * w * (1 + 0.6 * bg.clouds)
-        for dx in (-w, 0.0, w):  # drawn three times: the texture tiles sideways
-            for j in range(5):
-                bx = cx + dx + (j - 2) * size * 0.45
-                by = cy - size * 0.25 * math.sin(math.pi * (j + 0.5) / 5)
-                rr = size * (0.3 + 0.22 * math.sin(math.pi * (j + 0.5) / 5))
-                draw.ellipse((bx - rr, by - rr * 0.7, bx + rr, by + rr * 0.55), fill=255)
-            base = (cx + dx - size * 1.1, cy - size * 0.05, cx + dx + size * 1.1, cy + size * 0.25)
-            draw.rounded_rectangle(base, radius=size * 0.15, fill=255)
-    a = np.asarray(mask, dtype=np.float32)[..., None] * ((0.9 if k < 0.5 else 0.75) / 255)
-    img += (cloud_rgb - img) * a
-    out: U8 = np.clip(img, 0, 255).astype(np.uint8)
-    return out
 
 
 class NearBand:

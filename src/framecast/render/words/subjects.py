@@ -2,10 +2,10 @@
 
 The index is made once per process from the set's own annotations (``artset.annotations``: CLDR names
 and keywords of each emoji the set draws), with plurals (``inflect.plural``) and the common words people
-type for them (:data:`SYNONYMS`: "kitty" -> cat, "automobile" -> car). It leaves out what is not a thing
+type for them (``synonyms.SYNONYMS``: "kitty" -> cat, "automobile" -> car). It leaves out what is not a thing
 to show: faces and gestures, symbols, country flags, skin-tone and facing variants, and keywords that are
 adjectives or verbs. Where several emoji answer to one word, the one CLDR names after it wins ("boat" is a
-motor boat by CLDR; :data:`SYNONYMS` makes it the sailboat a person means).
+motor boat by CLDR; ``SYNONYMS`` makes it the sailboat a person means).
 
 >>> index = subject_index()                              # doctest: +SKIP
 >>> index.lookup("kitties").icon, index.lookup("automobile").icon   # doctest: +SKIP
@@ -23,348 +23,13 @@ from functools import lru_cache
 from framecast.domain.timeline import BackgroundKind, MotionKind, TimeOfDay
 from framecast.render.artset import Annotation, cldr_annotations, icon_set
 from framecast.render.words import subject_kinds as kinds
-from framecast.render.words.inflect import ing_form, plural, verb_forms
+from framecast.render.words.inflect import ing_form, plural
+from framecast.render.words.synonyms import DESCRIPTIVE_SUFFIXES, NOT_SUBJECTS, SYNONYMS, VERB_FORMS
 from framecast.render.words.verbs import all_verb_forms
 
 _TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 _PEOPLE = frozenset({"person", "man", "woman"})
 _MAX_TAG_SHARE = 12  # a keyword more than this many emoji share is a category ("animal"), not a thing
-
-#: Common words for things the set shows under another name (each target is a CLDR name or an icon name).
-SYNONYMS: dict[str, str] = {
-    "boat": "sailboat",
-    "yacht": "sailboat",
-    "dinghy": "sailboat",
-    "car": "automobile",
-    "auto": "automobile",
-    "motorcar": "automobile",
-    "vehicle": "automobile",
-    "cab": "taxi",
-    "truck": "delivery truck",
-    "lorry": "delivery truck",
-    "van": "minibus",
-    "bike": "bicycle",
-    "motorbike": "motorcycle",
-    "plane": "airplane",
-    "aeroplane": "airplane",
-    "jet": "airplane",
-    "airliner": "airplane",
-    "chopper": "helicopter",
-    "spaceship": "rocket",
-    "spacecraft": "rocket",
-    "ufo": "flying saucer",
-    "subway": "metro",
-    "underground": "metro",
-    "steamship": "ship",
-    "cruise ship": "passenger ship",
-    "kitty": "cat",
-    "kitten": "cat",
-    "puss": "cat",
-    "pussycat": "cat",
-    "puppy": "dog",
-    "pup": "dog",
-    "doggy": "dog",
-    "doggie": "dog",
-    "pooch": "dog",
-    "hound": "dog",
-    "bunny": "rabbit",
-    "pony": "horse",
-    "stallion": "horse",
-    "mare": "horse",
-    "piggy": "pig",
-    "piglet": "pig",
-    "hog": "pig",
-    "birdie": "bird",
-    "hen": "chicken",
-    "chick": "baby chick",
-    "calf": "cow",
-    "cattle": "cow",
-    "bull": "ox",
-    "lamb": "ewe",
-    "sheep": "ewe",
-    "bunny rabbit": "rabbit",
-    "squirrel": "chipmunk",
-    "seagull": "dove",
-    "gull": "dove",
-    "pigeon": "dove",
-    "crow": "black bird",
-    "raven": "black bird",
-    "bee": "honeybee",
-    "ladybug": "lady beetle",
-    "ladybird": "lady beetle",
-    "insect": "bug",
-    "dino": "sauropod",
-    "dinosaur": "sauropod",
-    "trex": "t-rex",
-    "kid": "child",
-    "toddler": "child",
-    "infant": "baby",
-    "grandpa": "old man",
-    "grandfather": "old man",
-    "grandma": "old woman",
-    "grandmother": "old woman",
-    "granny": "old woman",
-    "lady": "woman",
-    "gentleman": "man",
-    "guy": "man",
-    "dude": "man",
-    "human": "person",
-    "friend": "person",
-    "friends": "people hugging",
-    "crowd": "people hugging",
-    "couple": "couple with heart",
-    "doctor": "health worker",
-    "nurse": "health worker",
-    "chef": "cook",
-    "baker": "cook",
-    "cop": "police officer",
-    "policeman": "man police officer",
-    "policewoman": "woman police officer",
-    "police": "police officer",
-    "soldier": "guard",
-    "worker": "construction worker",
-    "builder": "construction worker",
-    "programmer": "technologist",
-    "developer": "technologist",
-    "coder": "technologist",
-    "engineer": "technologist",
-    "wizard": "mage",
-    "witch": "woman mage",
-    "sorcerer": "mage",
-    "mermaid": "merperson",
-    "king": "prince",
-    "queen": "princess",
-    "flower": "blossom",
-    "daisy": "blossom",
-    "tree": "deciduous tree",
-    "oak": "deciduous tree",
-    "pine": "evergreen tree",
-    "fir": "evergreen tree",
-    "palm": "palm tree",
-    "plant": "potted plant",
-    "houseplant": "potted plant",
-    "grass": "herb",
-    "home": "house",
-    "cottage": "house with garden",
-    "building": "office building",
-    "office": "office building",
-    "skyscraper": "office building",
-    "tower": "tokyo tower",
-    "shop": "convenience store",
-    "store": "convenience store",
-    "supermarket": "convenience store",
-    "moon": "crescent moon",
-    "sun": "sun",
-    "planet": "ringed planet",
-    "saturn": "ringed planet",
-    "earth": "globe showing europe-africa",
-    "world": "globe showing europe-africa",
-    "globe": "globe showing europe-africa",
-    "lightning": "high voltage",
-    "thunder": "high voltage",
-    "computer": "laptop",
-    "pc": "desktop computer",
-    "phone": "mobile phone",
-    "smartphone": "mobile phone",
-    "cellphone": "mobile phone",
-    "tv": "television",
-    "book": "closed book",
-    "novel": "closed book",
-    "letter": "envelope",
-    "mail": "envelope",
-    "gift": "wrapped gift",
-    "present": "wrapped gift",
-    "ball": "soccer ball",
-    "football": "soccer ball",
-    "piano": "musical keyboard",
-    "keyboard": "keyboard",
-    "headphones": "headphone",
-    "song": "musical note",
-    "coffee": "hot beverage",
-    "cocoa": "hot beverage",
-    "mug": "hot beverage",
-    "tea": "teacup without handle",
-    "cup": "hot beverage",
-    "beer": "beer mug",
-    "wine": "wine glass",
-    "cocktail": "cocktail glass",
-    "juice": "beverage box",
-    "soda": "cup with straw",
-    "milk": "glass of milk",
-    "burger": "hamburger",
-    "cheeseburger": "hamburger",
-    "fries": "french fries",
-    "chips": "french fries",
-    "hotdog": "hot dog",
-    "cake": "birthday cake",
-    "donut": "doughnut",
-    "icecream": "ice cream",
-    "gelato": "ice cream",
-    "salad": "green salad",
-    "soup": "pot of food",
-    "stew": "pot of food",
-    "pasta": "spaghetti",
-    "noodles": "steaming bowl",
-    "ramen": "steaming bowl",
-    "apple": "red apple",
-    "orange": "tangerine",
-    "grape": "grapes",
-    "cherry": "cherries",
-    "corn": "ear of corn",
-    "cheese": "cheese wedge",
-    "chocolate": "chocolate bar",
-    "sweets": "candy",
-    "steak": "cut of meat",
-    "meat": "meat on bone",
-    "egg": "egg",
-    "lamp": "light bulb",
-    "bulb": "light bulb",
-    "light": "light bulb",
-    "lantern": "red paper lantern",
-    "clock": "mantelpiece clock",
-    "sofa": "couch and lamp",
-    "couch": "couch and lamp",
-    "money": "money bag",
-    "cash": "dollar banknote",
-    "dollar": "dollar banknote",
-    "medal": "sports medal",
-    "diamond": "gem stone",
-    "jewel": "gem stone",
-    "hat": "top hat",
-    "cap": "billed cap",
-    "shoe": "running shoe",
-    "sneaker": "running shoe",
-    "shirt": "t-shirt",
-    "heart": "red heart",
-    "people": "people hugging",
-    "love": "red heart",
-    "flame": "fire",
-    "campfire": "fire",
-    "bonfire": "fire",
-    "firework": "fireworks",
-    "present box": "wrapped gift",
-    "umbrella": "umbrella",
-    "snowman": "snowman without snow",
-    "star": "star",
-    "rainbow": "rainbow",
-    "tent": "tent",
-    "castle": "castle",
-    "robot": "robot",
-    "alien": "alien",
-    "monster": "alien monster",
-    "dragon": "dragon",
-    "unicorn": "unicorn",
-    "ghost": "ghost",
-    "skeleton": "skull",
-    "camera": "camera",
-    "film": "film frames",
-    "movie": "clapper board",
-    "guitar": "guitar",
-    "drum": "drum",
-    "violin": "violin",
-    "trumpet": "trumpet",
-    "paintbrush": "paintbrush",
-    "paint": "artist palette",
-    "pencil": "pencil",
-    "pen": "pen",
-    "key": "old key",
-    "door": "door",
-    "window": "window",
-    "bed": "bed",
-    "chair": "chair",
-    "bath": "bathtub",
-    "candle": "candle",
-    "rocket": "rocket",
-    "leaf": "leaf fluttering in wind",
-    "feather": "feather",
-    "traffic light": "vertical traffic light",
-    "traffic lights": "vertical traffic light",
-    "stoplight": "vertical traffic light",
-    "club": "mirror ball",
-    "nightclub": "mirror ball",
-    "disco": "mirror ball",
-    "meditation": "person in lotus position",
-    "yoga": "person in lotus position",
-    "growth": "chart increasing",
-    "sales": "chart increasing",
-    "chart": "bar chart",
-    "results": "bar chart",
-    "statistics": "bar chart",
-    "data": "bar chart",
-    "revenue": "money bag",
-    "profit": "money bag",
-    "costs": "money with wings",
-    "report": "clipboard",
-    "idea": "light bulb",
-    "ideas": "light bulb",
-    "meeting": "calendar",
-    "schedule": "spiral calendar",
-    "deadline": "alarm clock",
-    "goal": "direct hit",
-    "target": "direct hit",
-    "success": "trophy",
-    "win": "trophy",
-    "award": "trophy",
-    "email": "e-mail",
-    "message": "speech balloon",
-    "code": "laptop",
-    "software": "laptop",
-    "app": "mobile phone",
-    "ai": "robot",
-    "science": "microscope",
-    "research": "microscope",
-    "dna": "dna",
-    "atom": "atom symbol",
-    "brain": "brain",
-    "health": "stethoscope",
-    "hospital": "hospital",
-    "medicine": "pill",
-    "music": "musical notes",
-}
-
-#: Words that are never a subject even where CLDR lists them as keywords (colours, sizes, moods, times of
-#: day and other words that describe rather than name).
-NOT_SUBJECTS = frozenset(
-    """
-    red orange yellow green blue purple violet pink brown black white grey gray gold golden silver dark light
-    bright big small little large huge tiny giant mini tall short long round happy sad angry cute funny
-    new old young good bad hot cold warm cool fast slow quiet loud beautiful pretty magic magical wild calm
-    sweet fresh tasty delicious empty full wet dry first last next best great nice lovely strong soft hard
-    day night time today tonight morning evening afternoon noon dawn dusk sunset sunrise midnight twilight
-    week year month weekend hour minute second moment season summer winter spring autumn
-    thing object stuff way place part kind type sort lot side top bottom front back middle end start
-    face sign symbol word text name number letter point mark gesture emotion feeling idea
-    one two three four five six seven eight nine ten hundred thousand million billion
-    yes no ok okay hello hi bye thanks please sorry wow record percent quarterly tips tip steps step stop stops hole holes luxury premium beginner beginners
-    today tomorrow yesterday always never ever again also very really just only even still
-    nature animal animals vehicle vehicles transportation transport food drink object objects weather
-    person people face body sport sports game games travel place places activity activities
-    a an the and or but of to in on at for with from by is are was were be been it its this that these
-    those as into over under about your you we our they their i my me he she his her them us not no so
-    up down out off away across through along around near past toward towards beneath behind between
-    above below inside outside onto upon within without like than then there here where when while who
-    what which how why all any some many much more most few each every other another such own same
-    """.split()
-) - {"person", "people", "letter"}
-
-#: Common verbs: CLDR lists some as keywords ("write" for a writing hand); a keyword that is one of these
-#: (or a form of one) does not name a subject.
-COMMON_VERBS = frozenset(
-    """
-    be have do say get make go know take see come think look want give use find tell ask work seem feel try
-    leave call keep let begin help talk turn start show hear play move live believe bring happen write
-    provide lose pay meet include continue learn change lead understand watch follow stop create speak read
-    allow add spend open win offer remember love consider appear buy wait serve die send expect build stay cut
-    reach kill remain suggest raise pass sell require decide pull eat drink cook sleep sing dance smile laugh
-    cry hug kiss greet wave point clap pray vote shop wash clean paint draw type print call text post share
-    like care mean need hope wish plan test check fix repair teach study travel visit explore celebrate
-    """.split()
-)
-_VERB_FORMS = frozenset(form for verb in COMMON_VERBS for form in verb_forms(verb))
-
-#: Keywords that describe a look or a deed, whatever CLDR files them under (a keyword, not a name: the
-#: name always counts).
-_DESCRIPTIVE_SUFFIXES = ("ing", "ed", "ly", "ous", "ful", "less", "ish", "ive", "est")
 
 
 def normalise(text: str) -> list[str]:
@@ -578,11 +243,11 @@ def subject_index() -> SubjectIndex:
                 not key
                 or key in NOT_SUBJECTS
                 or key in verbs
-                or key in _VERB_FORMS
+                or key in VERB_FORMS
                 or tag_share[key] > _MAX_TAG_SHARE
             ):
                 continue
-            if " " not in key and key.endswith(_DESCRIPTIVE_SUFFIXES) and key not in label_words:
+            if " " not in key and key.endswith(DESCRIPTIVE_SUFFIXES) and key not in label_words:
                 continue
             named = 0 if key in label_words else 1  # the emoji whose name holds the keyword first
             candidates[key].append((4 + named, *rank, subject))
@@ -597,7 +262,7 @@ def subject_index() -> SubjectIndex:
     nouns = frozenset(words)
     for key in sorted(nouns, key=lambda k: priority[k]):
         many = plural(key)
-        if many in _VERB_FORMS and priority[key] >= 4:
+        if many in VERB_FORMS and priority[key] >= 4:
             continue  # "writes" is not several writing hands
         # A plural of a name or a synonym ("cars") wins over a keyword that happens to be spelt so.
         if many not in words or priority.get(many, 9) > priority[key] and priority[key] < 4:
