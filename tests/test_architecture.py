@@ -70,6 +70,7 @@ ALLOWED_IMPORTS: dict[str, set[str]] = {
     "services": {"domain"},
     "runtime": {"domain", "services", "settings"},
     "render": {"domain"},
+    "engines": {"domain"},
     "ledger": {"domain", "services"},
     "events": {"domain", "services"},
     "media": {"domain", "services"},

@@ -1,0 +1,1 @@
+"""Engines: what generates a project's frames (procedural, local diffusion, hosted video APIs)."""
