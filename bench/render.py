@@ -52,9 +52,9 @@ from bench._report import write_section  # noqa: E402
 from framecast.domain.options import VideoOptions  # noqa: E402
 from framecast.domain.timeline import Timeline, parse_timeline  # noqa: E402
 from framecast.jobs.allocator import keep_freed_memory  # noqa: E402
-from framecast.render.chunks import chunk_ranges  # noqa: E402
 from framecast.render.drawing.text import font_file  # noqa: E402
-from framecast.render.encode import PRESET, QP, VideoWriter, join_chunks, probe  # noqa: E402
+from framecast.render.encoding.chunks import chunk_ranges  # noqa: E402
+from framecast.render.encoding.encode import PRESET, QP, VideoWriter, join_chunks, probe  # noqa: E402
 from framecast.render.frames import FrameSource  # noqa: E402
 from framecast.render.video import render_video  # noqa: E402
 from framecast.settings import Settings  # noqa: E402

@@ -249,7 +249,7 @@ def _prepare_frames(count: int) -> None:
 
 def _encode_frames(out: str) -> float:
     """Encode the pre-made frames twice (one x264 thread, the service's settings); wall seconds."""
-    from framecast.render.encode import VideoWriter
+    from framecast.render.encoding.encode import VideoWriter
 
     began = time.perf_counter()
     with VideoWriter(Path(out), 1280, 720, 30) as writer:

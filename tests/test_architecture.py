@@ -1,5 +1,5 @@
 """The layers stay visible: domain/ and services/ import no web framework, ORM or PyAV; PyAV lives in
-render/encode.py only; errors map to HTTP in one place."""
+render/encoding/encode.py only; errors map to HTTP in one place."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def test_domain_and_services_import_no_framework_orm_or_pyav() -> None:
 
 def test_pyav_is_imported_only_by_the_encoder() -> None:
     users = sorted(str(p.relative_to(SRC)) for p in SRC.rglob("*.py") if "av" in imported_modules(p))
-    assert users == ["render/encode.py"], users
+    assert users == ["render/encoding/encode.py"], users
 
 
 def test_the_client_sdk_never_imports_server_modules() -> None:
@@ -139,9 +139,13 @@ def test_the_scan_sees_an_upward_import() -> None:
 
 
 def test_render_modules_do_not_import_each_other_in_a_cycle() -> None:
+    # Modules by their dotted path under render/ ("words.planner", "encoding.encode"): in the sub-rooms a
+    # file's stem alone would merge every __init__ and miss an arrow such as drawing.x -> words.y.
+    render = SRC / "render"
     graph: dict[str, set[str]] = {}
-    for path in (SRC / "render").rglob("*.py"):
-        module = path.stem
+    for path in render.rglob("*.py"):
+        parts = path.relative_to(render).with_suffix("").parts
+        module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
         graph[module] = set()
         for node in ast.walk(ast.parse(path.read_text())):
             if (
@@ -149,8 +153,26 @@ def test_render_modules_do_not_import_each_other_in_a_cycle() -> None:
                 and node.module
                 and node.module.startswith("framecast.render.")
             ):
-                graph[module].add(node.module.removeprefix("framecast.render.").split(".")[0])
+                graph[module].add(node.module.removeprefix("framecast.render."))
     cycles = sorted(
         f"{a} <-> {b}" for a, deps in graph.items() for b in deps if a < b and a in graph.get(b, ())
     )
     assert not cycles, cycles
+
+
+def test_the_encoding_room_sits_at_the_end_of_the_render_pipeline() -> None:
+    # encoding/ takes drawn frames (drawing.planes) and files; it never reaches back to the words, the
+    # scenes or the entry points that drive it (frames, video), so it can be read and changed on its own.
+    allowed = {"framecast.render.drawing.planes", "framecast.render.drawing.images"}
+    reached: set[str] = set()
+    for path in (SRC / "render" / "encoding").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.module
+                and node.module.startswith("framecast.render")
+            ):
+                reached.add(node.module)
+    assert reached, "the scan found no import in render/encoding"
+    outside = sorted(m for m in reached if not m.startswith("framecast.render.encoding") and m not in allowed)
+    assert not outside, outside

@@ -24,7 +24,7 @@ from framecast.ledger.migrate import upgrade
 from framecast.ledger.repository import SqlLedger
 from framecast.ledger.stats import SqlStats
 from framecast.media.local import LocalMediaStore
-from framecast.render.probe import DecodingProbe
+from framecast.render.encoding.probe import DecodingProbe
 from framecast.runtime import Runtime
 from framecast.services.identity import DeliveryTokens, KeyService, Sessions
 from framecast.services.ports import EventLog, MediaStore, RunningEventHub

@@ -11,7 +11,7 @@ from framecast.domain.errors import InvalidInput
 from framecast.domain.options import VideoOptions
 from framecast.domain.timeline import parse_timeline
 from framecast.render.audio import render_music
-from framecast.render.encode import yuv420p_to_rgb
+from framecast.render.encoding.encode import yuv420p_to_rgb
 from framecast.render.frames import SCENE_POOL, FrameSource
 from framecast.render.video import render_video
 

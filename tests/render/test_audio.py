@@ -11,8 +11,8 @@ from framecast.domain.errors import TaskFailed
 from framecast.domain.options import VideoOptions
 from framecast.domain.timeline import parse_timeline
 from framecast.render.audio import caption_segments, render_music, synthesize_narration
-from framecast.render.chunks import chunk_ranges
-from framecast.render.encode import join_chunks
+from framecast.render.encoding.chunks import chunk_ranges
+from framecast.render.encoding.encode import join_chunks
 from framecast.render.frames import FrameSource
 from framecast.render.video import render_video
 

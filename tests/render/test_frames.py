@@ -7,14 +7,14 @@ import pytest
 
 from framecast.domain.options import VideoOptions
 from framecast.domain.timeline import LAYER_TYPES, Animation, BackgroundKind, parse_timeline
-from framecast.render.chunks import chunk_ranges, gop_frames
 from framecast.render.drawing.animation import anim_state, ease_out
 from framecast.render.drawing.backgrounds import BACKGROUNDS, _Texture
 from framecast.render.drawing.color import palette_array, rgb_to_yuv, yuv_to_rgb
 from framecast.render.drawing.layers import LAYERS
 from framecast.render.drawing.planes import Planes, blend_sprite, crossfade, sprite_from_rgba
 from framecast.render.drawing.settings import PAINTERS
-from framecast.render.encode import yuv420p_to_rgb
+from framecast.render.encoding.chunks import chunk_ranges, gop_frames
+from framecast.render.encoding.encode import yuv420p_to_rgb
 from framecast.render.frames import FrameSource, ScenePool, timeline_fingerprint
 
 OPTS = VideoOptions(resolution="360p", fps=24, seed=5)

@@ -23,7 +23,6 @@ from framecast.domain.timeline import (
     parse_timeline,
 )
 from framecast.render import artset
-from framecast.render.chunks import chunk_ranges
 from framecast.render.drawing.animation import SAFE_MARGIN
 from framecast.render.drawing.artwork import RASTERS
 from framecast.render.drawing.backgrounds import BACKGROUNDS
@@ -34,7 +33,8 @@ from framecast.render.drawing.layers import LayerRenderer
 from framecast.render.drawing.motion import MOTIONS
 from framecast.render.drawing.settings import PAINTERS
 from framecast.render.drawing.text import layout
-from framecast.render.encode import decode_frames, join_chunks
+from framecast.render.encoding.chunks import chunk_ranges
+from framecast.render.encoding.encode import decode_frames, join_chunks
 from framecast.render.frames import FrameSource
 from framecast.render.video import render_video
 from framecast.render.words.planner import plan, sentences

@@ -11,7 +11,7 @@ from tests.support.audio import encoded_audio, wav_file
 from tests.support.images import png_bytes
 
 from framecast.domain.errors import InvalidInput
-from framecast.render.probe import DecodingProbe
+from framecast.render.encoding.probe import DecodingProbe
 
 probe = DecodingProbe()
 

@@ -9,8 +9,8 @@ import pytest
 
 from framecast.domain.errors import Cancelled
 from framecast.domain.timeline import Timeline
-from framecast.render.chunks import chunk_ranges
-from framecast.render.encode import decode_frames, join_chunks, probe
+from framecast.render.encoding.chunks import chunk_ranges
+from framecast.render.encoding.encode import decode_frames, join_chunks, probe
 from framecast.render.frames import SCENE_POOL
 from framecast.render.video import render_poster, render_spritesheet, render_video
 
@@ -110,7 +110,7 @@ def test_poster_and_spritesheet(tmp_path: Path, small_plan: Callable[..., Timeli
 def test_every_frame_reaches_the_encoder_intact(tmp_path: Path, size: tuple[int, int]) -> None:
     """The writer recycles a few frame buffers: each decoded frame must still be the one written, even when
     frames are queued faster than x264 takes them."""
-    from framecast.render.encode import VideoWriter
+    from framecast.render.encoding.encode import VideoWriter
 
     w, h = size
     rng = np.random.default_rng(7)
@@ -157,7 +157,7 @@ def test_frames_drawn_into_the_encoder_match_the_source(tmp_path: Path, size: tu
 def test_an_encoder_failure_wakes_a_waiting_writer(tmp_path: Path) -> None:
     """x264 failing while the writer waits for a free frame must raise in the writer, not hang it."""
     from framecast.domain.errors import TaskFailed
-    from framecast.render.encode import VideoWriter
+    from framecast.render.encoding.encode import VideoWriter
 
     class Failing:
         def __init__(self, stream: object) -> None:

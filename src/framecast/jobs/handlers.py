@@ -23,8 +23,8 @@ from framecast.domain.timeline import Timeline, parse_timeline
 from framecast.jobs.context import TaskContext
 from framecast.jobs.registry import NoParams, TaskParams, TaskRegistry, TaskSpec
 from framecast.render import audio, planner, video
-from framecast.render.chunks import chunk_ranges
-from framecast.render.encode import encode_audio, join_chunks
+from framecast.render.encoding.chunks import chunk_ranges
+from framecast.render.encoding.encode import encode_audio, join_chunks
 from framecast.services.pipeline import TaskOutcome
 
 log = logging.getLogger(__name__)

@@ -2,8 +2,10 @@
 
 Its rooms follow the pipeline: ``words/`` turns a prompt into scenes (the lexicons and the planner),
 ``drawing/`` turns a scene into pixels (backgrounds and settings, layers, illustrations, effects, motion,
-camera, text), and the modules here compose frames (``frames``) and encode them (``video``, ``encode``
--- the only PyAV module -- ``chunks``), with the soundtrack beside them (``audio``, ``music``).
+camera, text), ``encoding/`` turns pixels into files (``encode``, the only PyAV module; ``chunks``, the
+GOP-aligned ranges; the upload ``probe``). The modules here join the rooms: ``frames`` composes a frame
+from its scenes, ``video`` drives frames into the encoder (the entry points below), with the soundtrack
+beside them (``audio``, ``music``).
 
 What the job handlers call (all pure functions of their inputs; outputs go where they are told):
 
@@ -16,10 +18,10 @@ What the job handlers call (all pure functions of their inputs; outputs go where
 frame_delay_s=0.0, asset_path=None) -> VideoInfo``  (``framecast.render.video``)
     Frames ``[start_frame, end_frame)`` to a faststart H.264 MP4 at exactly ``out_path``. Progress every
     frame (throttle it); ``should_stop()`` true raises ``Cancelled``.
-``chunk_ranges(total_frames, fps, chunk_seconds) -> [(start, end), ...]``  (``framecast.render.chunks``)
+``chunk_ranges(total_frames, fps, chunk_seconds) -> [(start, end), ...]``  (``render.encoding.chunks``)
     GOP-aligned frame ranges for parallel ``render_chunk`` tasks: render each range with
     ``render_video(..., start_frame=start, end_frame=end)``.
-``join_chunks(chunk_paths, out_path, *, audio_path=None) -> VideoInfo``  (``framecast.render.encode``)
+``join_chunks(chunk_paths, out_path, *, audio_path=None) -> VideoInfo``  (``render.encoding.encode``)
     The compose task: concatenates chunk MP4s without re-encoding (identical frames to a single render)
     into one faststart MP4 and muxes the audio track as AAC in the same pass.
 ``render_poster(timeline, out_path, at_s=None) -> (w, h)``; ``render_spritesheet(timeline, out_path,

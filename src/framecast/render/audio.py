@@ -23,7 +23,7 @@ from framecast.domain.errors import InvalidInput, TaskFailed
 from framecast.domain.timeline import CaptionLayer, Timeline, invalid_from
 from framecast.render.assets import AssetPath
 from framecast.render.drawing.color import F32
-from framecast.render.encode import decode_audio
+from framecast.render.encoding.encode import decode_audio
 from framecast.render.music import RATE, music_blocks
 
 log = logging.getLogger(__name__)

@@ -17,9 +17,9 @@ from framecast.domain.errors import Cancelled, InvalidInput
 from framecast.domain.timeline import Timeline
 from framecast.render.assets import AssetPath
 from framecast.render.drawing.planes import Planes
-from framecast.render.encode import VideoWriter, yuv420p_to_rgb
+from framecast.render.encoding.encode import VideoWriter, yuv420p_to_rgb
+from framecast.render.encoding.info import VideoInfo
 from framecast.render.frames import SCENE_POOL, FrameSource
-from framecast.render.info import VideoInfo
 
 __all__ = ["VideoInfo", "render_poster", "render_spritesheet", "render_video"]
 

@@ -313,7 +313,10 @@ class MediaStore(Protocol):
 
 
 class MediaProbe(Protocol):
-    """Decodes an uploaded file to prove it is what its first bytes claim (adapter: render/probe.py)."""
+    """Decodes an uploaded file to prove it is what its first bytes claim.
+
+    Adapter: ``render/encoding/probe.py``.
+    """
 
     def image_size(self, path: Path) -> tuple[int, int]:
         """Width and height of an image whose structure checks out; raises InvalidInput otherwise."""

@@ -395,22 +395,26 @@ class _Confetti(_Effect):
 
 @dataclass(frozen=True)
 class EffectSpec:
-    """How one effect kind is prepared (once per scene) into something that draws any instant."""
+    """How one effect kind is prepared (once per scene) into something that draws any instant;
+    ``weather``: it is weather (words such as "storm" make it stronger, and a scene that names no weather
+    keeps the one before); ``behind``: the planner puts it behind the subjects (the rest go in front)."""
 
     prepare: Callable[[EffectContext], _Effect]
+    weather: bool = False
+    behind: bool = False
 
 
 #: Every effect kind, by the name a timeline gives it. A new effect is its name in ``EffectKind`` and an
 #: entry here (tests/render check that the two agree).
 EFFECTS: dict[EffectKind, EffectSpec] = {
-    "rain": EffectSpec(_Rain),
-    "snow": EffectSpec(_Snow),
-    "fog": EffectSpec(_Fog),
+    "rain": EffectSpec(_Rain, weather=True),
+    "snow": EffectSpec(_Snow, weather=True),
+    "fog": EffectSpec(_Fog, weather=True),
     "leaves": EffectSpec(_Leaves),
-    "fireflies": EffectSpec(_Fireflies),
+    "fireflies": EffectSpec(_Fireflies, behind=True),
     "bubbles": EffectSpec(_Bubbles),
     "sparks": EffectSpec(_Sparks),
-    "stars": EffectSpec(_Stars),
+    "stars": EffectSpec(_Stars, behind=True),
     "smoke": EffectSpec(_Smoke),
     "confetti": EffectSpec(_Confetti),
 }

@@ -13,11 +13,11 @@ from dataclasses import dataclass, replace
 
 from framecast.domain.timeline import BackgroundKind, EffectKind, ShapeLayer, TextLayer, TimeOfDay
 from framecast.render.drawing.animation import REFERENCE_SHORT_SIDE, SAFE_MARGIN
+from framecast.render.drawing.effects import EFFECTS
 from framecast.render.drawing.text import layout
 from framecast.render.words.reading import Cast, Reading
 from framecast.render.words.verbs import verbs_in
 
-_WEATHER: frozenset[EffectKind] = frozenset({"rain", "snow", "fog"})
 _PRONOUNS = frozenset("it they he she its their them his her this".split())
 #: The top of the words band, by aspect, as a fraction of the height (9:16: below a phone's status bar
 #: and a social app's header; 16:9 with letterbox bars: below the bar).
@@ -70,8 +70,8 @@ def next_world(reading: Reading, text: str, before: World, first: bool = False) 
     time = s.time_of_day or implied or before.time_of_day
     if setting == "space":
         time = "night"
-    weather = tuple(e for e in s.effects if e in _WEATHER) or tuple(
-        e for e in before.effects if e in _WEATHER
+    weather = tuple(e for e in s.effects if EFFECTS[e].weather) or tuple(
+        e for e in before.effects if EFFECTS[e].weather
     )
     effects = tuple(dict.fromkeys((*s.effects, *weather)))
     clouds = s.clouds if s.clouds is not None else before.clouds

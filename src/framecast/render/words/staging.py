@@ -31,6 +31,7 @@ from framecast.domain.timeline import (
     TimeOfDay,
 )
 from framecast.render.drawing.camera import max_pan
+from framecast.render.drawing.effects import EFFECTS
 from framecast.render.drawing.motion import MOTIONS, Moving
 from framecast.render.words.reading import MAX_CAST, Cast
 from framecast.render.words.subject_kinds import Place
@@ -70,9 +71,6 @@ _CAMERAS: dict[str, tuple[CameraKind, ...]] = {
     "documentary": ("push_in", "pull_out", "pan_right"),
 }
 _EFFECT_STRENGTH = {"storm": 1.7, "downpour": 1.8, "blizzard": 1.8, "drizzle": 0.5, "thunderstorm": 1.7}
-#: Effects drawn behind the subjects (the rest are in front of them).
-_BEHIND: frozenset[EffectKind] = frozenset({"stars", "fireflies"})
-_WEATHER: frozenset[EffectKind] = frozenset({"rain", "snow", "fog"})
 
 
 @dataclass(frozen=True)
@@ -193,12 +191,12 @@ def _effect_layers(st: Stage) -> tuple[list[Layer], list[Layer]]:
         layer = EffectLayer(
             type="effect",
             kind=kind,
-            intensity=strength if kind in _WEATHER else 1.0,
+            intensity=strength if EFFECTS[kind].weather else 1.0,
             wind=0.6 if kind == "leaves" else 0.25 if kind == "rain" and strength > 1.2 else 0.0,
             animate_in=Animation(kind="fade", duration_s=0.6),
             animate_out=Animation(kind="none", duration_s=0),
         )
-        (behind if kind in _BEHIND else front).append(layer)
+        (behind if EFFECTS[kind].behind else front).append(layer)
     return behind, front
 
 

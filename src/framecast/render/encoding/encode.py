@@ -37,9 +37,9 @@ import numpy as np
 import numpy.typing as npt
 
 from framecast.domain.errors import InvalidInput, TaskFailed
-from framecast.render.chunks import gop_frames
 from framecast.render.drawing.planes import Planes
-from framecast.render.info import VideoInfo
+from framecast.render.encoding.chunks import gop_frames
+from framecast.render.encoding.info import VideoInfo
 
 log = logging.getLogger(__name__)
 

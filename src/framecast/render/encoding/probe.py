@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from framecast.render.drawing.images import verified_size
-from framecast.render.encode import probe_audio
+from framecast.render.encoding.encode import probe_audio
 
 
 class DecodingProbe:
