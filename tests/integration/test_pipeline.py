@@ -34,6 +34,14 @@ def test_prompt_becomes_a_decodable_mp4_with_a_gap_free_log(
     result = snap["result"]
     assert (result["width"], result["height"]) == (640, 360)
     assert abs(result["duration_s"] - 3.0) < 0.1
+    # The snapshot carries the planned timeline, the subjects the prompt names among its layers.
+    drawn = [
+        layer["subject"]
+        for scene in snap["timeline"]["scenes"]
+        for layer in scene["layers"]
+        if layer["type"] == "illustration"
+    ]
+    assert "window" in drawn, snap["timeline"]
 
     video = client.get(result["url"])
     assert video.status_code == 200
