@@ -56,6 +56,10 @@ class StreamProblem(Exception):
         self.message = message
 
 
+class FallBackToPolling(Exception):
+    """Raised inside ``wait(transport="auto")`` when SSE keeps failing: go on by polling, same cursor."""
+
+
 def should_skip(event: str, data: str) -> bool:
     """Stream-only messages (hello, ping, resync, retry) carry no seq; the SDK yields log events only."""
     return event in STREAM_ONLY or not data

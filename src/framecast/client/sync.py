@@ -21,6 +21,7 @@ from framecast.client.follow import (
     POLL_PAGE,
     STATUS_EVENTS,
     EventCursor,
+    FallBackToPolling,
     ProgressTracker,
     StreamProblem,
     Transport,
@@ -38,10 +39,6 @@ from framecast.client.sse import parse
 __all__ = ["Client", "ClientError", "WaitProgress", "WaitTimeout"]
 
 log = logging.getLogger(__name__)
-
-
-class _FallBack(Exception):
-    """Raised inside ``auto`` when SSE keeps failing: go on by polling from the same cursor."""
 
 
 class _Interrupt:
@@ -248,7 +245,7 @@ class Client:
                 continue
             unheard += 1
             if fallback and unheard >= AUTO_FALLBACK_AFTER:
-                raise _FallBack
+                raise FallBackToPolling
             stop.sleep(reconnect_delay_s(failures))
 
     def _poll_events(
@@ -353,7 +350,7 @@ class Client:
         else:
             try:
                 yield from self._sse(project_id, cursor, max_reconnects, stop, fallback=transport == "auto")
-            except _FallBack:
+            except FallBackToPolling:
                 log.info("the event stream of %s kept failing; polling instead", project_id)
                 yield from self._poll_events(project_id, cursor, max_reconnects, stop, interval_s)
 
