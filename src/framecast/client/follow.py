@@ -121,7 +121,9 @@ def result_of(snapshot: dict[str, Any]) -> dict[str, Any]:
     if snapshot["status"] != "completed":
         error = snapshot.get("error") or {}
         raise ClientError(
-            200, error.get("code", snapshot["status"]), error.get("message", snapshot["status"])
+            200,
+            error.get("code", snapshot["status"]),
+            error.get("message") or f"The project ended as {snapshot['status']}.",
         )
     result: dict[str, Any] = snapshot["result"]
     return result
