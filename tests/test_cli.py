@@ -211,7 +211,7 @@ def test_generate_shows_one_overall_bar_with_queue_position_and_eta(tmp_path: Pa
         terminal = {"TTY_COMPATIBLE": "1", "TTY_INTERACTIVE": "1", "COLUMNS": "100"}
         result = subprocess.run(
             [sys.executable, "-m", "framecast", "generate", "A paper boat", "-o", str(out)]
-            + ["--duration", "2", "--resolution", "360p", "--fps", "24", "--server", srv.url],
+            + ["--duration", "4", "--resolution", "360p", "--fps", "24", "--server", srv.url],
             env=dict(base, **terminal),
             capture_output=True,
             timeout=240,

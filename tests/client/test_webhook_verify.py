@@ -73,7 +73,11 @@ def test_a_real_delivery_verifies_as_a_typed_event(delivery: Received, secret: s
 
 def test_a_project_file_delivery_carries_its_file(receiver: Receiver, secret: str) -> None:
     asset = {"id": "ast_1", "kind": "poster", "url": "/media/ast_1/poster.jpg"}
-    payload = {"type": "project.file", "timestamp": "2026-12-03T11:21:07Z", "data": {**SNAPSHOT, "file": asset}}
+    payload = {
+        "type": "project.file",
+        "timestamp": "2026-12-03T11:21:07Z",
+        "data": {**SNAPSHOT, "file": asset},
+    }
     got = _deliver(receiver, "/file", secret, payload)
     assert verify(got.body, got.headers, secret).file == asset
 
@@ -120,7 +124,9 @@ def test_a_stale_or_future_timestamp_fails(delivery: Received, secret: str) -> N
     assert _reason(delivery, secret, now=later) == "timestamp_too_old"
     assert _reason(delivery, secret, now=sent - DEFAULT_TOLERANCE_S - 5) == "timestamp_too_new"
     # A wider tolerance is the receiver's choice (a queue between the receiver and the check).
-    assert verify(delivery.body, delivery.headers, secret, now=later, tolerance=3600).type == "project.completed"
+    assert (
+        verify(delivery.body, delivery.headers, secret, now=later, tolerance=3600).type == "project.completed"
+    )
     assert _reason(delivery, secret, now=time.time() + 60, tolerance=10) == "timestamp_too_old"
 
 
