@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,85 +34,11 @@ from framecast.client.follow import (
     ws_url,
 )
 from framecast.client.sse import parse
+from framecast.client.waiting import Interrupt, SnapshotCache
 
 __all__ = ["Client", "ClientError", "WaitProgress", "WaitTimeout"]
 
 log = logging.getLogger(__name__)
-
-
-class _Interrupt:
-    """Stops a ``wait``'s reader thread: sets the flag its loops check, wakes its sleeps, and cuts the
-    connection it is blocked reading (shutting the socket down wakes a blocked ``recv`` at once)."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-        self._lock = threading.Lock()
-        self._cut: Callable[[], None] | None = None
-
-    @property
-    def fired(self) -> bool:
-        return self._event.is_set()
-
-    def sleep(self, seconds: float) -> None:
-        self._event.wait(seconds)
-
-    def _arm(self, cut: Callable[[], None]) -> None:
-        with self._lock:
-            self._cut = cut
-        if self.fired:
-            cut()
-
-    def attach(self, response: httpx.Response) -> None:
-        stream = response.extensions.get("network_stream")
-        sock = stream.get_extra_info("socket") if stream is not None else None
-        if sock is None:
-            return  # an in-memory transport: the flag alone stops it
-
-        def cut() -> None:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed
-
-        self._arm(cut)
-
-    def attach_ws(self, ws: Any) -> None:
-        self._arm(ws.close)
-
-    def fire(self) -> None:
-        self._event.set()
-        with self._lock:
-            cut = self._cut
-        if cut is not None:
-            cut()
-
-
-class _SnapshotCache:
-    """The project's snapshot, re-read with ``If-None-Match`` (a 304 costs the server next to nothing)."""
-
-    def __init__(self, http: httpx.Client, project_id: str) -> None:
-        self._http = http
-        self._path = f"/api/projects/{project_id}"
-        self._etag: str | None = None
-        self._snapshot: dict[str, Any] | None = None
-
-    def latest_or_read(self) -> dict[str, Any] | None:
-        """The last snapshot read, or one read now; None if the server cannot say (for error messages)."""
-        if self._snapshot is None:
-            try:
-                self.get()
-            except (httpx.TransportError, ClientError):
-                pass
-        return self._snapshot
-
-    def get(self) -> dict[str, Any]:
-        headers = {"If-None-Match": self._etag} if self._etag and self._snapshot is not None else {}
-        response = self._http.get(self._path, headers=headers)
-        if response.status_code == 304 and self._snapshot is not None:
-            return self._snapshot
-        snapshot: dict[str, Any] = check(response).json()
-        self._etag, self._snapshot = response.headers.get("etag"), snapshot
-        return snapshot
 
 
 class Client:
@@ -188,10 +113,10 @@ class Client:
         self, project_id: str, after: int = 0, *, max_reconnects: int = 20
     ) -> Iterator[dict[str, Any]]:
         """Persisted events of the project (envelopes), until its terminal ``project_status``."""
-        return self._sse(project_id, EventCursor(after), max_reconnects, _Interrupt(), fallback=False)
+        return self._sse(project_id, EventCursor(after), max_reconnects, Interrupt(), fallback=False)
 
     def _sse(
-        self, project_id: str, cursor: EventCursor, max_reconnects: int, stop: _Interrupt, *, fallback: bool
+        self, project_id: str, cursor: EventCursor, max_reconnects: int, stop: Interrupt, *, fallback: bool
     ) -> Iterator[dict[str, Any]]:
         failures = 0
         unheard = 0  # connections in a row that never said hello (auto falls back to polling after a few)
@@ -208,13 +133,16 @@ class Client:
                         response.read()
                         check(response)
                     stop.attach(response)
-                    for message in parse(response.iter_lines()):
-                        if message.event == "hello":
-                            unheard = -1
-                        envelope = cursor.take(message)
-                        if envelope is not None:
-                            failures = 0
-                            yield envelope
+                    try:
+                        for message in parse(response.iter_lines()):
+                            if message.event == "hello":
+                                unheard = -1
+                            envelope = cursor.take(message)
+                            if envelope is not None:
+                                failures = 0
+                                yield envelope
+                    finally:
+                        stop.detach()  # the connection may go back to the pool: never cut it there
                 if stop.fired:
                     return
                 if cursor.ended or finished(self.get_project(project_id), cursor.seq):
@@ -253,7 +181,7 @@ class Client:
         project_id: str,
         cursor: EventCursor,
         max_reconnects: int,
-        stop: _Interrupt,
+        stop: Interrupt,
         interval_s: float | None,
     ) -> Iterator[dict[str, Any]]:
         failures = 0
@@ -285,7 +213,7 @@ class Client:
                 stop.sleep(poll_delay_s(body, interval_s))
 
     def _ws_events(
-        self, project_id: str, cursor: EventCursor, max_reconnects: int, stop: _Interrupt
+        self, project_id: str, cursor: EventCursor, max_reconnects: int, stop: Interrupt
     ) -> Iterator[dict[str, Any]]:
         from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
         from websockets.sync.client import connect
@@ -314,6 +242,8 @@ class Client:
                                 yield envelope
                     except ConnectionClosed as closed:
                         code = closed.rcvd.code if closed.rcvd is not None else None
+                    finally:
+                        stop.detach()
             except InvalidStatus as refused:
                 status = refused.response.status_code
                 if status != 503:
@@ -340,7 +270,7 @@ class Client:
         cursor: EventCursor,
         transport: str,
         max_reconnects: int,
-        stop: _Interrupt,
+        stop: Interrupt,
         interval_s: float | None,
     ) -> Iterator[dict[str, Any]]:
         if transport == "poll":
@@ -385,7 +315,7 @@ class Client:
         check_transport(transport)
         deadline = None if timeout is None else time.monotonic() + timeout
         cursor = EventCursor(after)
-        stop = _Interrupt()
+        stop = Interrupt()
         inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
 
         def read() -> None:
@@ -400,7 +330,7 @@ class Client:
 
         reader = threading.Thread(target=read, name=f"framecast-wait-{project_id}", daemon=True)
         tracker = ProgressTracker()
-        view = _SnapshotCache(self._http, project_id)
+        view = SnapshotCache(self._http, project_id)
         refreshed, due = 0.0, 0.0  # monotonic times: the last snapshot read, the next one
         reader.start()
         try:
