@@ -78,6 +78,7 @@ ALLOWED_IMPORTS: dict[str, set[str]] = {
     "jobs": {"domain", "services", "settings", "runtime", "render", "logs"},
     "web": {"framecast", "domain", "services", "settings", "runtime", "logs"},
     "client": set(),
+    "terminal": {"client"},
     "app_context": {
         "domain",
         "services",
@@ -90,7 +91,7 @@ ALLOWED_IMPORTS: dict[str, set[str]] = {
         "render",
         "webhooks",
     },
-    "cli": {"domain", "services", "settings", "runtime", "app_context", "ledger", "jobs", "web", "client", "logs"},
+    "cli": {"domain", "services", "settings", "runtime", "app_context", "ledger", "jobs", "web", "client", "logs", "terminal"},
     "__main__": {"cli"},
     "framecast": set(),
 }

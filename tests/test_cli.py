@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import av
+import httpx
 import pytest
 
-from tests.support.server import Server
+from tests.support.server import Server, create, wait_chunk_progress
 
 
 def run(
@@ -41,6 +43,10 @@ def test_generate_writes_a_playable_mp4(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Wrote" in result.stdout and "rendering" in result.stderr
+    # Not a terminal: plain lines (no escape codes), a few of them, the last one at 100%.
+    lines = result.stderr.strip().splitlines()
+    assert "\x1b" not in result.stderr and len(lines) <= 15, result.stderr
+    assert lines[-1].strip().endswith("100%")
     with av.open(str(out)) as container:
         stream = container.streams.video[0]
         frames = sum(1 for _ in container.decode(stream))
@@ -121,8 +127,6 @@ def test_serve_on_a_public_bind_with_auth_none_said_on_purpose_warns_and_runs(tm
     import socket
     import time
 
-    import httpx
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -180,3 +184,50 @@ def test_generate_against_an_unreachable_server_is_an_error_not_a_traceback(tmp_
     result = run("generate", "Nobody home", "--server", url, tmp_path=tmp_path, timeout=60)
     assert result.returncode == 1
     assert result.stderr.startswith("Error:") and url in result.stderr and "Traceback" not in result.stderr
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def _frames(raw: bytes) -> list[str]:
+    """Every state the terminal showed: Rich redraws the bar in place (carriage return, erase line)."""
+    text = ANSI.sub("", raw.decode("utf-8", errors="replace"))
+    return [line.strip() for line in re.split(r"[\r\n]", text) if line.strip()]
+
+
+@pytest.mark.slow
+def test_generate_shows_one_overall_bar_with_queue_position_and_eta(tmp_path: Path) -> None:
+    """One worker, busy with a first project: the CLI's project waits behind it (queue position), then
+    renders in several chunks one after another; the bar follows the project's overall progress, so it
+    never goes back when a new chunk starts at 0, and it ends at 100%."""
+    env = {"FRAMECAST_DEBUG_FRAME_DELAY_MS": "50", "FRAMECAST_CHUNK_SECONDS": "1"}
+    srv = Server(tmp_path / "server", workers=1, env=env).start()
+    try:
+        with httpx.Client(base_url=srv.url, timeout=30) as client:
+            first = create(client, prompt="A long ferry crossing", duration_s=6, resolution="360p", fps=24)
+            wait_chunk_progress(client, first["id"], above=0.0)  # it holds the only worker now
+        out = tmp_path / "second.mp4"
+        base = {k: v for k, v in os.environ.items() if k not in ("FRAMECAST_API_KEY", "FRAMECAST_SERVER")}
+        terminal = {"TTY_COMPATIBLE": "1", "TTY_INTERACTIVE": "1", "COLUMNS": "100"}
+        result = subprocess.run(
+            [sys.executable, "-m", "framecast", "generate", "A paper boat", "-o", str(out)]
+            + ["--duration", "4", "--resolution", "360p", "--fps", "24", "--server", srv.url],
+            env=dict(base, **terminal),
+            capture_output=True,
+            timeout=240,
+        )
+    finally:
+        srv.stop()
+    stderr = result.stderr.decode(errors="replace")
+    assert result.returncode == 0, stderr[-3000:]
+    assert out.stat().st_size > 1000 and b"Wrote" in result.stdout
+    assert "\r" in stderr and "\x1b[" in stderr, "not drawn as a terminal bar"
+    frames = _frames(result.stderr)
+    bars = [f for f in frames if re.search(r"\d+%", f)]
+    percents = [int(re.findall(r"(\d+)%", f)[-1]) for f in bars]
+    assert all(len(re.findall(r"\d+%", f)) == 1 for f in bars), "more than one bar on a line"
+    assert percents and percents == sorted(percents), f"the bar went backwards: {percents}"
+    assert percents[-1] == 100
+    assert len(set(percents)) >= 3, f"the bar did not move through the render: {percents}"
+    assert any(re.match(r"queued, \d+ ahead", f) for f in bars), frames[:10]
+    assert any(re.search(r"rendering .* ETA \d+:\d\d:\d\d", f) for f in bars), frames

@@ -6,7 +6,6 @@ import ipaddress
 import logging
 import os
 import signal
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -251,24 +250,17 @@ def generate(
 
 
 def _generate_with(client: Any, request: Any, output: Path) -> None:
+    from framecast.client.follow import ProgressTracker
+    from framecast.terminal import progress_display
+
     project = client.create_project(**request.model_dump(exclude_none=True))
     typer.echo(f"Project {project['id']}", err=True)
-    width = 30
-    for event in client.events(project["id"]):
-        if event.get("type") == "render_progress":
-            p = float(event["data"].get("progress", 0))
-            bar = "#" * int(p * width)
-            sys.stderr.write(f"\r  rendering [{bar:<{width}}] {p * 100:5.1f}%")
-            sys.stderr.flush()
-    sys.stderr.write("\n")
-    snapshot = client.get_project(project["id"])
-    if snapshot["status"] != "completed":
-        error = snapshot.get("error") or {}
-        raise FramecastError(error.get("message") or f"The project ended as {snapshot['status']}.")
-    client.download(snapshot["result"]["url"], output)
-    typer.echo(
-        f"Wrote {output} ({snapshot['result']['duration_s']} s, {snapshot['result']['width']}x{snapshot['result']['height']})"
-    )
+    with progress_display() as show:
+        show(ProgressTracker().update(project))  # the creation snapshot: queued, and how many are ahead
+        # The bar follows the project's overall progress (the snapshot's), not one chunk's.
+        result = client.wait(project["id"], on_progress=show)
+    client.download(result["url"], output)
+    typer.echo(f"Wrote {output} ({result['duration_s']} s, {result['width']}x{result['height']})")
 
 
 @db_app.command("upgrade")

@@ -13,8 +13,10 @@ import pytest
 
 from framecast.client import AsyncClient, Client, ClientError, aio, sync
 from framecast.client.follow import (
+    AUTO_FALLBACK_AFTER,
     BACKOFF_CAP_S,
     EventCursor,
+    ProgressTracker,
     StreamProblem,
     finished,
     reconnect_delay_s,
@@ -186,3 +188,67 @@ def test_both_clients_give_up_after_max_reconnects() -> None:
     with pytest.raises(ClientError) as caught:
         asyncio.run(scenario())
     assert caught.value.code == "storage_down"
+
+
+class BufferingProxy:
+    """A proxy that answers every SSE request with an empty stream (it buffers, then cuts), while JSON
+    polling goes through: ``auto`` must end up polling, from the same cursor."""
+
+    def __init__(self) -> None:
+        self.streams = 0
+        self.polls: list[str] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/events"):
+            if request.headers.get("accept") == "text/event-stream":
+                self.streams += 1
+                return httpx.Response(200, content=b"", headers={"content-type": "text/event-stream"})
+            self.polls.append(request.url.params["after"])
+            events = [_event(1)[1], _event(2, "project_status", status="completed", terminal=True)[1]]
+            return httpx.Response(200, json={"events": events, "last_seq": 2, "terminal": True})
+        if self.polls:
+            return httpx.Response(
+                200, json={"status": "completed", "terminal": True, "last_seq": 2, "result": {"url": "/v"}}
+            )
+        return httpx.Response(200, json=RUNNING)
+
+
+def test_auto_falls_back_to_polling_when_sse_keeps_failing() -> None:
+    proxy = BufferingProxy()
+    seen: list[int] = []
+    with Client("http://fc", transport=httpx.MockTransport(proxy)) as client:
+        assert client.wait("prj_1", on_event=lambda e: seen.append(e["seq"])) == {"url": "/v"}
+    assert proxy.streams == AUTO_FALLBACK_AFTER and proxy.polls == ["0"] and seen == [1, 2]
+
+    async_proxy = BufferingProxy()
+
+    async def scenario() -> dict[str, Any]:
+        async with AsyncClient("http://fc", transport=httpx.MockTransport(async_proxy)) as client:
+            return await client.wait("prj_1")
+
+    assert asyncio.run(scenario()) == {"url": "/v"}
+    assert async_proxy.streams == AUTO_FALLBACK_AFTER and async_proxy.polls == ["0"]
+
+
+def test_sse_alone_does_not_fall_back() -> None:
+    proxy = BufferingProxy()
+    with Client("http://fc", transport=httpx.MockTransport(proxy)) as client, pytest.raises(ClientError) as caught:
+        client.wait("prj_1", transport="sse", max_reconnects=4)
+    assert caught.value.code == "stream_unavailable" and proxy.polls == []
+    with Client("http://fc", transport=httpx.MockTransport(proxy)) as client, pytest.raises(ValueError):
+        client.wait("prj_1", transport="carrier-pigeon")  # type: ignore[arg-type]
+
+
+def test_progress_reports_never_go_back_and_estimate_the_time_left() -> None:
+    clock = iter([0.0, 0.0, 10.0, 20.0, 30.0]).__next__
+    tracker = ProgressTracker(clock=clock)
+    queued = tracker.update({"status": "queued", "terminal": False, "progress": 0.0, "queue_position": 2})
+    assert (queued.queue_position, queued.eta_s, queued.progress) == (2, None, 0.0)
+    reports = [
+        tracker.update({"status": "running", "terminal": False, "progress": p, "queue_position": None})
+        for p in (0.0, 0.25, 0.125)  # a chunk started again after a crash: the raw figure drops
+    ]
+    assert [r.progress for r in reports] == [0.0, 0.25, 0.25]
+    assert [r.eta_s for r in reports] == [None, 30.0, 60.0]
+    done = tracker.update({"status": "completed", "terminal": True, "progress": 1.0})
+    assert (done.progress, done.eta_s, done.queue_position) == (1.0, 0.0, None)

@@ -23,6 +23,7 @@ import httpx
 import pytest
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from framecast.client.webhooks import verify
 from tests.support.receiver import Receiver, running_receiver
 from tests.support.server import Server, create, wait_chunk_progress, wait_for, wait_terminal
 
@@ -143,6 +144,10 @@ def test_an_owner_endpoint_signs_with_its_own_secret_and_410_disables_it(
     assert request.verify(endpoint["secret"])["data"]["id"] == first  # type: ignore[index]
     with pytest.raises(WebhookVerificationError):
         request.verify(service_secret)  # not the service's: this endpoint's own
+    with pytest.raises(WebhookVerificationError):
+        verify(request.body, request.headers, service_secret)
+    # A receiver rotating secrets accepts either.
+    assert verify(request.body, request.headers, [service_secret, endpoint["secret"]]).project_id == first
 
     receiver.script("/owner", [410])
     second = _cancelled_project(client)
@@ -241,6 +246,13 @@ def test_a_real_render_sends_started_file_and_completed_through_a_worker_sigkill
             )
             got = receiver.at("/render")
             payloads = [r.verify(secret) for r in got]
+            # The SDK's helper agrees with standardwebhooks, and types what it verified.
+            events = [verify(r.body, r.headers, secret) for r in got]
+            assert [(e.id, e.type, e.data) for e in events] == [
+                (r.webhook_id, p["type"], p["data"])  # type: ignore[index]
+                for r, p in zip(got, payloads, strict=True)
+            ]
+            assert {e.project_id for e in events} == {project["id"]}
             types = [p["type"] for p in payloads]  # type: ignore[index]
             assert types.count("project.started") == 1 and types.count("project.completed") == 1
             assert types.count("project.file") >= 2  # the poster and the video at least

@@ -5,11 +5,19 @@ Exception tree::
     ClientError          the server answered with an error (``status``, ``code``, ``message``); a 401 is
                          always ``code == "unauthenticated"``, with a message that says to set
                          ``FRAMECAST_API_KEY``
+    └── WaitTimeout      ``wait(timeout=...)`` ran out before the project ended (``status`` 0: no HTTP
+                         answer; ``project_id``, ``timeout_s`` and the last ``snapshot``); the project
+                         keeps running on the server. Also a ``TimeoutError``.
+
+``framecast.client.webhooks.WebhookVerificationError`` (a ``standardwebhooks`` error) is raised by
+``verify`` for a delivery that is not proven to be Framecast's.
 
 Transport failures that outlast the reconnects surface as httpx's own ``httpx.TransportError``.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import httpx
 
@@ -92,3 +100,28 @@ def check(response: httpx.Response) -> httpx.Response:
             response.status_code, code, message, cause=cause, retry_after=_retry_after(response)
         )
     return response
+
+
+class WaitTimeout(ClientError, TimeoutError):
+    """Raised when ``Client.wait(timeout=...)`` (or the async twin's) runs out before the project ends.
+    Nothing is cancelled: the project goes on, and a later ``wait`` picks it up. ``snapshot`` is the last
+    one read (None if none was), ``last_seq`` the last event seen."""
+
+    def __init__(
+        self, project_id: str, timeout_s: float, snapshot: dict[str, Any] | None, last_seq: int
+    ) -> None:
+        state = ""
+        if snapshot is not None:
+            state = (
+                f" (status {snapshot.get('status')}, {float(snapshot.get('progress') or 0) * 100:.0f}% done)"
+            )
+        super().__init__(
+            0,
+            "wait_timeout",
+            f"Project {project_id} did not finish within {timeout_s:g} s{state}; it is still running on the "
+            "server: wait again, or cancel it.",
+        )
+        self.project_id = project_id
+        self.timeout_s = timeout_s
+        self.snapshot = snapshot
+        self.last_seq = last_seq
