@@ -104,21 +104,28 @@ def serve(
     from framecast.jobs.reconcile_loop import ReconcilerThread
     from framecast.jobs.webhook_loop import WebhookSenderThread
     from framecast.web.app import create_app
-    from framecast.web.http_server import server_options
+    from framecast.web.http_server import backlog_warning, server_options
 
     settings = _settings(host=host, port=port, data_dir=data_dir, workers=workers)
     _logging(settings)
     _check_exposure(settings)
+    warning = backlog_warning(settings)
+    if warning is not None:
+        logging.getLogger("framecast.cli").warning("%s", warning)
     try:
         runtime = build_runtime(settings)
         if settings.embedded_broker:
             runtime.service.reconcile()
     except FramecastError as exc:
         _fail(exc)
-    pool = WorkerPool(settings, settings.worker_count)
+    reconciler = ReconcilerThread(runtime, interval_s=settings.reconcile_interval_s)
+    # The embedded pool renders below the API's priority (FRAMECAST_WORKER_NICE), and a worker it sees
+    # exit has its running tasks re-queued at once, not after the heartbeat timeout.
+    pool = WorkerPool(
+        settings, settings.worker_count, nice=settings.worker_nice, on_exit=reconciler.worker_exited
+    )
     if settings.worker_count > 0:
         pool.start()
-    reconciler = ReconcilerThread(runtime, interval_s=settings.reconcile_interval_s)
     reconciler.start()
     webhook_sender = WebhookSenderThread(runtime)
     webhook_sender.start()
@@ -161,7 +168,7 @@ def worker(
 ) -> None:
     """Run worker processes that take tasks from the broker."""
     from framecast.jobs.pool import WorkerPool
-    from framecast.jobs.worker import run_worker
+    from framecast.jobs.worker import lower_priority, run_worker
 
     settings = _settings(data_dir=data_dir, worker_threads=threads)
     _logging(settings)
@@ -177,6 +184,8 @@ def worker(
     from framecast.app_context import build_runtime
 
     parent = os.getppid()
+    if os.environ.get("FRAMECAST_POOL_CHILD"):
+        lower_priority(settings.worker_nice)
     try:
         runtime = build_runtime(settings, migrate=True)
     except FramecastError as exc:

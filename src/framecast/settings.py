@@ -58,6 +58,20 @@ class Settings(BaseSettings):
         None, ge=0, description="Local worker processes; default the number of cores."
     )
     worker_threads: int = Field(1, ge=1)
+    worker_nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="How much lower the scheduling priority of the embedded pool's worker processes is than "
+        "the API's (os.nice): rendering takes every core it gets, and the API delivers the results.",
+    )
+    backlog: int = Field(
+        16384,
+        ge=64,
+        le=1_048_576,
+        description="The listen backlog: connections the kernel queues before the server accepts them (a "
+        "reconnect storm opens thousands at once). The kernel caps it at net.core.somaxconn.",
+    )
     namespace: str = Field("framecast", description="Prefix of Redis keys, so deployments can share a Redis.")
     owner: str = Field("local", description="Owner of every project in single-user mode.")
 

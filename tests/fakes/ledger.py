@@ -288,6 +288,13 @@ class FakeLedgerSession:
             if task_id in state.tasks:
                 state.tasks[task_id].enqueued_at = at
 
+    def running_tasks_of(self, worker: str) -> list[Task]:
+        return [
+            copy.deepcopy(t)
+            for t in self._state.tasks.values()
+            if t.status is Status.RUNNING and t.worker == worker
+        ]
+
     def tasks_where(self, *, status: str, before: datetime, column: str) -> list[Task]:
         if column not in _TASK_TIME_COLUMNS:
             raise KeyError(column)  # as ``tasks.c[column]`` does

@@ -171,3 +171,39 @@ def test_a_retried_task_is_not_judged_lost_by_its_old_message(
     with ledger.read() as tx:
         retried = tx.task(task.id)
     assert retried.attempt == 2 and retried.message_id is None
+
+
+def test_a_dead_workers_running_tasks_are_requeued_at_once_and_a_live_workers_are_not(
+    ledger: SqlLedger, broker: dramatiq.Broker
+) -> None:
+    from framecast.services.reconciler import requeue_worker
+
+    queue = _queue(broker)
+    dead, alive = _queued_and_sent(ledger, queue), _queued_and_sent(ledger, queue)
+    with ledger.transaction() as tx:
+        assert pipeline.start_task(tx, dead.id, 1, worker="host:1") is not None
+        assert pipeline.start_task(tx, alive.id, 1, worker="host:2") is not None
+    # Heartbeats are fresh: only the exit can explain a re-queue.
+    assert requeue_worker(ledger, queue, "host:1") == 1
+    with ledger.read() as tx:
+        requeued, untouched = tx.task(dead.id), tx.task(alive.id)
+    assert requeued.status is Status.QUEUED and requeued.attempt == 2
+    assert requeued.message_id is not None and queue.message_exists(requeued.message_id)
+    assert untouched.status is Status.RUNNING and untouched.attempt == 1 and untouched.worker == "host:2"
+    assert requeue_worker(ledger, queue, "host:1") == 0  # nothing is left of it
+
+
+def test_a_task_redelivered_to_another_worker_is_not_requeued_for_the_dead_one(
+    ledger: SqlLedger, broker: dramatiq.Broker
+) -> None:
+    from framecast.services.reconciler import requeue_worker
+
+    queue = _queue(broker)
+    task = _queued_and_sent(ledger, queue)
+    with ledger.transaction() as tx:
+        assert pipeline.start_task(tx, task.id, 1, worker="host:1") is not None
+        # The broker redelivered the same attempt to a live worker before the pool reported the exit.
+        assert pipeline.start_task(tx, task.id, 1, worker="host:2") is not None
+    assert requeue_worker(ledger, queue, "host:1") == 0
+    with ledger.read() as tx:
+        assert tx.task(task.id).worker == "host:2"

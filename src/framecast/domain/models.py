@@ -62,6 +62,8 @@ class Task:
     heartbeat_at: datetime | None = None
     message_id: str | None = None
     sent_at: datetime | None = None
+    #: The worker process that started it last (``host:pid``); None before it ever ran.
+    worker: str | None = None
 
     def public(self) -> JSON:
         return {

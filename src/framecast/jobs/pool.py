@@ -9,14 +9,17 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 
+from framecast.jobs.identity import worker_name
 from framecast.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def _child_env(settings: Settings) -> dict[str, str]:
+def _child_env(settings: Settings, nice: int) -> dict[str, str]:
     env = dict(os.environ)
+    env["FRAMECAST_WORKER_NICE"] = str(nice)
     env["FRAMECAST_DATA_DIR"] = str(settings.data_dir.absolute())
     for name in ("database_url", "broker_url", "media_url"):
         value = getattr(settings, name)
@@ -39,19 +42,34 @@ def _child_env(settings: Settings) -> dict[str, str]:
 
 
 class WorkerPool:
-    """Keeps ``size`` worker processes alive. A process that dies (even by SIGKILL) is replaced; the broker
-    hands its unacknowledged message to a live worker once the dead one's heartbeat has expired."""
+    """Keeps ``size`` worker processes alive. A process that dies (even by SIGKILL) is replaced, and
+    ``on_exit`` is told its name (``host:pid``, as it wrote it on the tasks it started) so that its running
+    tasks are re-queued at once (``ReconcilerThread.worker_exited``); without it, the broker hands its
+    unacknowledged message to a live worker once the dead one's heartbeat has expired.
 
-    def __init__(self, settings: Settings, size: int) -> None:
+    ``nice``: the children run this much below the parent's priority (``FRAMECAST_WORKER_NICE`` for the
+    embedded pool of ``framecast serve``, whose API must keep delivering while they render).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        size: int,
+        *,
+        nice: int = 0,
+        on_exit: Callable[[str], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.size = size
+        self.nice = nice
+        self.on_exit = on_exit
         self.procs: list[subprocess.Popen[bytes]] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         cmd = [sys.executable, "-m", "framecast", "worker", "--threads", str(self.settings.worker_threads)]
-        proc = subprocess.Popen(cmd, env=_child_env(self.settings))
+        proc = subprocess.Popen(cmd, env=_child_env(self.settings, self.nice))
         log.info("started worker pid %d", proc.pid)
         return proc
 
@@ -69,6 +87,8 @@ class WorkerPool:
                 if proc.poll() is not None and not self._stop.is_set():
                     log.warning("worker pid %d exited with %s; starting a new one", proc.pid, proc.returncode)
                     self.procs[i] = self._spawn()
+                    if self.on_exit is not None:
+                        self.on_exit(worker_name(proc.pid))
 
     def stop(self, timeout_s: float | None = None) -> None:
         """SIGTERM every worker and wait for them to drain: by default as long as a worker itself may take

@@ -9,7 +9,7 @@ import time
 
 from framecast.domain.errors import Unavailable
 from framecast.runtime import Runtime
-from framecast.services.reconciler import MediaSweeper, Reconciler
+from framecast.services.reconciler import MediaSweeper, Reconciler, requeue_worker
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +21,7 @@ class ReconcilerThread:
     def __init__(self, runtime: Runtime, *, interval_s: float) -> None:
         settings = runtime.settings
         self.ledger = runtime.ledger
+        self.queue = runtime.queue
         self.interval_s = interval_s
         self.reconciler = Reconciler(
             runtime.ledger,
@@ -44,6 +45,23 @@ class ReconcilerThread:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
+
+    def worker_exited(self, worker: str) -> None:
+        """The pool saw ``worker`` (``host:pid``) exit: re-queue its running tasks now. Any replica may do
+        it (the re-queue checks the task under its lock); what fails here the heartbeat timeout still
+        catches."""
+        try:
+            requeued = requeue_worker(self.ledger, self.queue, worker)
+        except Unavailable as exc:
+            log.warning(
+                "could not re-queue the tasks of %s: %s (the heartbeat timeout will)", worker, exc.message
+            )
+            return
+        except Exception:  # noqa: BLE001 - the pool's thread must go on; the heartbeat timeout is the fallback
+            log.exception("re-queueing the tasks of %s failed", worker)
+            return
+        if requeued:
+            log.warning("worker %s exited; re-queued %d running task(s)", worker, requeued)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_s):

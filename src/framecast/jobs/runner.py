@@ -11,6 +11,7 @@ from framecast.domain.errors import Cancelled, FramecastError, NotFound, TaskFai
 from framecast.domain.models import JSON, Project, Task
 from framecast.domain.status import Status
 from framecast.jobs.context import HandBack, TaskContext
+from framecast.jobs.identity import worker_name
 from framecast.jobs.registry import TaskRegistry
 from framecast.logs import annotate, bind
 from framecast.services import pipeline
@@ -51,7 +52,7 @@ class TaskRunner:
 
     def _start(self, task_id: str, attempt: int) -> tuple[Project, Task] | None:
         with self.ledger.transaction() as tx:
-            started = pipeline.start_task(tx, task_id, attempt)
+            started = pipeline.start_task(tx, task_id, attempt, worker=worker_name())
         if started is not None:
             project, task = started
             annotate(project_id=project.id, owner=project.owner)

@@ -64,6 +64,14 @@ def run_worker(
         log.info("worker stopped")
 
 
+def lower_priority(nice: int) -> None:
+    """Run this process ``nice`` steps below its current priority (a pool child of ``framecast serve``:
+    rendering takes every core it is given, and the API next to it must still deliver the results)."""
+    if nice > 0:
+        os.nice(nice)
+        log.info("worker runs at nice +%d", nice)
+
+
 def _watch_parent(parent_pid: int, stop: threading.Event) -> None:
     """A pool child stops when its ``framecast serve`` dies (even by SIGKILL), instead of living on orphaned."""
     while not stop.wait(1.0):

@@ -100,6 +100,7 @@ def _task(row: RowMapping) -> Task:
         heartbeat_at=_utc(row["heartbeat_at"]),
         message_id=row["message_id"],
         sent_at=_utc(row["sent_at"]),
+        worker=row["worker"],
     )
 
 
@@ -421,6 +422,13 @@ class SqlSession:
 
     def delete_outbox(self, task_id: str, attempt: int) -> None:
         self._conn.execute(delete(outbox).where(outbox.c.task_id == task_id, outbox.c.attempt == attempt))
+
+    def running_tasks_of(self, worker: str) -> list[Task]:
+        """The running tasks that ``worker`` (``host:pid``) started last."""
+        rows = self._conn.execute(
+            select(tasks).where(tasks.c.status == Status.RUNNING.value, tasks.c.worker == worker)
+        ).mappings()
+        return [_task(r) for r in rows]
 
     def tasks_where(self, *, status: str, before: datetime, column: str) -> list[Task]:
         """Tasks in ``status`` whose ``column`` (heartbeat_at, sent_at...) is older than ``before`` or unset."""

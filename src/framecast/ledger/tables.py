@@ -72,6 +72,8 @@ tasks = Table(
     Column("heartbeat_at", DateTime(timezone=True), nullable=True),
     Column("message_id", String(64), nullable=True),
     Column("sent_at", DateTime(timezone=True), nullable=True),
+    #: The worker process running it (``host:pid``, see jobs.identity); kept after it ends, for the record.
+    Column("worker", String(128), nullable=True),
 )
 Index("ix_tasks_status", tasks.c.status)
 

@@ -48,3 +48,12 @@ def owned_endpoint(tx: LedgerSession, endpoint_id: str, caller: Caller) -> Webho
     if endpoint is None or endpoint.owner != owner or endpoint.project_id is not None:
         raise NotFound(f"No webhook with id {endpoint_id!r}.", code="webhook_not_found")
     return endpoint
+
+
+def readable_project(project: Project, project_id: str, caller: Caller) -> Project:
+    """``visible_project`` for a row already read without an owner filter (streams share one read of a
+    project between their callers): the same NotFound for another owner's project as for a missing one."""
+    owner = caller.owner_filter()
+    if not caller.may_read(project_id) or (owner is not None and project.owner != owner):
+        raise NotFound(f"No project with id {project_id!r}.", code="project_not_found")
+    return project

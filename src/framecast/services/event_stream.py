@@ -18,6 +18,7 @@ from framecast.domain.identity import Caller
 from framecast.domain.models import Event, Project
 from framecast.services.access import visible_project
 from framecast.services.ports import EventHub, EventLog, Ledger, Subscription
+from framecast.services.shared_reads import SharedReads
 
 T = TypeVar("T")
 StreamItem = Event | StreamMessage
@@ -64,7 +65,10 @@ class EventStream:
     ping_interval_s: float
     ledger: Ledger | None = None
     caller: Caller | None = None
+    #: Where the log is read when openers share reads (``open_stream(reads=...)``); else ``log``.
+    reads: SharedReads | None = None
     _resume: int | None = field(default=None, init=False)
+    _more: bool = field(default=False, init=False)
 
     def close(self) -> None:
         self.subscription.close()
@@ -77,6 +81,13 @@ class EventStream:
 
     def __aiter__(self) -> AsyncIterator[StreamItem]:
         return self._run()
+
+    @property
+    def more_ready(self) -> bool:
+        """The next item is already in memory (the rest of a replay batch, or the replay after ``hello``):
+        a transport may hold what it has and write it all at once, in one send, instead of one per item.
+        False when the next item waits for something (a live event, a ping, a read of the log)."""
+        return self._more
 
     def resume_from(self, after: int) -> None:
         """Move the cursor (a WebSocket client's ``resume``): the stream goes on with the events after
@@ -92,10 +103,15 @@ class EventStream:
     async def _run(self) -> AsyncIterator[StreamItem]:
         project = self.project
         pos = _Position(self.after, project.last_seq, project.status.terminal)
+        past_end = pos.cursor > project.last_seq
+        # The replay is read before hello goes out, so that hello and the replay leave in one write.
+        first = None if past_end else await self._read(pos.cursor)
         # hello first, always: clients treat the first message as "connected" (and some would take a resync
         # before it for a failed connection).
+        self._more = past_end or bool(first)
         yield StreamMessage(EventType.HELLO, project.id, self._hello())
-        if pos.cursor > project.last_seq:
+        if past_end:
+            self._more = False
             yield StreamMessage(EventType.RESYNC, project.id, {"last_seq": project.last_seq})
             pos.cursor = project.last_seq
         pos.last_sent = pos.last_check = time.monotonic()
@@ -107,13 +123,15 @@ class EventStream:
                 if last_seq is not None:
                     # Past the end: answered like a cursor past the end at open (resync, from the end), or
                     # every later event would be "already sent" and the stream would never end.
+                    self._more = False
                     yield StreamMessage(EventType.RESYNC, project.id, {"last_seq": last_seq})
                     pos.last_sent, resume = time.monotonic(), last_seq
-                pos.cursor, need_read = resume, True
+                pos.cursor, need_read, first = resume, True, None
             if need_read:
-                async for event in self._catch_up(pos):
+                async for event in self._catch_up(pos, first):
                     yield event
                     pos.last_sent = time.monotonic()
+                first = None
                 if self._resume is not None:
                     continue
                 need_read = False
@@ -121,6 +139,7 @@ class EventStream:
                     return
             item, need_read = await self._wait(pos)
             if item is not None:
+                self._more = False
                 yield item
                 pos.last_sent = time.monotonic()
 
@@ -146,16 +165,25 @@ class EventStream:
             "terminal": project.status.terminal,
         }
 
-    async def _catch_up(self, pos: _Position) -> AsyncIterator[Event]:
-        """The log after the cursor, in batches, until it is read to the end or a resume moves the cursor."""
+    async def _read(self, after: int) -> list[Event]:
+        if self.reads is not None:
+            return await self.reads.events_after(self.project.id, after, BATCH)
+        return await _in_thread(self.log.events_after, self.project.id, after, BATCH)
+
+    async def _catch_up(self, pos: _Position, first: list[Event] | None) -> AsyncIterator[Event]:
+        """The log after the cursor, in batches, until it is read to the end or a resume moves the cursor;
+        ``first``: the first batch, already read."""
         full = True
         while full and self._resume is None:
-            batch = await _in_thread(self.log.events_after, self.project.id, pos.cursor, BATCH)
+            batch = first if first is not None else await self._read(pos.cursor)
+            first = None
             full = len(batch) == BATCH
-            for event in batch:
+            last = len(batch) - 1
+            for i, event in enumerate(batch):
                 if self._resume is not None:
                     return  # the client asked for another place: go there before anything else
                 pos.advance(event)
+                self._more = i < last
                 yield event
 
     async def _wait(self, pos: _Position) -> tuple[StreamItem | None, bool]:
@@ -199,20 +227,26 @@ async def open_stream(
     after: int,
     ping_interval_s: float,
     log: EventLog | None = None,
+    reads: SharedReads | None = None,
 ) -> EventStream:
     """Open a stream of a project's events after ``after``. Raises NotFound before anything is sent.
 
     Subscribing before reading the snapshot closes the race where an event commits between the two.
+    With ``reads``, the project and the replay are read once for all the concurrent openers of the project
+    (``services.shared_reads``: each of those reads starts after its openers subscribed).
     """
     if after < 0:
         after = 0
     subscription = hub.subscribe(project_id)
     try:
-        project = await _in_thread(_load, ledger, project_id, caller)
+        if reads is not None:
+            project = await reads.project(project_id, caller)
+        else:
+            project = await _in_thread(_load, ledger, project_id, caller)
     except BaseException:
         subscription.close()
         raise
-    return EventStream(log or ledger, subscription, project, after, ping_interval_s, ledger, caller)
+    return EventStream(log or ledger, subscription, project, after, ping_interval_s, ledger, caller, reads)
 
 
 def _load(ledger: Ledger, project_id: str, caller: Caller) -> Project:

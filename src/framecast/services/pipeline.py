@@ -115,8 +115,11 @@ def create_project(tx: LedgerSession, project: Project, first_tasks: list[Task])
     return ready_to_send(tx, project.id)
 
 
-def start_task(tx: LedgerSession, task_id: str, attempt: int) -> tuple[Project, Task] | None:
-    """Mark a delivered task running; None when the message is stale (old attempt, finished, cancelled)."""
+def start_task(
+    tx: LedgerSession, task_id: str, attempt: int, *, worker: str | None = None
+) -> tuple[Project, Task] | None:
+    """Mark a delivered task running, by ``worker`` (``host:pid``: the pool re-queues it when that process
+    exits); None when the message is stale (old attempt, finished, cancelled)."""
     task = tx.task(task_id)
     project = tx.project(task.project_id, lock=True)
     task = tx.task(task_id)  # re-read under the lock
@@ -130,9 +133,12 @@ def start_task(tx: LedgerSession, task_id: str, attempt: int) -> tuple[Project, 
         )
         return None
     if task.status is Status.QUEUED:
-        _set_task(tx, task, Status.RUNNING, started_at=utcnow(), progress=0.0, heartbeat_at=utcnow())
+        _set_task(
+            tx, task, Status.RUNNING, started_at=utcnow(), progress=0.0, heartbeat_at=utcnow(), worker=worker
+        )
     else:
-        tx.update_task(task.id, heartbeat_at=utcnow())
+        tx.update_task(task.id, heartbeat_at=utcnow(), worker=worker)
+    task.worker = worker
     if project.status is Status.QUEUED:
         _move_project(tx, project, Status.RUNNING)
     return project, task
@@ -287,16 +293,20 @@ def requeue_task(
     expect: Status,
     attempt: int,
     silent_since: datetime | None = None,
+    worker: str | None = None,
 ) -> list[Task]:
     """Give a lost task (dead worker, lost message) a fresh attempt, if it is still as the caller saw it;
-    with ``silent_since``, only if its heartbeat is still older than that (a redelivery may have started
-    the same attempt again since the caller looked)."""
+    with ``silent_since``, only if its heartbeat is still older than that, and with ``worker``, only if
+    that worker still holds it (either way: a redelivery may have started the same attempt again, on a
+    live worker, since the caller looked)."""
     task = tx.task(task_id)
     project = tx.project(task.project_id, lock=True)
     task = tx.task(task_id)
     if project.status.terminal or task.status is not expect or task.attempt != attempt:
         return []
     if silent_since is not None and task.heartbeat_at is not None and task.heartbeat_at >= silent_since:
+        return []
+    if worker is not None and task.worker != worker:
         return []
     log.warning("re-queueing %s %s (attempt %s was lost)", task.kind, task.id, attempt)
     _fresh_attempt(tx, task)

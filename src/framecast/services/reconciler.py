@@ -106,6 +106,23 @@ class Reconciler:
         return report
 
 
+def requeue_worker(ledger: Ledger, queue: JobQueue, worker: str) -> int:
+    """A worker process exited (its pool saw it): give the tasks it was running a fresh attempt now, rather
+    than when their heartbeat times out. A task another worker has started since (a redelivery) is left
+    alone. Returns how many were re-queued."""
+    with ledger.read() as tx:
+        held = tx.running_tasks_of(worker)
+    requeued = 0
+    for task in held:
+        with ledger.transaction() as tx:
+            to_send = pipeline.requeue_task(
+                tx, task.id, expect=Status.RUNNING, attempt=task.attempt, worker=worker
+            )
+        requeued += len([t for t in to_send if t.id == task.id])
+        send_tasks(ledger, queue, to_send)
+    return requeued
+
+
 class MediaSweeper:
     """Removes the files of projects that no longer exist.
 

@@ -12,7 +12,8 @@ from fastapi.staticfiles import StaticFiles
 
 from framecast import __version__
 from framecast.runtime import Runtime
-from framecast.web import errors
+from framecast.services.shared_reads import SharedReads
+from framecast.web import errors, stream_route
 from framecast.web.auth import Authenticator
 from framecast.web.guards import BrowserGuard, allowed_hosts
 from framecast.web.limits import BodyLimitMiddleware
@@ -65,6 +66,8 @@ def create_app(runtime: Runtime) -> FastAPI:
     app.state.runtime = runtime
     app.state.auth = Authenticator(settings, runtime.keys, runtime.sessions, runtime.tokens)
     app.state.metrics = Metrics(runtime.stats, runtime.queue)
+    # Streams of one project opening together share their reads (a reconnect storm: 200 openers, 1 read).
+    app.state.reads = SharedReads(runtime.ledger, runtime.event_log)
     errors.install(app)
     app.add_middleware(
         BodyLimitMiddleware,
@@ -95,6 +98,8 @@ def create_app(runtime: Runtime) -> FastAPI:
         page.router,
     ):
         app.include_router(router)
+    # First, so that SSE opens skip matching every other route (see web.stream_route).
+    app.router.routes.insert(0, stream_route.route())
     if page.STATIC_DIR.is_dir():
         app.mount("/static", StaticFiles(directory=page.STATIC_DIR), name="static")
     return app

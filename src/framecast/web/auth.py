@@ -38,6 +38,15 @@ _CACHE_LIMIT = 10_000
 T = TypeVar("T")
 
 
+#: How ``_identify`` asks for a remembered caller: the memo's ``get`` (reads the ledger on a miss) or
+#: ``_remembered`` (raises _NotRemembered instead).
+_Lookup = Callable[[str, Callable[[], Caller]], Caller]
+
+
+class _NotRemembered(Exception):
+    """Raised by ``Authenticator._remembered`` when the answer would need a ledger read."""
+
+
 class _Flight:
     """One lookup in progress: the requests that miss while it runs wait for its answer instead of asking
     the ledger themselves."""
@@ -64,6 +73,14 @@ class _Recent:
         self._items: dict[str, tuple[float, object]] = {}
         self._flights: dict[str, _Flight] = {}
         self._lock = threading.Lock()
+
+    def peek(self, key: str) -> object | None:
+        """What is remembered for ``key`` if it is still fresh, else None; never reads the ledger."""
+        with self._lock:
+            hit = self._items.get(key)
+        if hit is not None and time.monotonic() - hit[0] < self.ttl_s:
+            return hit[1]
+        return None
 
     def get(self, key: str, make: Callable[[], T]) -> T:
         with self._lock:
@@ -119,43 +136,60 @@ class Authenticator:
     def caller(self, conn: HTTPConnection, *, allow_token: bool = False) -> Caller:
         """The caller, or Unauthenticated. ``allow_token``: this route reads one project, so a delivery
         token is accepted too. The request's later log records name the owner and the project."""
-        caller = self._identify(conn, allow_token)
+        caller = self._identify(conn, allow_token, self._recent.get)
         annotate(owner=caller.owner, project_id=conn.path_params.get("project_id") or caller.project_id)
         return caller
 
-    def _identify(self, conn: HTTPConnection, allow_token: bool) -> Caller:
+    def known_caller(self, conn: HTTPConnection, *, allow_token: bool = False) -> Caller | None:
+        """``caller`` when it needs no ledger read (no auth, the proxy's header, a key, session or token
+        checked within the last ``CACHE_S``), else None: the event loop can answer those itself, and only
+        a miss goes to a thread (``web.deps``). Raises Unauthenticated as ``caller`` does."""
+        try:
+            caller = self._identify(conn, allow_token, self._remembered)
+        except _NotRemembered:
+            return None
+        annotate(owner=caller.owner, project_id=conn.path_params.get("project_id") or caller.project_id)
+        return caller
+
+    def _remembered(self, key: str, _make: Callable[[], Caller]) -> Caller:
+        hit = self._recent.peek(key)
+        if not isinstance(hit, Caller):
+            raise _NotRemembered
+        return hit
+
+    def _identify(self, conn: HTTPConnection, allow_token: bool, lookup: _Lookup) -> Caller:
         # Only keys mode reads Authorization as its own: in none and proxy mode a header of another scheme
         # (nginx auth_basic's Basic, a proxy's Negotiate) belongs to whatever sits in front, not to us.
         bearer = _bearer(conn, strict=self.mode is AuthMode.KEYS)
         if bearer is not None and bearer.startswith(TOKEN_PREFIX):
-            return self._token(bearer, allow_token)
+            return self._token(bearer, allow_token, lookup)
         token = conn.query_params.get("token")
         if token is not None and bearer is None:
-            return self._token(token, allow_token)
+            return self._token(token, allow_token, lookup)
         if self.mode is AuthMode.NONE:
             return Caller(owner=self.settings.owner)
         if self.mode is AuthMode.PROXY:
             return self._proxied(conn)
         if bearer is not None:
-            return self._recent.get("key:" + bearer, lambda: self.keys.authenticate(bearer))
+            return lookup("key:" + bearer, lambda: self.keys.authenticate(bearer))
         cookie = conn.cookies.get(SESSION_COOKIE)
         if cookie:
-            return self._session(cookie)
+            return self._session(cookie, lookup)
         raise Unauthenticated(
             "Sign in: send Authorization: Bearer <API key> (framecast keys create --owner NAME makes one)."
         )
 
-    def _token(self, token: str, allowed: bool) -> Caller:
+    def _token(self, token: str, allowed: bool, lookup: _Lookup) -> Caller:
         if not allowed:
             raise Unauthenticated("A delivery token only reads its project; this request needs an API key.")
-        return self._recent.get("token:" + token, lambda: self.tokens.verify(token))
+        return lookup("token:" + token, lambda: self.tokens.verify(token))
 
-    def _session(self, cookie: str) -> Caller:
+    def _session(self, cookie: str, lookup: _Lookup) -> Caller:
         def check() -> Caller:
             key = self.keys.active_key(self.sessions.key_id(cookie))
             return Caller(owner=key.owner, admin=key.admin)
 
-        return self._recent.get("session:" + cookie, check)
+        return lookup("session:" + cookie, check)
 
     def _proxied(self, conn: HTTPConnection) -> Caller:
         # Exactly one: a proxy that adds its header instead of replacing the client's sends two, and the

@@ -1,7 +1,13 @@
-"""Dependencies as Annotated aliases: the runtime, the services and the caller's identity."""
+"""Dependencies as Annotated aliases: the runtime, the services and the caller's identity.
+
+They are coroutines: FastAPI runs a plain ``def`` dependency in the thread pool, a hop per dependency per
+request (at a reconnect storm, thousands of hops for work of a microsecond). Only an identity the
+authenticator has to look up in the ledger goes to a thread.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,21 +21,25 @@ from framecast.services.webhooks import WebhookService
 from framecast.web.auth import Authenticator
 
 
-def get_runtime(request: Request) -> Runtime:
+def _runtime(request: HTTPConnection) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
-def get_service(request: Request) -> ProjectService:
-    return get_runtime(request).service
+async def get_runtime(request: Request) -> Runtime:
+    return _runtime(request)
 
 
-def get_uploads(request: Request) -> UploadService:
-    return get_runtime(request).uploads
+async def get_service(request: Request) -> ProjectService:
+    return _runtime(request).service
 
 
-def get_webhooks(request: Request) -> WebhookService:
-    return get_runtime(request).webhooks
+async def get_uploads(request: Request) -> UploadService:
+    return _runtime(request).uploads
+
+
+async def get_webhooks(request: Request) -> WebhookService:
+    return _runtime(request).webhooks
 
 
 def get_authenticator(request: HTTPConnection) -> Authenticator:
@@ -37,14 +47,23 @@ def get_authenticator(request: HTTPConnection) -> Authenticator:
     return auth
 
 
-def get_caller(request: Request) -> Caller:
+async def resolve_caller(conn: HTTPConnection, *, allow_token: bool) -> Caller:
+    """The caller of a request or WebSocket, from the event loop when nothing needs looking up."""
+    auth = get_authenticator(conn)
+    caller = auth.known_caller(conn, allow_token=allow_token)
+    if caller is None:
+        caller = await asyncio.to_thread(auth.caller, conn, allow_token=allow_token)
+    return caller
+
+
+async def get_caller(request: Request) -> Caller:
     """Who is calling (an API key, a session, the proxy's user, or the one owner); 401 otherwise."""
-    return get_authenticator(request).caller(request)
+    return await resolve_caller(request, allow_token=False)
 
 
-def get_reader(request: Request) -> Caller:
+async def get_reader(request: Request) -> Caller:
     """Like ``get_caller``, and a delivery token is accepted too: for routes that read one project."""
-    return get_authenticator(request).caller(request, allow_token=True)
+    return await resolve_caller(request, allow_token=True)
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

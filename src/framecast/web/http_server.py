@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import json
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -156,8 +157,30 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self.transport.close()
 
 
+#: Where Linux keeps its cap on every listen backlog.
+SOMAXCONN = Path("/proc/sys/net/core/somaxconn")
+
+
+def backlog_warning(settings: Settings, somaxconn: Path = SOMAXCONN) -> str | None:
+    """What to warn about at start-up when the kernel caps ``FRAMECAST_BACKLOG`` lower than asked (the
+    queue of a reconnect storm then overflows there, and clients see resets); None when it does not, or
+    the cap cannot be read (not Linux)."""
+    try:
+        cap = int(somaxconn.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    if cap >= settings.backlog:
+        return None
+    return (
+        f"FRAMECAST_BACKLOG is {settings.backlog} but the kernel caps listen backlogs at {cap} "
+        f"(net.core.somaxconn): a burst of more than {cap} connections at once may be reset. "
+        f"Raise it with: sysctl -w net.core.somaxconn={settings.backlog}"
+    )
+
+
 def server_options(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for ``uvicorn.run``/``uvicorn.Config`` that put the limits in place.
+    """Keyword arguments for ``uvicorn.run``/``uvicorn.Config`` that put the limits in place, and the
+    listen backlog (``FRAMECAST_BACKLOG``).
 
     >>> uvicorn.run(app, host="127.0.0.1", port=8000, **server_options(settings))   # doctest: +SKIP
     """
@@ -166,4 +189,4 @@ def server_options(settings: Settings) -> dict[str, Any]:
         (LimitedHttpProtocol,),
         {"max_header_bytes": settings.max_header_bytes, "header_timeout_s": settings.header_timeout_s},
     )
-    return {"http": protocol, "ws_max_size": WS_MAX_MESSAGE_BYTES}
+    return {"http": protocol, "ws_max_size": WS_MAX_MESSAGE_BYTES, "backlog": settings.backlog}

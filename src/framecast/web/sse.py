@@ -47,26 +47,36 @@ async def sse_body(
     stream: EventStream, *, retry_ms: int, meter: StreamMetrics | None = None
 ) -> AsyncIterator[bytes]:
     """The stream as SSE. ``retry:`` rides in the block of the first message (``hello``): a block of its own,
-    with no data, is dispatched by some clients as an empty message."""
+    with no data, is dispatched by some clients as an empty message.
+
+    What the stream already holds goes out as one chunk (``EventStream.more_ready``): ``hello`` and the
+    replay after it are one socket write, not one per event (each write walks the middleware stack and
+    is a system call; at a reconnect storm that was most of what an open cost)."""
     counted = meter.connect("sse", stream.project.last_seq) if meter is not None else None
     retry = f"retry: {retry_ms}\n".encode()
+    held: list[bytes] = []
     try:
         async for item in stream:
             if isinstance(item, Event):
                 block = frame(item.type, item.envelope_json, item.seq)
             else:
                 block = frame(item.type, item.envelope())
-            yield retry + block if retry else block
+            held.append(retry + block if retry else block)
             retry = b""
             if counted is not None and isinstance(item, Event):
                 counted.sent(item)
+            if not stream.more_ready:
+                yield b"".join(held)
+                held.clear()
+        if held:
+            yield b"".join(held)
     except FramecastError as exc:
         if isinstance(exc, Unavailable):
             log_unavailable(f"SSE stream of {stream.project.id}", exc)
-        yield problem_frame(stream.project.id, exc)
+        yield b"".join(held) + problem_frame(stream.project.id, exc)
     except Exception:  # noqa: BLE001 - last resort: the status line is sent, so a bug can only be an event
         log.exception("SSE stream of %s failed", stream.project.id)
-        yield problem_frame(stream.project.id, None)
+        yield b"".join(held) + problem_frame(stream.project.id, None)
     finally:
         if counted is not None:
             counted.close()

@@ -1,4 +1,8 @@
-"""The project's event log: SSE, JSON polling (same path, by Accept) and WebSocket — all from one iterator."""
+"""The project's event log: SSE, JSON polling (same path, by Accept) and WebSocket — all from one iterator.
+
+SSE opens (GET with ``Accept: text/event-stream``) are answered by the lean route of ``web.stream_route``,
+mounted ahead of this router; the route here answers polling and ``HEAD``, and documents all of them.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, WebSocket, WebSocketDisconnect
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse
 
 from framecast.domain.errors import FramecastError, InvalidInput, Unavailable, UnusableMessage
 from framecast.domain.events import EventType, StreamMessage
@@ -17,15 +21,17 @@ from framecast.domain.identity import Caller
 from framecast.domain.models import Event
 from framecast.runtime import Runtime
 from framecast.services.event_stream import EventStream, open_stream
-from framecast.web.deps import ReaderDep, RuntimeDep, get_authenticator
+from framecast.services.shared_reads import SharedReads
+from framecast.web.deps import ReaderDep, RuntimeDep, resolve_caller
 from framecast.web.errors import log_unavailable, public_error, ws_close_code
 from framecast.web.metrics import StreamConnection
-from framecast.web.sse import HEADERS, sse_body
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/projects", tags=["events"])
 
 MAX_SEQ = 2**31
+#: The most events one polling answer holds.
+MAX_LIMIT = 1000
 #: More digits than any seq has (with leading zeros to spare); a longer string is never handed to int().
 _MAX_CURSOR_DIGITS = 32
 
@@ -52,7 +58,7 @@ def parse_cursor(raw: str) -> int | None:
     return value if value <= MAX_SEQ else None
 
 
-def _cursor(after: str | None, last_event_id: str | None) -> int:
+def start_cursor(after: str | None, last_event_id: str | None) -> int:
     """Where a request starts: a valid ``Last-Event-ID`` wins over ``?after`` (an EventSource keeps its URL,
     ``…/events?after=0``, and sends the header on every reconnect). A bad ``?after`` is the client's
     mistake (422); a bad ``Last-Event-ID`` is ignored, as browsers ignore ids they cannot use."""
@@ -84,32 +90,22 @@ async def project_events(
     runtime: RuntimeDep,
     caller: ReaderDep,
     after: After = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 500,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> Any:
-    cursor = _cursor(after, last_event_id)
-    accept = request.headers.get("accept", "")
-    # HEAD answers like polling whatever it accepts: a stream has no headers of its own to look at, and a
-    # HEAD must not hold a connection open.
-    if "text/event-stream" in accept and request.method != "HEAD":
-        stream = await _open(runtime, project_id, caller, cursor)
-        if stream.exhausted:
-            # The HTML standard's way to make an EventSource stop: without it, a stream that ends after the
-            # terminal event is reopened (with Last-Event-ID) forever.
-            stream.close()
-            return Response(status_code=204, headers={"Cache-Control": "no-cache"})
-        return StreamingResponse(
-            sse_body(stream, retry_ms=runtime.settings.sse_retry_ms, meter=request.app.state.metrics.streams),
-            media_type="text/event-stream; charset=utf-8",
-            headers=HEADERS,
-        )
+    cursor = start_cursor(after, last_event_id)
+    # A GET that accepts text/event-stream never gets here (web.stream_route answers it). HEAD answers like
+    # polling whatever it accepts: a stream has no headers of its own to look at, and a HEAD must not hold
+    # a connection open.
     body = await asyncio.to_thread(
         lambda: runtime.service.poll(project_id, caller=caller, after=cursor, limit=limit)
     )
     return JSONResponse(body, headers={"Cache-Control": "no-cache"})
 
 
-async def _open(runtime: Runtime, project_id: str, caller: Caller, after: int) -> EventStream:
+async def _open(
+    runtime: Runtime, project_id: str, caller: Caller, after: int, reads: SharedReads | None
+) -> EventStream:
     return await open_stream(
         runtime.ledger,
         runtime.hub,
@@ -118,6 +114,7 @@ async def _open(runtime: Runtime, project_id: str, caller: Caller, after: int) -
         after=after,
         ping_interval_s=runtime.settings.ping_interval_s,
         log=runtime.event_log,
+        reads=reads,
     )
 
 
@@ -134,10 +131,9 @@ async def project_ws(websocket: WebSocket, project_id: str) -> None:
     runtime = websocket.app.state.runtime
     await websocket.accept()
     try:
-        caller = await asyncio.to_thread(
-            lambda: get_authenticator(websocket).caller(websocket, allow_token=True)
-        )
-        stream = await _open(runtime, project_id, caller, _ws_after(websocket.query_params.get("after", "0")))
+        caller = await resolve_caller(websocket, allow_token=True)
+        after = _ws_after(websocket.query_params.get("after", "0"))
+        stream = await _open(runtime, project_id, caller, after, websocket.app.state.reads)
     except FramecastError as exc:
         await _close_with_problem(websocket, project_id, exc)
         return
