@@ -103,7 +103,11 @@ class FakeWebhookStore:
     ) -> None:
         found = self._write().endpoints.get(endpoint_id)
         if found is not None:
-            found.secret, found.previous_secret, found.previous_secret_until = secret, previous, previous_until
+            found.secret, found.previous_secret, found.previous_secret_until = (
+                secret,
+                previous,
+                previous_until,
+            )
 
     def add_deliveries(self, deliveries: list[Delivery]) -> None:
         tables = self._write()
