@@ -196,6 +196,17 @@ def test_a_good_service_secret_is_accepted() -> None:
     assert Settings(webhook_secret=good).webhook_secret == good
 
 
+def test_a_previous_service_secret_needs_a_current_one_and_the_same_form() -> None:
+    good = "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMzQ="
+    old = "whsec_b2xkLW9sZC1vbGQtb2xkLW9sZC1vbGQtb2xkLW9sZDE="
+    both = Settings(webhook_secret=good, webhook_secret_previous=old)
+    assert (both.webhook_secret, both.webhook_secret_previous) == (good, old)
+    with pytest.raises(ValidationError, match="FRAMECAST_WEBHOOK_SECRET_PREVIOUS must be whsec_"):
+        Settings(webhook_secret=good, webhook_secret_previous="nope")
+    with pytest.raises(ValidationError, match="set the new one in FRAMECAST_WEBHOOK_SECRET too"):
+        Settings(webhook_secret_previous=old)
+
+
 # -- rotating an endpoint's secret ------------------------------------------------------------------------
 
 
