@@ -124,6 +124,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         ledger,
         SnapshotView(polling, TASKS.progress_weights, settings.retention_days),
         service_secret=settings.webhook_secret,
+        service_secret_previous=settings.webhook_secret_previous,
         retry_scale=settings.webhook_retry_scale,
     )
     # Every process that changes a project (serve and workers alike) writes its webhook deliveries in the

@@ -373,5 +373,46 @@ def webhooks_secret(data_dir: DataDirOption = None) -> None:
     typer.echo(secret)
 
 
+@webhooks_app.command("rotate-secret")
+def webhooks_rotate_secret(
+    grace_s: Annotated[
+        int,
+        typer.Option(
+            "--grace-s",
+            min=0,
+            max=7 * 24 * 3600,
+            help="How long the old secret still signs beside the new one (0: it stops at once).",
+        ),
+    ] = 24 * 3600,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Replace the ledger-kept secret that signs projects' own webhooks and print the new one; for
+    --grace-s (a day) deliveries carry signatures by both, so receivers can switch at any moment in it.
+    A secret set with FRAMECAST_WEBHOOK_SECRET is rotated there (see FRAMECAST_WEBHOOK_SECRET_PREVIOUS)."""
+    settings = _settings(data_dir=data_dir)
+    from framecast.domain.models import iso
+    from framecast.ledger.engine import make_engine
+    from framecast.ledger.migrate import upgrade
+    from framecast.ledger.repository import SqlLedger
+    from framecast.services.webhooks import rotate_service_secret
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url_resolved)
+    try:
+        upgrade(engine)
+        secret, until = rotate_service_secret(
+            SqlLedger(engine), grace_s, from_settings=settings.webhook_secret is not None
+        )
+    except FramecastError as exc:
+        _fail(exc)
+    finally:
+        engine.dispose()
+    if until is None:
+        typer.echo("The new secret (the old one no longer signs):", err=True)
+    else:
+        typer.echo(f"The new secret (the old one signs beside it until {iso(until)}):", err=True)
+    typer.echo(secret)
+
+
 def main() -> None:
     app()

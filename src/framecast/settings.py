@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from framecast.domain.identity import AuthMode
@@ -113,6 +113,11 @@ class Settings(BaseSettings):
         None,
         description="whsec_… (base64 of 24 to 64 bytes): signs projects' own webhooks. Default: one made "
         "once and kept in the ledger (`framecast webhooks secret` prints it); set it in production.",
+    )
+    webhook_secret_previous: str | None = Field(
+        None,
+        description="During a rotation of FRAMECAST_WEBHOOK_SECRET: the old whsec_…, which signs projects' "
+        "own webhooks beside the new one while it is set (remove it when every receiver has the new one).",
     )
     webhook_allow_private: bool = Field(
         False,
@@ -229,13 +234,13 @@ class Settings(BaseSettings):
             )
         return value
 
-    @field_validator("webhook_secret")
+    @field_validator("webhook_secret", "webhook_secret_previous")
     @classmethod
-    def _whsec(cls, value: str | None) -> str | None:
+    def _whsec(cls, value: str | None, info: ValidationInfo) -> str | None:
         if not value:
             return None
         hint = (
-            "FRAMECAST_WEBHOOK_SECRET must be whsec_ followed by base64 of 24 to 64 random bytes, e.g. "
+            f"FRAMECAST_{str(info.field_name).upper()} must be whsec_ followed by base64 of 24 to 64 random bytes, e.g. "
             "python -c \"import base64,os; print('whsec_' + base64.b64encode(os.urandom(32)).decode())\""
         )
         if not value.startswith("whsec_"):
@@ -247,6 +252,16 @@ class Settings(BaseSettings):
         if not 24 <= len(raw) <= 64:
             raise ValueError(hint)
         return value
+
+    @model_validator(mode="after")
+    def _previous_needs_current(self) -> Settings:
+        if self.webhook_secret_previous and not self.webhook_secret:
+            raise ValueError(
+                "FRAMECAST_WEBHOOK_SECRET_PREVIOUS is the old secret of a rotation: set the new one in "
+                "FRAMECAST_WEBHOOK_SECRET too (the ledger-kept secret rotates with `framecast webhooks "
+                "rotate-secret`)"
+            )
+        return self
 
     @field_validator("trusted_proxies", "allowed_hosts", "allowed_origins", mode="before")
     @classmethod

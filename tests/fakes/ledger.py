@@ -80,6 +80,8 @@ class _State:
     outbox_next_id: int = 1
     api_keys: dict[str, ApiKey] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
+    #: Until when a secret is kept (the service_secrets.expires_at column); absent: for good.
+    secrets_until: dict[str, datetime] = field(default_factory=dict)
     webhooks: WebhookTables = field(default_factory=WebhookTables)
     #: The metric counters: (metric, label, le) -> [count, total].
     counters: dict[tuple[str, str, str], list[float]] = field(default_factory=dict)
@@ -98,6 +100,7 @@ class _State:
             outbox_next_id=self.outbox_next_id,
             api_keys=copy.deepcopy(self.api_keys),
             secrets=dict(self.secrets),
+            secrets_until=dict(self.secrets_until),
             webhooks=self.webhooks.copy(),
             counters={key: list(value) for key, value in self.counters.items()},
         )
@@ -536,6 +539,26 @@ class FakeLedger:
             if name not in tx._state.secrets:
                 tx._state.secrets[name] = make()  # the first writer's value is everyone's
             return tx._state.secrets[name]
+
+    def kept_service_secret(self, name: str) -> tuple[str, datetime | None] | None:
+        with self._lock:
+            if name not in self._state.secrets:
+                return None
+            return self._state.secrets[name], self._state.secrets_until.get(name)
+
+    def rotate_service_secret(
+        self, name: str, value: str, *, previous_name: str, previous_until: datetime | None
+    ) -> None:
+        with self.transaction() as tx:
+            state = tx._state
+            current = state.secrets.pop(name, None)
+            state.secrets_until.pop(name, None)
+            state.secrets.pop(previous_name, None)
+            state.secrets_until.pop(previous_name, None)
+            if current is not None and previous_until is not None:
+                state.secrets[previous_name] = current
+                state.secrets_until[previous_name] = previous_until
+            state.secrets[name] = value
 
     # -- the event feed (EventFeed) ---------------------------------------------------------------------
 

@@ -488,3 +488,17 @@ def test_a_service_secret_is_made_once_and_then_the_same(any_ledger: FakeLedger 
     assert any_ledger.service_secret("delivery-token-key", make) == "secret-0"
     assert any_ledger.service_secret("other", make) == "secret-1"
     assert made == ["secret-0", "secret-1"]
+
+
+def test_a_rotated_service_secret_keeps_the_previous_one_until_its_end(
+    any_ledger: FakeLedger | SqlLedger,
+) -> None:
+    assert any_ledger.kept_service_secret("hook") is None
+    assert any_ledger.service_secret("hook", lambda: "first") == "first"
+    assert any_ledger.kept_service_secret("hook") == ("first", None)
+    any_ledger.rotate_service_secret("hook", "second", previous_name="hook-old", previous_until=T0)
+    assert any_ledger.service_secret("hook", lambda: "not made") == "second"
+    assert any_ledger.kept_service_secret("hook-old") == ("first", T0)
+    any_ledger.rotate_service_secret("hook", "third", previous_name="hook-old", previous_until=None)
+    assert any_ledger.kept_service_secret("hook") == ("third", None)
+    assert any_ledger.kept_service_secret("hook-old") is None  # no grace: the old one is gone at once

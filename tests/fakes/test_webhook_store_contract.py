@@ -90,6 +90,32 @@ def test_endpoints_round_trip_and_list_by_owner_with_or_without_one_projects(any
         assert tx.webhooks.endpoints("carl") == []
 
 
+def test_a_rotated_secret_keeps_the_previous_one_and_its_end(any_ledger: AnyLedger) -> None:
+    endpoint = _endpoint()
+    with any_ledger.transaction() as tx:
+        tx.webhooks.add_endpoint(endpoint)
+        tx.webhooks.rotate_secret(endpoint.id, "whsec_bmV3", "whsec_c2VjcmV0", T0 + timedelta(days=1))
+    with any_ledger.read() as tx:
+        found = tx.webhooks.endpoint(endpoint.id)
+    assert found is not None
+    assert (found.secret, found.previous_secret, found.previous_secret_until) == (
+        "whsec_bmV3",
+        "whsec_c2VjcmV0",
+        T0 + timedelta(days=1),
+    )
+    assert found.secrets_at(T0) == ["whsec_bmV3", "whsec_c2VjcmV0"]
+    assert found.secrets_at(T0 + timedelta(days=1)) == ["whsec_bmV3"]
+    with any_ledger.transaction() as tx:
+        tx.webhooks.rotate_secret(endpoint.id, "whsec_bmV3ZXI=", None, None)
+    with any_ledger.read() as tx:
+        found = tx.webhooks.endpoint(endpoint.id)
+    assert found is not None and (found.secret, found.previous_secret, found.previous_secret_until) == (
+        "whsec_bmV3ZXI=",
+        None,
+        None,
+    )
+
+
 def test_disable_keeps_the_first_reason_and_delete_removes(any_ledger: AnyLedger) -> None:
     endpoint = _endpoint()
     with any_ledger.transaction() as tx:

@@ -98,6 +98,17 @@ class FakeWebhookStore:
             found.disabled_at = at
             found.disabled_reason = reason
 
+    def rotate_secret(
+        self, endpoint_id: str, secret: str, previous: str | None, previous_until: datetime | None
+    ) -> None:
+        found = self._write().endpoints.get(endpoint_id)
+        if found is not None:
+            found.secret, found.previous_secret, found.previous_secret_until = (
+                secret,
+                previous,
+                previous_until,
+            )
+
     def add_deliveries(self, deliveries: list[Delivery]) -> None:
         tables = self._write()
         for delivery in deliveries:

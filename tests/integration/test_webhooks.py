@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ import pytest
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from framecast.client.webhooks import verify
-from tests.support.receiver import Receiver, running_receiver
+from tests.support.receiver import Received, Receiver, running_receiver
 from tests.support.server import Server, create, wait_chunk_progress, wait_for, wait_terminal
 
 FAST = {
@@ -263,5 +264,142 @@ def test_a_real_render_sends_started_file_and_completed_through_a_worker_sigkill
             files = [p["data"]["file"]["kind"] for p in payloads if p["type"] == "project.file"]  # type: ignore[index]
             assert "video" in files
             assert len(_deliveries(client, project["id"])) == len(got)
+    finally:
+        srv.stop()
+
+
+# -- rotating secrets ------------------------------------------------------------------------------------
+
+
+def _framecast(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "framecast", *args], capture_output=True, text=True, timeout=60, check=True
+    )
+
+
+def _accepts(request: Received, secret: str) -> bool:
+    """Whether a receiver that knows only ``secret`` accepts ``request``, by standardwebhooks and by the
+    SDK's helper (which must agree)."""
+    try:
+        request.verify(secret)
+    except WebhookVerificationError:
+        with pytest.raises(WebhookVerificationError):
+            verify(request.body, request.headers, secret)
+        return False
+    assert verify(request.body, request.headers, secret).id == request.webhook_id
+    return True
+
+
+def _wait_past(iso_time: str) -> None:
+    """Sleep until the server's ``iso_time`` has passed (a grace of a second or so)."""
+    left = (datetime.fromisoformat(iso_time.replace("Z", "+00:00")).timestamp() - time.time()) + 0.1
+    assert left < 3
+    time.sleep(max(0.0, left))
+
+
+def test_rotating_an_endpoints_secret_signs_with_both_for_the_grace_then_with_the_new_only(
+    client: httpx.Client, receiver: Receiver
+) -> None:
+    made = client.post("/api/webhooks", json={"url": receiver.url("/rotate"), "events": ["cancelled"]})
+    assert made.status_code == 201, made.text
+    endpoint = made.json()
+    old = endpoint["secret"]
+    try:
+        first = _cancelled_project(client)
+        (before,) = receiver.wait_for("/rotate", 1)
+        assert _accepts(before, old)
+
+        rotated = client.post(f"/api/webhooks/{endpoint['id']}/rotate")
+        assert rotated.status_code == 200, rotated.text
+        new = rotated.json()["secret"]
+        assert new.startswith("whsec_") and new != old and rotated.json()["previous_secret_until"]
+        _cancelled_project(client)
+        during = receiver.wait_for("/rotate", 2)[-1]
+        assert len(during.headers["webhook-signature"].split()) == 2
+        assert _accepts(during, old) and _accepts(during, new)  # receivers on either side of the switch
+
+        # A delivery made before the rotation, sent again: the secrets of now, the same webhook-id.
+        (item,) = _deliveries(client, first)
+        assert client.post(f"/api/projects/{first}/deliveries/{item['id']}/redeliver").status_code == 200
+        again = receiver.wait_for("/rotate", 3)[-1]
+        assert again.webhook_id == before.webhook_id == item["webhook_id"]
+        assert _accepts(again, old) and _accepts(again, new)
+
+        # A short grace, then past it: only the newest verifies.
+        short = client.post(f"/api/webhooks/{endpoint['id']}/rotate", json={"grace_s": 1}).json()
+        newest = short["secret"]
+        _wait_past(short["previous_secret_until"])
+        _cancelled_project(client)
+        after = receiver.wait_for("/rotate", 4)[-1]
+        assert _accepts(after, newest)
+        assert not _accepts(after, new) and not _accepts(after, old)
+        assert len(after.headers["webhook-signature"].split()) == 1
+
+        # No grace: the old secret stops at once.
+        at_once = client.post(f"/api/webhooks/{endpoint['id']}/rotate", json={"grace_s": 0}).json()
+        assert at_once["previous_secret_until"] is None
+        _cancelled_project(client)
+        last = receiver.wait_for("/rotate", 5)[-1]
+        assert _accepts(last, at_once["secret"]) and not _accepts(last, newest)
+        missing = client.post("/api/webhooks/whk_00000000000000000000/rotate")
+        assert missing.status_code == 404 and missing.json()["code"] == "webhook_not_found"
+    finally:
+        assert client.delete(f"/api/webhooks/{endpoint['id']}").status_code == 204
+
+
+def test_the_service_secret_signs_with_its_previous_one_while_that_is_set(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    new = "whsec_" + "bmV3LW5ldy1uZXctbmV3LW5ldy1uZXctbmV3LW5ldzE="
+    old = "whsec_" + "b2xkLW9sZC1vbGQtb2xkLW9sZC1vbGQtb2xkLW9sZDE="
+    env = {**FAST, "FRAMECAST_WEBHOOK_SECRET": new, "FRAMECAST_WEBHOOK_SECRET_PREVIOUS": old}
+    srv = Server(tmp_path / "data", workers=0, env=env).start()
+    try:
+        with httpx.Client(base_url=srv.url, timeout=30) as client:
+            _cancelled_project(client, webhook=receiver.url("/service-env"))
+            (request,) = receiver.wait_for("/service-env", 1)
+            assert _accepts(request, new) and _accepts(request, old)
+    finally:
+        srv.stop()
+    refused = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "framecast",
+            "webhooks",
+            "rotate-secret",
+            "--data-dir",
+            str(tmp_path / "data"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "FRAMECAST_WEBHOOK_SECRET": new},
+    )
+    assert refused.returncode == 1 and "FRAMECAST_WEBHOOK_SECRET_PREVIOUS" in refused.stderr
+
+
+def test_rotate_secret_replaces_the_ledger_kept_one_and_keeps_the_old_for_its_grace(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    data = str(tmp_path / "data")
+    srv = Server(tmp_path / "data", workers=0, env=FAST).start()
+    try:
+        with httpx.Client(base_url=srv.url, timeout=30) as client:
+            old = _framecast("webhooks", "secret", "--data-dir", data).stdout.split()[-1]
+            out = _framecast("webhooks", "rotate-secret", "--data-dir", data)  # a day by default
+            new = out.stdout.split()[-1]
+            assert new.startswith("whsec_") and new != old and "until" in out.stderr
+            assert _framecast("webhooks", "secret", "--data-dir", data).stdout.split()[-1] == new
+            # The running serve reads it from the ledger: no restart.
+            _cancelled_project(client, webhook=receiver.url("/service-ledger"))
+            (during,) = receiver.wait_for("/service-ledger", 1)
+            assert _accepts(during, old) and _accepts(during, new)
+
+            _framecast("webhooks", "rotate-secret", "--grace-s", "0", "--data-dir", data)
+            newest = _framecast("webhooks", "secret", "--data-dir", data).stdout.split()[-1]
+            _cancelled_project(client, webhook=receiver.url("/service-ledger"))
+            after = receiver.wait_for("/service-ledger", 2)[-1]
+            assert _accepts(after, newest) and not _accepts(after, new) and not _accepts(after, old)
     finally:
         srv.stop()

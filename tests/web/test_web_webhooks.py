@@ -194,3 +194,64 @@ def test_a_bad_service_secret_is_refused_with_a_hint(secret: str) -> None:
 def test_a_good_service_secret_is_accepted() -> None:
     good = "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMzQ="
     assert Settings(webhook_secret=good).webhook_secret == good
+
+
+def test_a_previous_service_secret_needs_a_current_one_and_the_same_form() -> None:
+    good = "whsec_c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMzQ="
+    old = "whsec_b2xkLW9sZC1vbGQtb2xkLW9sZC1vbGQtb2xkLW9sZDE="
+    both = Settings(webhook_secret=good, webhook_secret_previous=old)
+    assert (both.webhook_secret, both.webhook_secret_previous) == (good, old)
+    with pytest.raises(ValidationError, match="FRAMECAST_WEBHOOK_SECRET_PREVIOUS must be whsec_"):
+        Settings(webhook_secret=good, webhook_secret_previous="nope")
+    with pytest.raises(ValidationError, match="set the new one in FRAMECAST_WEBHOOK_SECRET too"):
+        Settings(webhook_secret_previous=old)
+
+
+# -- rotating an endpoint's secret ------------------------------------------------------------------------
+
+
+def test_rotate_answers_a_new_secret_once_and_its_grace(client: TestClient) -> None:
+    made = client.post("/api/webhooks", json={"url": PUBLIC}).json()
+    rotated = client.post(f"/api/webhooks/{made['id']}/rotate")
+    assert rotated.status_code == 200, rotated.text
+    body = rotated.json()
+    assert body["secret"].startswith("whsec_") and body["secret"] != made["secret"]
+    assert body["id"] == made["id"] and body["previous_secret_until"] is not None  # a day by default
+    at_once = client.post(f"/api/webhooks/{made['id']}/rotate", json={"grace_s": 0}).json()
+    assert at_once["previous_secret_until"] is None and at_once["secret"] != body["secret"]
+    (listed,) = client.get("/api/webhooks").json()["items"]
+    assert "secret" not in listed and "previous_secret" not in listed
+    for bad in ({"grace_s": -1}, {"grace_s": 604801}, {"grace_s": "soon"}, {"grace": 5}):
+        assert_problem(client.post(f"/api/webhooks/{made['id']}/rotate", json=bad), 422, "invalid_input")
+    # A state change like any other: the cross-site guard applies.
+    foreign = client.post(f"/api/webhooks/{made['id']}/rotate", headers={"Origin": "https://evil.example"})
+    assert_problem(foreign, 403, "cross_site_request")
+
+
+def test_rotate_is_documented_with_its_response_model(client: TestClient) -> None:
+    from framecast.web.routers import webhooks
+
+    (route,) = [
+        r for r in webhooks.router.routes if getattr(r, "path", "") == "/api/webhooks/{endpoint_id}/rotate"
+    ]
+    assert getattr(route, "response_model", None) is webhooks.WebhookRotated
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    assert {"secret", "previous_secret_until"} <= set(schemas["WebhookRotated"]["properties"])
+
+
+def test_another_owner_rotating_gets_404_like_a_missing_id_and_no_key_401(tenants: Tenants) -> None:
+    c = tenants.client
+    path = f"/api/webhooks/{tenants.endpoint}/rotate"
+    theirs = assert_problem(c.post(path, headers=tenants.b), 404, "webhook_not_found")
+    missing = assert_problem(
+        c.post("/api/webhooks/whk_00000000000000000000/rotate", headers=tenants.b), 404, "webhook_not_found"
+    )
+    assert theirs["message"].replace(tenants.endpoint, "X") == missing["message"].replace(
+        "whk_00000000000000000000", "X"
+    )
+    # A project's own webhook is not an endpoint of /api/webhooks either.
+    with c.app.state.runtime.ledger.read() as tx:  # type: ignore[attr-defined]
+        (own,) = [e for e in tx.webhooks.endpoints("alice", project_id=tenants.project) if e.project_id]
+    assert_problem(c.post(f"/api/webhooks/{own.id}/rotate", headers=tenants.a), 404, "webhook_not_found")
+    assert_problem(c.post(path), 401, "unauthenticated")
+    assert c.post(path, headers=tenants.a).status_code == 200

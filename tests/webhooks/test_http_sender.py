@@ -16,6 +16,7 @@ import httpx
 import pytest
 from standardwebhooks.webhooks import WebhookVerificationError
 
+from framecast.client.webhooks import verify
 from framecast.domain.errors import WebhookUrlNotAllowed
 from framecast.services.ports import WebhookMessage
 from framecast.webhooks.http import HttpWebhookSender
@@ -52,6 +53,20 @@ def test_a_delivery_is_signed_so_standardwebhooks_verifies_it(
     assert got.headers["content-type"] == "application/json"
     assert got.headers["host"] == f"127.0.0.1:{receiver.port}"
     assert got.verify(SECRET)["data"]["é"] == "ü"  # type: ignore[index]
+
+
+def test_during_a_rotation_each_secret_signs_and_a_receiver_knowing_either_accepts(
+    receiver: Receiver, open_sender: HttpWebhookSender
+) -> None:
+    new, old = SECRET, "whsec_" + base64.b64encode(os.urandom(32)).decode()
+    open_sender.send(WebhookMessage(receiver.url("/hook"), "msg_1", BODY, new, (old,)))
+    (got,) = receiver.at("/hook")
+    signatures = got.headers["webhook-signature"].split(" ")
+    assert len(signatures) == 2 and all(s.startswith("v1,") for s in signatures)
+    assert got.verify(new) == got.verify(old)  # standardwebhooks, with one secret each
+    assert verify(got.body, got.headers, old).id == verify(got.body, got.headers, [new]).id == "msg_1"
+    with pytest.raises(WebhookVerificationError):
+        got.verify("whsec_" + base64.b64encode(os.urandom(32)).decode())
 
 
 def test_a_wrong_secret_fails_verification(receiver: Receiver, open_sender: HttpWebhookSender) -> None:

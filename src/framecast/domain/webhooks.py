@@ -28,6 +28,10 @@ from framecast.domain.models import JSON, Event, iso, utcnow
 MAX_URL_CHARS = 2000
 MAX_DESCRIPTION_CHARS = 500
 SECRET_PREFIX = "whsec_"
+#: After a rotation the old secret still signs (beside the new one) for this long, unless told otherwise.
+DEFAULT_ROTATION_GRACE_S = 24 * 3600
+#: The longest grace a rotation may give the old secret: a week.
+MAX_ROTATION_GRACE_S = 7 * 24 * 3600
 #: The code of every refused webhook URL, at creation (422) and at send time (an attempt's error).
 URL_NOT_ALLOWED = "webhook_url_not_allowed"
 
@@ -109,10 +113,21 @@ class WebhookEndpoint:
     #: Set when a receiver answered 410 Gone: nothing more is sent to it.
     disabled_at: datetime | None = None
     disabled_reason: str | None = None
+    #: The secret a rotation replaced, which still signs beside ``secret`` until ``previous_secret_until``.
+    previous_secret: str | None = None
+    previous_secret_until: datetime | None = None
 
     @property
     def active(self) -> bool:
         return self.disabled_at is None
+
+    def secrets_at(self, now: datetime) -> list[str]:
+        """The secrets that sign a delivery sent at ``now``: the current one, and during a rotation's grace
+        the one it replaced (a receiver that knows either accepts). Empty for a project's own webhook."""
+        found = [self.secret] if self.secret else []
+        if self.previous_secret and self.previous_secret_until and now < self.previous_secret_until:
+            found.append(self.previous_secret)
+        return found
 
     def wants(self, event: WebhookEvent) -> bool:
         return self.active and event.value in self.events

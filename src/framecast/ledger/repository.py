@@ -644,6 +644,36 @@ class SqlLedger:
         with self.read() as tx:
             return str(tx.execute(query).scalar_one())
 
+    def kept_service_secret(self, name: str) -> tuple[str, datetime | None] | None:
+        query = select(service_secrets.c.value, service_secrets.c.expires_at).where(
+            service_secrets.c.name == name
+        )
+        with self.read() as tx:
+            row = tx.execute(query).first()
+        if row is None:
+            return None
+        until = row.expires_at
+        if until is not None and until.tzinfo is None:
+            until = until.replace(tzinfo=UTC)
+        return str(row.value), until
+
+    def rotate_service_secret(
+        self, name: str, value: str, *, previous_name: str, previous_until: datetime | None
+    ) -> None:
+        now = utcnow()
+        with self.transaction() as tx:
+            current = tx.execute(
+                select(service_secrets.c.value).where(service_secrets.c.name == name)
+            ).scalar()
+            tx.execute(delete(service_secrets).where(service_secrets.c.name.in_([name, previous_name])))
+            if current is not None and previous_until is not None:
+                tx.execute(
+                    insert(service_secrets).values(
+                        name=previous_name, value=current, created_at=now, expires_at=previous_until
+                    )
+                )
+            tx.execute(insert(service_secrets).values(name=name, value=value, created_at=now))
+
     @contextmanager
     def leadership(self, name: str) -> Iterator[bool]:
         """Hold the lead of the job ``name`` among every process on this database while the block runs;

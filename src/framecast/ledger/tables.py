@@ -142,6 +142,8 @@ service_secrets = Table(
     Column("name", String(80), primary_key=True),
     Column("value", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    #: A secret kept only until then (the webhook secret a rotation replaced); NULL: for good.
+    Column("expires_at", DateTime(timezone=True), nullable=True),
 )
 
 #: Where webhooks go: an owner's endpoints (``project_id`` NULL, own secret) and projects' own webhooks
@@ -161,6 +163,9 @@ webhook_endpoints = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("disabled_at", DateTime(timezone=True), nullable=True),
     Column("disabled_reason", Text, nullable=True),
+    #: The secret a rotation replaced: it still signs, beside ``secret``, until ``previous_secret_until``.
+    Column("previous_secret", Text, nullable=True),
+    Column("previous_secret_until", DateTime(timezone=True), nullable=True),
 )
 Index("ix_webhook_endpoints_owner", webhook_endpoints.c.owner, webhook_endpoints.c.created_at)
 

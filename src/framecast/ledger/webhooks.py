@@ -33,6 +33,8 @@ def _endpoint(row: RowMapping) -> WebhookEndpoint:
         created_at=_utc(row["created_at"]) or datetime.now(UTC),
         disabled_at=_utc(row["disabled_at"]),
         disabled_reason=row["disabled_reason"],
+        previous_secret=row["previous_secret"],
+        previous_secret_until=_utc(row["previous_secret_until"]),
     )
 
 
@@ -84,6 +86,8 @@ class SqlWebhookStore:
                 created_at=endpoint.created_at,
                 disabled_at=endpoint.disabled_at,
                 disabled_reason=endpoint.disabled_reason,
+                previous_secret=endpoint.previous_secret,
+                previous_secret_until=endpoint.previous_secret_until,
             )
         )
 
@@ -114,6 +118,15 @@ class SqlWebhookStore:
             update(webhook_endpoints)
             .where(webhook_endpoints.c.id == endpoint_id, webhook_endpoints.c.disabled_at.is_(None))
             .values(disabled_at=at, disabled_reason=reason)
+        )
+
+    def rotate_secret(
+        self, endpoint_id: str, secret: str, previous: str | None, previous_until: datetime | None
+    ) -> None:
+        self._conn.execute(
+            update(webhook_endpoints)
+            .where(webhook_endpoints.c.id == endpoint_id)
+            .values(secret=secret, previous_secret=previous, previous_secret_until=previous_until)
         )
 
     # -- deliveries -------------------------------------------------------------------------------------

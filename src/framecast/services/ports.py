@@ -28,6 +28,12 @@ class WebhookStore(Protocol):
 
     def delete_endpoint(self, endpoint_id: str) -> None: ...
     def disable_endpoint(self, endpoint_id: str, at: datetime, reason: str) -> None: ...
+    def rotate_secret(
+        self, endpoint_id: str, secret: str, previous: str | None, previous_until: datetime | None
+    ) -> None:
+        """Set an endpoint's secret, and the one it replaced with when that stops signing (None: at once)."""
+        ...
+
     def add_deliveries(self, deliveries: list[Delivery]) -> None: ...
     def delivery(self, delivery_id: str) -> Delivery | None: ...
     def deliveries(self, project_id: str) -> list[Delivery]:
@@ -126,16 +132,29 @@ class KeyStore(Protocol):
         every process gets the same one)."""
         ...
 
+    def kept_service_secret(self, name: str) -> tuple[str, datetime | None] | None:
+        """The secret ``name`` and until when it is kept (None: for good), or None when there is none."""
+        ...
+
+    def rotate_service_secret(
+        self, name: str, value: str, *, previous_name: str, previous_until: datetime | None
+    ) -> None:
+        """In one transaction: keep the current ``name`` as ``previous_name`` until ``previous_until``
+        (None: drop it, and any older one), and make ``value`` the secret ``name``."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class WebhookMessage:
     """One POST to make: the body (sent byte for byte as recorded), its ``webhook-id`` and the secret
-    (``whsec_…``) that signs it."""
+    (``whsec_…``) that signs it; during a rotation, ``also`` the secrets that sign it too (one ``v1,``
+    signature each in ``webhook-signature``, space-separated, as Standard Webhooks allows)."""
 
     url: str
     message_id: str
     body: str
     secret: str
+    also: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,7 +35,9 @@ from framecast.domain.errors import Conflict, InvalidInput, NotFound, WebhookUrl
 from framecast.domain.identity import Caller
 from framecast.domain.models import Event, iso, new_id, utcnow
 from framecast.domain.webhooks import (
+    DEFAULT_ROTATION_GRACE_S,
     MAX_DESCRIPTION_CHARS,
+    MAX_ROTATION_GRACE_S,
     SECRET_PREFIX,
     Attempt,
     Delivery,
@@ -56,6 +58,9 @@ log = logging.getLogger(__name__)
 
 #: The ledger's name for the generated service-wide secret (when FRAMECAST_WEBHOOK_SECRET is unset).
 SERVICE_SECRET_NAME = "webhook-signing-secret"
+#: The ledger's name for the generated secret that ``framecast webhooks rotate-secret`` replaced: it signs
+#: beside the new one until its ``expires_at``.
+PREVIOUS_SERVICE_SECRET_NAME = "webhook-signing-secret-previous"
 #: A claimed delivery is not claimed again for this long: longer than one send may take (10 s), so only a
 #: sender that died mid-send leaves it to the next claim.
 CLAIM_LEASE_S = 30.0
@@ -65,6 +70,38 @@ MAX_ENDPOINTS_PER_OWNER = 20
 def new_secret() -> str:
     """A fresh Standard Webhooks secret: ``whsec_`` and 32 random bytes in base64."""
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _grace(grace_s: float) -> timedelta:
+    if not 0 <= grace_s <= MAX_ROTATION_GRACE_S:
+        raise InvalidInput(f"grace_s is 0 to {MAX_ROTATION_GRACE_S} seconds (a week).", field="grace_s")
+    return timedelta(seconds=grace_s)
+
+
+def rotate_service_secret(
+    keys: KeyStore,
+    grace_s: float = DEFAULT_ROTATION_GRACE_S,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    from_settings: bool = False,
+) -> tuple[str, datetime | None]:
+    """Replace the ledger-kept service secret (``framecast webhooks rotate-secret``): the new one, and
+    until when the old one still signs beside it (None: it stopped at once). Conflict when the secret comes
+    from FRAMECAST_WEBHOOK_SECRET (``from_settings``): that one is rotated in the settings."""
+    grace = _grace(grace_s)
+    if from_settings:
+        raise Conflict(
+            "The service's webhook secret comes from FRAMECAST_WEBHOOK_SECRET: rotate it there (the new "
+            "one in FRAMECAST_WEBHOOK_SECRET, the old one in FRAMECAST_WEBHOOK_SECRET_PREVIOUS).",
+            code="webhook_secret_from_settings",
+        )
+    secret = new_secret()
+    until = clock() + grace if grace_s > 0 else None
+    keys.service_secret(SERVICE_SECRET_NAME, new_secret)  # there is one to keep, even if never used yet
+    keys.rotate_service_secret(
+        SERVICE_SECRET_NAME, secret, previous_name=PREVIOUS_SERVICE_SECRET_NAME, previous_until=until
+    )
+    return secret, until
 
 
 class WebhookService:
@@ -79,6 +116,7 @@ class WebhookService:
         snapshots: SnapshotView,
         *,
         service_secret: str | None = None,
+        service_secret_previous: str | None = None,
         retry_scale: float = 1.0,
         rand: Callable[[], float] = random.random,
         clock: Callable[[], datetime] = utcnow,
@@ -88,6 +126,7 @@ class WebhookService:
         self.keys = keys
         self.snapshots = snapshots
         self._service_secret = service_secret
+        self._service_secret_previous = service_secret_previous if service_secret else None
         self.retry_scale = retry_scale
         self.rand = rand
         self.clock = clock
@@ -162,10 +201,50 @@ class WebhookService:
 
     def signing_secret(self) -> str:
         """The service-wide secret that signs projects' own webhooks: FRAMECAST_WEBHOOK_SECRET, or one
-        made once and kept in the ledger."""
-        if self._service_secret is None:
-            self._service_secret = self.keys.service_secret(SERVICE_SECRET_NAME, new_secret)
-        return self._service_secret
+        made once and kept in the ledger (read each time: ``framecast webhooks rotate-secret`` may have
+        replaced it from another process)."""
+        if self._service_secret is not None:
+            return self._service_secret
+        return self.keys.service_secret(SERVICE_SECRET_NAME, new_secret)
+
+    def signing_secrets(self) -> list[str]:
+        """Every secret that signs projects' own webhooks now: the current one first, then during a
+        rotation the previous one (FRAMECAST_WEBHOOK_SECRET_PREVIOUS while it is set, or the ledger-kept
+        secret ``rotate-secret`` replaced, until its grace ends)."""
+        current = self.signing_secret()
+        if self._service_secret is not None:
+            previous = self._service_secret_previous
+            return [current, previous] if previous and previous != current else [current]
+        kept = self.keys.kept_service_secret(PREVIOUS_SERVICE_SECRET_NAME)
+        if kept is None:
+            return [current]
+        value, until = kept
+        if value == current or (until is not None and self.clock() >= until):
+            return [current]
+        return [current, value]
+
+    def rotate_endpoint_secret(
+        self, caller: Caller, endpoint_id: str, grace_s: float = DEFAULT_ROTATION_GRACE_S
+    ) -> WebhookEndpoint:
+        """Give one of the caller's endpoints a new secret, returned this once (``endpoint.secret``). For
+        ``grace_s`` the old one still signs beside it (0: not at all); the one an earlier rotation kept is
+        dropped. Deliveries already recorded, retries included, are signed with the secrets of the moment
+        they are sent."""
+        grace = _grace(grace_s)
+        secret = new_secret()
+        with self.ledger.transaction() as tx:
+            endpoint = owned_endpoint(tx, endpoint_id, caller)
+            until = self.clock() + grace if grace_s > 0 else None
+            previous = endpoint.secret if until is not None else None
+            tx.webhooks.rotate_secret(endpoint.id, secret, previous, until)
+        endpoint.secret, endpoint.previous_secret, endpoint.previous_secret_until = secret, previous, until
+        return endpoint
+
+    def rotate_service_secret(self, grace_s: float = DEFAULT_ROTATION_GRACE_S) -> tuple[str, datetime | None]:
+        """``rotate_service_secret`` over this service's key store and clock."""
+        return rotate_service_secret(
+            self.keys, grace_s, clock=self.clock, from_settings=self._service_secret is not None
+        )
 
     # -- the outbox -------------------------------------------------------------------------------------
 
@@ -245,9 +324,13 @@ class WebhookService:
                 if tx.webhooks.delivery(delivery.id) is not None:
                     self._fail(tx, delivery.id, f"not sent: the webhook {why}")
             return DeliveryState.FAILED
-        secret = endpoint.secret or self.signing_secret()
+        # The secrets of now, not of when the delivery was recorded: a retry after a rotation is signed
+        # with the new secret (and the old one during its grace), under the same webhook-id.
         started = self.clock()
-        result = self.sender.send(WebhookMessage(delivery.url, delivery.message_id, delivery.payload, secret))
+        signing, *also = endpoint.secrets_at(started) if endpoint.secret else self.signing_secrets()
+        result = self.sender.send(
+            WebhookMessage(delivery.url, delivery.message_id, delivery.payload, signing, tuple(also))
+        )
         attempt = Attempt(started, result.status_code, result.latency_ms, result.error)
         with self.ledger.transaction() as tx:
             current = tx.webhooks.delivery(delivery.id)

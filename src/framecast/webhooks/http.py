@@ -132,7 +132,12 @@ class HttpWebhookSender:
             "host": url.netloc.decode("ascii"),
             "webhook-id": message.message_id,
             "webhook-timestamp": str(int(timestamp.timestamp())),
-            "webhook-signature": Webhook(message.secret).sign(message.message_id, timestamp, message.body),
+            # One "v1,…" per secret, space-separated (Standard Webhooks): during a rotation a receiver that
+            # knows either the old or the new secret accepts.
+            "webhook-signature": " ".join(
+                Webhook(secret).sign(message.message_id, timestamp, message.body)
+                for secret in (message.secret, *message.also)
+            ),
         }
         extensions = {"sni_hostname": url.raw_host.decode("ascii")} if url.scheme == "https" else {}
         body = message.body.encode()

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from framecast.domain.errors import Conflict, NotFound, Unauthenticated, WebhookUrlNotAllowed
+from framecast.domain.errors import Conflict, InvalidInput, NotFound, Unauthenticated, WebhookUrlNotAllowed
 from framecast.domain.identity import Caller
 from framecast.domain.models import utcnow
 from framecast.domain.options import ProjectRequest
@@ -18,7 +18,13 @@ from framecast.services import pipeline
 from framecast.services.pipeline import TaskOutcome
 from framecast.services.projects import ProjectService
 from framecast.services.snapshots import SnapshotView
-from framecast.services.webhooks import CLAIM_LEASE_S, SERVICE_SECRET_NAME, WebhookService
+from framecast.services.webhooks import (
+    CLAIM_LEASE_S,
+    PREVIOUS_SERVICE_SECRET_NAME,
+    SERVICE_SECRET_NAME,
+    WebhookService,
+    rotate_service_secret,
+)
 from tests.fakes import FakeJobQueue, FakeLedger, FakeMediaStore, FakeWebhookSender
 from tests.unit.support import video
 
@@ -266,6 +272,125 @@ def test_project_webhooks_sign_with_the_service_secret_made_once_and_endpoints_w
 def test_the_configured_secret_wins(ledger: FakeLedger) -> None:
     service = WebhookService(ledger, FakeWebhookSender(), ledger, SnapshotView(), service_secret="whsec_set")
     assert service.signing_secret() == "whsec_set"
+
+
+# -- rotating secrets ------------------------------------------------------------------------------------
+
+
+def _signers(world: World, url: str) -> list[tuple[str, ...]]:
+    """The secrets of each message sent to ``url``, the current one first."""
+    return [(m.secret, *m.also) for m in world.sender.to(url)]
+
+
+def test_a_rotation_signs_with_both_secrets_for_its_grace_then_with_the_new_only(world: World) -> None:
+    endpoint = world.webhooks.create_endpoint(ANA, OTHER, ["cancelled"])
+    old = endpoint.secret
+    rotated = world.webhooks.rotate_endpoint_secret(ANA, endpoint.id, grace_s=3600)
+    assert rotated.secret and rotated.secret.startswith("whsec_") and rotated.secret != old
+    assert rotated.previous_secret_until == world.clock.now + timedelta(hours=1)
+    world.projects.cancel(world.submit(), caller=ANA)
+    world.send_due()
+    world.clock.advance(3599)
+    world.projects.cancel(world.submit(), caller=ANA)
+    world.send_due()
+    world.clock.advance(1)  # the grace is over
+    world.projects.cancel(world.submit(), caller=ANA)
+    world.send_due()
+    assert _signers(world, OTHER) == [(rotated.secret, old), (rotated.secret, old), (rotated.secret,)]
+    with world.ledger.read() as tx:
+        stored = tx.webhooks.endpoint(endpoint.id)
+    assert stored is not None and stored.secret == rotated.secret and stored.previous_secret == old
+
+
+def test_a_rotation_with_no_grace_drops_the_old_secret_and_a_second_one_drops_the_first(
+    world: World,
+) -> None:
+    endpoint = world.webhooks.create_endpoint(ANA, OTHER, ["cancelled"])
+    first = world.webhooks.rotate_endpoint_secret(ANA, endpoint.id)  # a day by default
+    assert first.previous_secret_until == world.clock.now + timedelta(days=1)
+    second = world.webhooks.rotate_endpoint_secret(ANA, endpoint.id, grace_s=60)
+    world.projects.cancel(world.submit(), caller=ANA)
+    world.send_due()
+    third = world.webhooks.rotate_endpoint_secret(ANA, endpoint.id, grace_s=0)
+    assert third.previous_secret is None and third.previous_secret_until is None
+    world.projects.cancel(world.submit(), caller=ANA)
+    world.send_due()
+    assert _signers(world, OTHER) == [(second.secret, first.secret), (third.secret,)]
+
+
+def test_a_retry_of_a_delivery_made_before_a_rotation_signs_with_the_secrets_of_its_send_time(
+    world: World,
+) -> None:
+    endpoint = world.webhooks.create_endpoint(ANA, OTHER, ["cancelled"])
+    world.sender.answers[OTHER] = [500, 500, 204]
+    pid = world.submit()
+    world.projects.cancel(pid, caller=ANA)
+    world.send_due()  # fails, signed with the first secret alone
+    rotated = world.webhooks.rotate_endpoint_secret(ANA, endpoint.id, grace_s=10)
+    world.clock.advance(6)  # the first retry (5 s), inside the grace
+    world.send_due()
+    world.clock.advance(60)  # the second (30 s), after it
+    assert world.send_due() == [DeliveryState.DELIVERED]
+    assert _signers(world, OTHER) == [
+        (endpoint.secret,),
+        (rotated.secret, endpoint.secret),
+        (rotated.secret,),
+    ]
+    assert len({m.message_id for m in world.sender.to(OTHER)}) == 1  # one webhook-id throughout
+    (delivery,) = world.deliveries(pid)
+    assert [a.status_code for a in delivery.attempts] == [500, 500, 204]
+
+
+def test_only_the_owner_rotates_and_the_grace_is_bounded(world: World) -> None:
+    endpoint = world.webhooks.create_endpoint(ANA, OTHER)
+    pid = world.submit(webhook=HOOK)
+    with world.ledger.read() as tx:
+        (own,) = [e for e in tx.webhooks.endpoints(ANA.owner, project_id=pid) if e.project_id]
+    for caller, endpoint_id in ((BEN, endpoint.id), (ANA, "whk_missing"), (ANA, own.id)):
+        with pytest.raises(NotFound) as found:
+            world.webhooks.rotate_endpoint_secret(caller, endpoint_id)
+        assert found.value.code == "webhook_not_found"
+    for grace_s in (-1, 7 * 24 * 3600 + 1):
+        with pytest.raises(InvalidInput):
+            world.webhooks.rotate_endpoint_secret(ANA, endpoint.id, grace_s=grace_s)
+    with world.ledger.read() as tx:
+        unchanged = tx.webhooks.endpoint(endpoint.id)
+    assert unchanged is not None and unchanged.secret == endpoint.secret and unchanged.previous_secret is None
+
+
+def test_the_ledger_kept_service_secret_rotates_with_a_grace(world: World) -> None:
+    old = world.webhooks.signing_secret()
+    new, until = rotate_service_secret(world.ledger, 120, clock=world.clock)
+    assert until == world.clock.now + timedelta(seconds=120) and new != old
+    assert world.webhooks.signing_secrets() == [new, old]  # read again: another process may rotate
+    pid = world.submit(webhook=HOOK)
+    world.projects.cancel(pid, caller=ANA)
+    world.send_due()
+    world.clock.advance(120)
+    assert world.webhooks.signing_secrets() == [new]
+    assert _signers(world, HOOK) == [(new, old)]
+    newer, none = world.webhooks.rotate_service_secret(0)
+    assert none is None and world.webhooks.signing_secrets() == [newer]
+    assert world.ledger.kept_service_secret(PREVIOUS_SERVICE_SECRET_NAME) is None
+
+
+def test_the_configured_service_secret_signs_with_its_previous_one_while_that_is_set(
+    ledger: FakeLedger,
+) -> None:
+    both = WebhookService(
+        ledger,
+        FakeWebhookSender(),
+        ledger,
+        SnapshotView(),
+        service_secret="whsec_new",
+        service_secret_previous="whsec_old",
+    )
+    assert both.signing_secrets() == ["whsec_new", "whsec_old"]
+    alone = WebhookService(ledger, FakeWebhookSender(), ledger, SnapshotView(), service_secret="whsec_new")
+    assert alone.signing_secrets() == ["whsec_new"]
+    with pytest.raises(Conflict) as refused:
+        both.rotate_service_secret()
+    assert refused.value.code == "webhook_secret_from_settings"
 
 
 # -- endpoints and the owner check -----------------------------------------------------------------------
