@@ -8,8 +8,10 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from framecast.domain.options import WebhookUrl
-from framecast.domain.webhooks import MAX_DESCRIPTION_CHARS, WebhookEndpoint, WebhookEvent
+from framecast.domain.webhooks import MAX_DESCRIPTION_CHARS, WebhookEvent
 from framecast.web.deps import CallerDep, WebhooksDep
+from framecast.web.openapi import READ, WRITE, problems
+from framecast.web.schemas import WebhookEndpointCreated, WebhookEndpointList, WebhookEndpointPublic
 
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 
@@ -27,41 +29,36 @@ class WebhookCreate(BaseModel):
     description: str | None = Field(None, max_length=MAX_DESCRIPTION_CHARS)
 
 
-class WebhookPublic(BaseModel):
-    id: str
-    url: str
-    events: list[str]
-    description: str | None
-    created_at: str | None
-    disabled_at: str | None
-    disabled_reason: str | None
-
-    @classmethod
-    def of(cls, endpoint: WebhookEndpoint) -> WebhookPublic:
-        return cls.model_validate(endpoint.public())
-
-
-class WebhookCreated(WebhookPublic):
-    secret: str = Field(description="whsec_…: verifies this endpoint's deliveries. Shown this once.")
-
-
-class WebhookList(BaseModel):
-    items: list[WebhookPublic]
-
-
-@router.post("", status_code=201, response_model=WebhookCreated, summary="Add a webhook endpoint")
-def create_webhook(body: WebhookCreate, webhooks: WebhooksDep, caller: CallerDep) -> WebhookCreated:
+@router.post(
+    "",
+    status_code=201,
+    response_model=WebhookEndpointCreated,
+    summary="Add a webhook endpoint",
+    responses=problems(*WRITE, 413, s422="webhook_url_not_allowed, or invalid_input for another field."),
+)
+def create_webhook(body: WebhookCreate, webhooks: WebhooksDep, caller: CallerDep) -> WebhookEndpointCreated:
     events = None if body.events is None else [e.value for e in body.events]
     endpoint = webhooks.create_endpoint(caller, body.url, events, body.description)
-    return WebhookCreated(**endpoint.public(), secret=endpoint.secret or "")
+    return WebhookEndpointCreated(**endpoint.public(), secret=endpoint.secret or "")
 
 
-@router.get("", response_model=WebhookList, summary="Your webhook endpoints (without their secrets)")
-def list_webhooks(webhooks: WebhooksDep, caller: CallerDep) -> WebhookList:
-    return WebhookList(items=[WebhookPublic.of(e) for e in webhooks.list_endpoints(caller)])
+@router.get(
+    "",
+    response_model=WebhookEndpointList,
+    summary="Your webhook endpoints (without their secrets)",
+    responses=problems(*READ),
+)
+def list_webhooks(webhooks: WebhooksDep, caller: CallerDep) -> WebhookEndpointList:
+    return WebhookEndpointList(items=[WebhookEndpointPublic.of(e) for e in webhooks.list_endpoints(caller)])
 
 
-@router.delete("/{endpoint_id}", status_code=204, summary="Remove a webhook endpoint")
+@router.delete(
+    "/{endpoint_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Remove a webhook endpoint",
+    responses=problems(*WRITE, 404),
+)
 def delete_webhook(endpoint_id: EndpointId, webhooks: WebhooksDep, caller: CallerDep) -> Response:
     webhooks.delete_endpoint(caller, endpoint_id)
     return Response(status_code=204)
