@@ -73,9 +73,12 @@ def _problem_media_types(document: dict[str, Any]) -> None:
         for operation in path.values():
             for status, response in operation.get("responses", {}).items():
                 content = response.get("content", {})
-                body = content.get("application/json")
-                if status[0] in "45" and body is not None and body.get("schema", {}).get("$ref") == ref:
-                    content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
+                if status[0] not in "45":
+                    continue
+                # FastAPI writes a model= body under the route's own media type (text/html for the page)
+                for media_type, body in list(content.items()):
+                    if body.get("schema", {}).get("$ref") == ref:
+                        content[PROBLEM_MEDIA_TYPE] = content.pop(media_type)
 
 
 def install(app: FastAPI) -> None:

@@ -172,7 +172,9 @@ class EventEnvelope(Public):
     """One message of a project's stream, the same JSON on SSE, WebSocket and polling. Persisted events
     carry ``seq`` and ``ts``; stream-only messages (``hello``, ``ping``, ``resync``, ``problem``) do not."""
 
-    seq: int | None = Field(None, description="1, 2, 3… per project, no gaps; absent on stream-only messages.")
+    seq: int | None = Field(
+        None, description="1, 2, 3… per project, no gaps; absent on stream-only messages."
+    )
     type: EventTypeName
     project_id: str
     ts: Timestamp | None = None

@@ -48,11 +48,9 @@ def _check_access(request: Request, token: str | None, mode: AuthMode) -> None:
     responses={
         200: {
             "description": "Prometheus text exposition (version 0.0.4).",
-            "content": {CONTENT_TYPE_PLAIN_0_0_4: {"schema": {"type": "string"}}},
+            "content": {"text/plain": {"schema": {"type": "string"}}},
         },
-        **problems(
-            401, 403, 421, 503, s403="metrics_forbidden: a key or proxy user that is not an admin."
-        ),
+        **problems(401, 403, 421, 503, s403="metrics_forbidden: a key or proxy user that is not an admin."),
     },
 )
 async def metrics(request: Request, runtime: RuntimeDep) -> Response:

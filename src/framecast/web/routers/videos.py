@@ -19,7 +19,9 @@ router = APIRouter(prefix="/api/videos", tags=["videos"])
     "",
     response_model=VideoList,
     summary="Finished videos, newest first",
-    responses=problems(*READ, 422, s422="invalid_input: limit out of 1..100, or a cursor not given out here."),
+    responses=problems(
+        *READ, 422, s422="invalid_input: limit out of 1..100, or a cursor not given out here."
+    ),
 )
 async def list_videos(
     service: ServiceDep,
