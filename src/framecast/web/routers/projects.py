@@ -61,7 +61,7 @@ def etag_matches(header: str | None, etag: str) -> bool:
             409,
             413,
             429,
-            s409="idempotency_conflict: the Idempotency-Key was used with another body.",
+            s409="idempotency_key_reused: the Idempotency-Key was used with another body.",
         ),
     },
 )
