@@ -230,16 +230,22 @@ def test_a_generated_client_creates_waits_and_downloads(
     generated: Any, server: Server, tmp_path: Path
 ) -> None:
     from framecast_api_client import Client  # type: ignore[import-not-found]
+    from framecast_api_client.api.events import project_events  # type: ignore[import-not-found]
     from framecast_api_client.api.media import media  # type: ignore[import-not-found]
     from framecast_api_client.api.projects import (  # type: ignore[import-not-found]
         create_project,
         get_project,
     )
     from framecast_api_client.models import (  # type: ignore[import-not-found]
+        EventList,
+        FileEvent,
         ProjectPublic,
         ProjectRequest,
+        ProjectStatusEvent,
+        RenderResultEvent,
         ResultPublic,
         TaskPublic,
+        TaskStatusEvent,
     )
 
     client = Client(base_url=server.url, raise_on_unexpected_status=True, timeout=httpx.Timeout(30))
@@ -258,6 +264,16 @@ def test_a_generated_client_creates_waits_and_downloads(
     done = wait_for(current, timeout_s=120, interval_s=0.2)
     assert done.status == "completed", done.to_dict()
     assert isinstance(done.result, ResultPublic) and all(isinstance(t, TaskPublic) for t in done.tasks)
+    # the log, polled: each event is the class of its type, its data typed too
+    page = project_events.sync(project.id, client=client, after="0")
+    assert isinstance(page, EventList) and page.terminal
+    kinds = {type(event) for event in page.events}
+    assert {TaskStatusEvent, FileEvent, RenderResultEvent, ProjectStatusEvent} <= kinds, kinds
+    last = page.events[-1]
+    assert isinstance(last, ProjectStatusEvent) and last.data.status == "completed" and last.seq == page.last_seq
+    result_event = next(e for e in page.events if isinstance(e, RenderResultEvent))
+    assert isinstance(result_event.data.object_, ResultPublic)
+    assert result_event.data.object_.url == done.result.url
     asset_id, filename = done.result.url.removeprefix("/media/").split("/")
     downloaded = media.sync_detailed(asset_id, filename, client=client)
     assert downloaded.status_code == 200

@@ -13,9 +13,9 @@ Timestamps are ISO 8601 strings in UTC with milliseconds (``2026-11-24T03:41:07.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from framecast.domain.identity import AuthMode
 from framecast.domain.options import Aspect, Fps, Resolution, Style
@@ -23,17 +23,6 @@ from framecast.domain.status import Status
 from framecast.domain.webhooks import Delivery, WebhookEndpoint
 
 Timestamp = str
-EventTypeName = Literal[
-    "task_status",
-    "render_progress",
-    "file",
-    "render_result",
-    "project_status",
-    "hello",
-    "ping",
-    "resync",
-    "problem",
-]
 
 
 class Public(BaseModel):
@@ -168,17 +157,128 @@ class TokenPublic(Public):
 # -- events -----------------------------------------------------------------------------------------------
 
 
-class EventEnvelope(Public):
-    """One message of a project's stream, the same JSON on SSE, WebSocket and polling. Persisted events
-    carry ``seq`` and ``ts``; stream-only messages (``hello``, ``ping``, ``resync``, ``problem``) do not."""
+class TaskStatusData(Public):
+    task_id: str
+    kind: str
+    status: Status
+    terminal: bool
+    attempt: int
+    error: ErrorPublic | None = Field(None, description="Only when the task failed.")
 
-    seq: int | None = Field(
-        None, description="1, 2, 3… per project, no gaps; absent on stream-only messages."
-    )
-    type: EventTypeName
+
+class RenderProgressData(Public):
+    task_id: str
+    kind: str
+    progress: float = Field(ge=0, le=1)
+    frame: int
+    frames: int
+    eta_s: float | None
+
+
+class FileData(Public):
+    asset: AssetPublic
+
+
+class RenderResultData(Public):
+    object: ResultPublic
+
+
+class ProjectStatusData(Public):
+    status: Status
+    terminal: bool
+    error: ErrorPublic | None = Field(None, description="Only when the project failed or was cancelled.")
+
+
+class HelloData(Public):
+    last_seq: int
+    status: Status
+    terminal: bool
+
+
+class CursorData(Public):
+    last_seq: int
+
+
+class _Persisted(Public):
+    seq: int = Field(description="1, 2, 3… per project, no gaps, never reused.")
     project_id: str
-    ts: Timestamp | None = None
-    data: dict[str, Any] = Field(description="By type, as DESIGN.md's event protocol lists it.")
+    ts: Timestamp
+
+
+class TaskStatusEvent(_Persisted):
+    type: Literal["task_status"]
+    data: TaskStatusData
+
+
+class RenderProgressEvent(_Persisted):
+    type: Literal["render_progress"]
+    data: RenderProgressData
+
+
+class FileEvent(_Persisted):
+    type: Literal["file"]
+    data: FileData
+
+
+class RenderResultEvent(_Persisted):
+    type: Literal["render_result"]
+    data: RenderResultData
+
+
+class ProjectStatusEvent(_Persisted):
+    type: Literal["project_status"]
+    data: ProjectStatusData
+
+
+class HelloEvent(Public):
+    """The first message of every stream connection (not persisted: no seq)."""
+
+    type: Literal["hello"]
+    project_id: str
+    data: HelloData
+
+
+class PingEvent(Public):
+    type: Literal["ping"]
+    project_id: str
+    data: CursorData
+
+
+class ResyncEvent(Public):
+    """The requested cursor is no longer available: fetch the snapshot."""
+
+    type: Literal["resync"]
+    project_id: str
+    data: CursorData
+
+
+class ProblemEvent(Public):
+    """The stream hit a problem after it started; it ends, and the client resumes from its last seq."""
+
+    type: Literal["problem"]
+    project_id: str
+    data: ErrorPublic
+
+
+class EventEnvelope(
+    RootModel[
+        Annotated[
+            TaskStatusEvent
+            | RenderProgressEvent
+            | FileEvent
+            | RenderResultEvent
+            | ProjectStatusEvent
+            | HelloEvent
+            | PingEvent
+            | ResyncEvent
+            | ProblemEvent,
+            Field(discriminator="type"),
+        ]
+    ]
+):
+    """One message of a project's stream, the same JSON on SSE, WebSocket and polling, told apart by
+    ``type``. Persisted events carry ``seq`` and ``ts``; stream-only messages (``hello``, ``ping``,
+    ``resync``, ``problem``) do not."""
 
 
 class EventList(Public):
