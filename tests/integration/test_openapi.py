@@ -5,6 +5,8 @@ from the live document by openapi-python-client creates a project, waits for it 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
 import json
 import re
@@ -16,11 +18,12 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 from pydantic import BaseModel
 
 from framecast.render.encode import probe
 from framecast.web import schemas
-from tests.support.server import Server, read_sse, wait_terminal
+from tests.support.server import Server, read_sse, run_async, wait_terminal
 
 PROMPT = "A paper boat drifting on a calm lake at dawn"
 
@@ -144,6 +147,9 @@ def test_a_projects_whole_life_validates_against_the_document(
     check(client.get(video, headers={"Range": "bytes=0-99"}))
     check(client.get(video, headers={"Range": "bytes=999999999-"}))
     check(client.get(video, headers={"If-None-Match": whole.headers["etag"]}))
+    # the WebSocket, which OpenAPI cannot describe, sends the same EventEnvelopes (a problem one too)
+    for frame in _websocket_frames(server, pid, "0") + _websocket_frames(server, pid, "x"):
+        check.envelope(frame)
     check(client.post(f"/api/projects/{pid}/delivered", json={"seq": done["last_seq"]}))
     check(client.post(f"/api/projects/{pid}/tokens", json={"ttl_s": 60}))
     check(client.get(f"/api/projects/{pid}/deliveries"))
@@ -172,6 +178,21 @@ def test_a_projects_whole_life_validates_against_the_document(
         check(client.get(path))
     statuses = {status for _, _, status in check.seen}
     assert statuses >= {200, 201, 204, 206, 304, 404, 409, 416, 421, 422}, sorted(statuses)
+
+
+def _websocket_frames(server: Server, project_id: str, after: str) -> list[Any]:
+    async def run() -> list[Any]:
+        frames = []
+        uri = server.url.replace("http", "ws") + f"/api/projects/{project_id}/ws?after={after}"
+        async with websockets.connect(uri) as ws:
+            with contextlib.suppress(websockets.ConnectionClosed):
+                while True:
+                    frames.append(json.loads(await asyncio.wait_for(ws.recv(), 30)))
+        return frames
+
+    frames: list[Any] = run_async(run)
+    assert frames and frames[-1]["type"] in ("project_status", "problem"), frames
+    return frames
 
 
 # -- a generated client ---------------------------------------------------------------------------------
@@ -270,7 +291,9 @@ def test_a_generated_client_creates_waits_and_downloads(
     kinds = {type(event) for event in page.events}
     assert {TaskStatusEvent, FileEvent, RenderResultEvent, ProjectStatusEvent} <= kinds, kinds
     last = page.events[-1]
-    assert isinstance(last, ProjectStatusEvent) and last.data.status == "completed" and last.seq == page.last_seq
+    assert (
+        isinstance(last, ProjectStatusEvent) and last.data.status == "completed" and last.seq == page.last_seq
+    )
     result_event = next(e for e in page.events if isinstance(e, RenderResultEvent))
     assert isinstance(result_event.data.object_, ResultPublic)
     assert result_event.data.object_.url == done.result.url
