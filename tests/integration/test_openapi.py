@@ -16,12 +16,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import av
 import httpx
 import pytest
 import websockets
 from pydantic import BaseModel
 
-from framecast.render.encode import probe
 from framecast.web import schemas
 from tests.support.server import Server, read_sse, run_async, wait_terminal
 
@@ -304,6 +304,7 @@ def test_a_generated_client_creates_waits_and_downloads(
     assert data[4:8] == b"ftyp"
     path = tmp_path / "video.mp4"
     path.write_bytes(data)
-    info = probe(path)
-    assert (info.width, info.height) == (done.result.width, done.result.height) == (640, 360)
-    assert info.frames == 24
+    with av.open(str(path)) as container:  # decoded, every frame, at the size the project reports
+        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    assert frames and frames[0].shape == (done.result.height, done.result.width, 3) == (360, 640, 3)
+    assert len(frames) == 24
