@@ -229,14 +229,15 @@ def test_rotate_answers_a_new_secret_once_and_its_grace(client: TestClient) -> N
 
 
 def test_rotate_is_documented_with_its_response_model(client: TestClient) -> None:
+    from framecast.web import schemas as models
     from framecast.web.routers import webhooks
 
     (route,) = [
         r for r in webhooks.router.routes if getattr(r, "path", "") == "/api/webhooks/{endpoint_id}/rotate"
     ]
-    assert getattr(route, "response_model", None) is webhooks.WebhookRotated
+    assert getattr(route, "response_model", None) is models.WebhookEndpointRotated
     schemas = client.get("/openapi.json").json()["components"]["schemas"]
-    assert {"secret", "previous_secret_until"} <= set(schemas["WebhookRotated"]["properties"])
+    assert {"secret", "previous_secret_until"} <= set(schemas["WebhookEndpointRotated"]["properties"])
 
 
 def test_another_owner_rotating_gets_404_like_a_missing_id_and_no_key_401(tenants: Tenants) -> None:

@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from framecast import __version__
 from framecast.runtime import Runtime
 from framecast.services.shared_reads import SharedReads
-from framecast.web import errors, stream_route
+from framecast.web import errors, openapi, stream_route
 from framecast.web.auth import Authenticator
 from framecast.web.guards import BrowserGuard, allowed_hosts
 from framecast.web.limits import BodyLimitMiddleware
@@ -59,8 +59,14 @@ def create_app(runtime: Runtime) -> FastAPI:
         title="Framecast",
         version=__version__,
         description="Prompt or timeline in, MP4 out; progress and the result delivered over SSE, WebSocket "
-        "or polling. The contract is in DESIGN.md.",
+        "or polling. The contract is in DESIGN.md. Every body is typed here, errors too (`Problem`, as "
+        "`application/problem+json`), so a generated client is typed (docs/api.md). The WebSocket "
+        "`GET /api/projects/{project_id}/ws?after=N`, which OpenAPI cannot describe, sends the same "
+        "`EventEnvelope`s as text frames.",
         lifespan=lifespan,
+        # operationId = the route function's name (create_project, get_project…), so a generated client's
+        # calls read like the API instead of create_project_api_projects_post.
+        generate_unique_id_function=lambda route: route.name,
     )
     settings = runtime.settings
     app.state.runtime = runtime
@@ -69,6 +75,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     # Streams of one project opening together share their reads (a reconnect storm: 200 openers, 1 read).
     app.state.reads = SharedReads(runtime.ledger, runtime.event_log)
     errors.install(app)
+    openapi.install(app)
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,

@@ -25,6 +25,8 @@ from framecast.services.shared_reads import SharedReads
 from framecast.web.deps import ReaderDep, RuntimeDep, resolve_caller
 from framecast.web.errors import log_unavailable, public_error, ws_close_code
 from framecast.web.metrics import StreamConnection
+from framecast.web.openapi import READ, problems
+from framecast.web.schemas import EventList
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/projects", tags=["events"])
@@ -75,12 +77,43 @@ def start_cursor(after: str | None, last_event_id: str | None) -> int:
     return start if resumed is None else resumed
 
 
+#: The SSE body: one message per event, ``id:`` the seq, ``event:`` the type, ``data:`` an EventEnvelope.
+_SSE_ITEM = {
+    "type": "object",
+    "properties": {
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": {"$ref": "#/components/schemas/EventEnvelope"},
+        },
+        "event": {"type": "string", "description": "The envelope's type."},
+        "id": {"type": "string", "description": "The envelope's seq (absent on stream-only messages)."},
+        "retry": {"type": "integer", "minimum": 0, "description": "Sent with hello: the reconnect delay."},
+    },
+    "required": ["data"],
+}
+
+
 @router.get(
     "/{project_id}/events",
+    response_model=EventList,
     summary="Events: SSE with Accept: text/event-stream, otherwise JSON polling",
+    description="With `Accept: text/event-stream`: Server-Sent Events. `retry:`, then `hello`, then the log "
+    "after the cursor (`Last-Event-ID` wins over `?after`), then live events and `ping`s; the stream ends "
+    "after the terminal `project_status`, and problems after it started arrive as `problem` events, never "
+    "as an HTTP error. Otherwise: one page of the log as JSON (polling).",
     responses={
-        200: {"content": {"text/event-stream": {}, "application/json": {}}},
+        200: {
+            "description": "JSON polling (EventList), or the SSE stream of EventEnvelopes.",
+            "content": {
+                "text/event-stream": {
+                    "schema": {"type": "string", "description": "Server-Sent Events (see itemSchema)."},
+                    "itemSchema": _SSE_ITEM,
+                }
+            },
+        },
         204: {"description": "SSE only: the cursor is at or past the terminal event; read the snapshot."},
+        **problems(*READ, 404, 422, s422="invalid_input: after is not ASCII digits from 0 to 2^31."),
     },
 )
 @router.head("/{project_id}/events", include_in_schema=False)

@@ -11,18 +11,32 @@ from fastapi.responses import JSONResponse
 from framecast.domain.errors import Unavailable
 from framecast.web.deps import RuntimeDep
 from framecast.web.errors import RETRY_AFTER_S, UNAVAILABLE_CODE
+from framecast.web.openapi import problems
+from framecast.web.schemas import Health, Readiness
 
 router = APIRouter(tags=["health"])
 
 
 @router.head("/healthz", include_in_schema=False)
-@router.get("/healthz", summary="The process is alive")
+@router.get("/healthz", response_model=Health, summary="The process is alive", responses=problems(421))
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
 @router.head("/readyz", include_in_schema=False)
-@router.get("/readyz", summary="Database, broker and storage are reachable")
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    summary="Database, broker and storage are reachable",
+    responses={
+        503: {
+            "model": Readiness,
+            "description": "A check failed (Retry-After); checks says which and why.",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+        },
+        **problems(421),
+    },
+)
 async def readyz(runtime: RuntimeDep) -> JSONResponse:
     """200 when a real query, the broker and the media store all answer now; 503 with Retry-After and the
     reason of each failing check otherwise. Every probe runs on each call, so readiness heals by itself."""

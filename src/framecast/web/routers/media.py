@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from framecast.domain.errors import NotFound
 from framecast.web.deps import ReaderDep, RuntimeDep
+from framecast.web.openapi import READ, problems
 from framecast.web.ranged import RangedFileResponse, requested_ranges, stream_stored
 from framecast.web.routers.projects import etag_matches
 
@@ -27,7 +28,40 @@ def _disposition(mime: str) -> str:
     return "inline" if mime.startswith(_INLINE) else "attachment"
 
 
-@router.get("/media/{asset_id}/{filename}", summary="A stored file (video, poster, spritesheet, upload)")
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+
+
+@router.get(
+    "/media/{asset_id}/{filename}",
+    summary="A stored file (video, poster, spritesheet, upload)",
+    description="The bytes under their own Content-Type, with ETag (304 on If-None-Match) and byte ranges "
+    "(RFC 9110: `Range: bytes=…` answers 206; several ranges answer 206 `multipart/byteranges`).",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The whole file.",
+            "content": {
+                "video/mp4": _BINARY,
+                "image/png": _BINARY,
+                "image/jpeg": _BINARY,
+                "audio/mpeg": _BINARY,
+                "audio/wav": _BINARY,
+                "application/octet-stream": _BINARY,
+            },
+            "headers": {
+                "ETag": {"schema": {"type": "string"}},
+                "Accept-Ranges": {"schema": {"type": "string", "enum": ["bytes"]}},
+            },
+        },
+        206: {
+            "description": "The requested range (Content-Range), or several as multipart/byteranges.",
+            "content": {"video/mp4": _BINARY, "multipart/byteranges": _BINARY},
+            "headers": {"Content-Range": {"schema": {"type": "string"}}},
+        },
+        304: {"description": "If-None-Match matched the ETag."},
+        **problems(*READ, 404, 416, 422),
+    },
+)
 @router.head("/media/{asset_id}/{filename}", include_in_schema=False)
 async def media(
     asset_id: str, filename: str, request: Request, runtime: RuntimeDep, caller: ReaderDep

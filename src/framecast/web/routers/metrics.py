@@ -19,6 +19,7 @@ from framecast.domain.errors import Forbidden
 from framecast.domain.identity import AuthMode
 from framecast.web.deps import RuntimeDep, get_authenticator
 from framecast.web.metrics import Metrics
+from framecast.web.openapi import problems
 
 router = APIRouter(tags=["operations"])
 
@@ -44,7 +45,13 @@ def _check_access(request: Request, token: str | None, mode: AuthMode) -> None:
     "/metrics",
     summary="Prometheus metrics (admin key or FRAMECAST_METRICS_TOKEN when sign-in is on)",
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_PLAIN_0_0_4: {}}}},
+    responses={
+        200: {
+            "description": "Prometheus text exposition (version 0.0.4).",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        },
+        **problems(401, 403, 421, 503, s403="metrics_forbidden: a key or proxy user that is not an admin."),
+    },
 )
 async def metrics(request: Request, runtime: RuntimeDep) -> Response:
     settings = runtime.settings

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from framecast.domain.timeline import timeline_json_schema
+from framecast.web.openapi import problems
 
 router = APIRouter()
 
@@ -40,6 +41,7 @@ async def root() -> RedirectResponse:
     tags=["page"],
     summary="The video generator page",
     response_class=HTMLResponse,
+    responses=problems(421),
 )
 async def video_generator() -> Response:
     index = STATIC_DIR / "index.html"
@@ -48,6 +50,12 @@ async def video_generator() -> Response:
     return HTMLResponse(_PLACEHOLDER, headers=PAGE_HEADERS)
 
 
-@router.get("/api/schema/timeline", tags=["schema"], summary="JSON Schema of the timeline")
+@router.get(
+    "/api/schema/timeline",
+    tags=["schema"],
+    response_model=dict[str, Any],
+    summary="JSON Schema of the timeline",
+    responses=problems(421),
+)
 async def timeline_schema() -> dict[str, Any]:
     return timeline_json_schema()

@@ -15,6 +15,8 @@ from framecast.domain.options import ProjectRequest
 from framecast.logs import annotate
 from framecast.services.identity import MAX_TOKEN_TTL_S
 from framecast.web.deps import CallerDep, ReaderDep, RuntimeDep, ServiceDep
+from framecast.web.openapi import READ, WRITE, problems
+from framecast.web.schemas import ProjectPublic, TokenPublic
 
 router = APIRouter(prefix="/api/projects", tags=["projects"])
 
@@ -47,7 +49,22 @@ def etag_matches(header: str | None, etag: str) -> bool:
     return "*" in tags or etag.removeprefix("W/") in tags
 
 
-@router.post("", status_code=201, summary="Create a project from a prompt or a timeline")
+@router.post(
+    "",
+    status_code=201,
+    response_model=ProjectPublic,
+    summary="Create a project from a prompt or a timeline",
+    responses={
+        200: {"model": ProjectPublic, "description": "This Idempotency-Key already made this project."},
+        **problems(
+            *WRITE,
+            409,
+            413,
+            429,
+            s409="idempotency_key_reused: the Idempotency-Key was used with another body.",
+        ),
+    },
+)
 def create_project(
     body: ProjectRequest,
     service: ServiceDep,
@@ -65,7 +82,15 @@ def create_project(
 
 
 @router.head("/{project_id}", include_in_schema=False)
-@router.get("/{project_id}", summary="The project's full state (ETag; 304 on If-None-Match)")
+@router.get(
+    "/{project_id}",
+    response_model=ProjectPublic,
+    summary="The project's full state (ETag; 304 on If-None-Match)",
+    responses={
+        304: {"description": "If-None-Match matched the ETag: nothing changed."},
+        **problems(*READ, 404, 422),
+    },
+)
 def get_project(project_id: ProjectId, request: Request, service: ServiceDep, caller: ReaderDep) -> Response:
     snapshot = service.snapshot(project_id, caller=caller)
     etag = _etag(snapshot)
@@ -75,23 +100,44 @@ def get_project(project_id: ProjectId, request: Request, service: ServiceDep, ca
     return JSONResponse(snapshot, headers=headers)
 
 
-@router.post("/{project_id}/cancel", summary="Cancel queued or running work")
+@router.post(
+    "/{project_id}/cancel",
+    response_model=ProjectPublic,
+    summary="Cancel queued or running work",
+    responses=problems(*WRITE, 404, 409, s409="already_completed: a completed project cannot be cancelled."),
+)
 def cancel_project(project_id: ProjectId, service: ServiceDep, caller: CallerDep) -> dict[str, Any]:
     return service.cancel(project_id, caller=caller)
 
 
-@router.post("/{project_id}/retry", summary="Re-run a failed or cancelled project from the failed step")
+@router.post(
+    "/{project_id}/retry",
+    response_model=ProjectPublic,
+    summary="Re-run a failed or cancelled project from the failed step",
+    responses=problems(*WRITE, 404, 409, s409="not_retryable: only a failed or cancelled project."),
+)
 def retry_project(project_id: ProjectId, service: ServiceDep, caller: CallerDep) -> dict[str, Any]:
     return service.retry(project_id, caller=caller)
 
 
-@router.delete("/{project_id}", status_code=204, summary="Delete the project and its files")
+@router.delete(
+    "/{project_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Delete the project and its files",
+    responses=problems(*WRITE, 404),
+)
 def delete_project(project_id: ProjectId, service: ServiceDep, caller: CallerDep) -> Response:
     service.delete(project_id, caller=caller)
     return Response(status_code=204)
 
 
-@router.post("/{project_id}/delivered", summary="The client confirms it showed the result")
+@router.post(
+    "/{project_id}/delivered",
+    response_model=ProjectPublic,
+    summary="The client confirms it showed the result",
+    responses=problems(*WRITE, 404, 413),
+)
 def delivered(
     project_id: ProjectId, service: ServiceDep, caller: ReaderDep, body: DeliveredBody | None = None
 ) -> dict[str, Any]:
@@ -101,7 +147,9 @@ def delivered(
 @router.post(
     "/{project_id}/tokens",
     status_code=201,
+    response_model=TokenPublic,
     summary="A short-lived token that reads this one project (for a browser that cannot send headers)",
+    responses=problems(*WRITE, 404, 413),
 )
 def create_token(
     project_id: ProjectId,

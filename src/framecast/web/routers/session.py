@@ -13,6 +13,8 @@ from framecast.domain.errors import Unauthenticated
 from framecast.services.identity import SESSION_MAX_AGE_S
 from framecast.web.auth import SESSION_COOKIE
 from framecast.web.deps import RuntimeDep, get_authenticator
+from framecast.web.openapi import WRITE, problems
+from framecast.web.schemas import SessionPublic
 
 router = APIRouter(prefix="/api/session", tags=["session"])
 
@@ -23,7 +25,12 @@ class SessionCreate(BaseModel):
 
 
 @router.head("", include_in_schema=False)
-@router.get("", summary="Who is signed in, and how this server signs people in")
+@router.get(
+    "",
+    response_model=SessionPublic,
+    summary="Who is signed in, and how this server signs people in",
+    responses=problems(421, 503),
+)
 def who(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
     mode = runtime.settings.auth.value
     try:
@@ -35,7 +42,12 @@ def who(request: Request, runtime: RuntimeDep) -> dict[str, Any]:
     return {"auth": mode, "signed_in": True, "owner": caller.owner, "admin": caller.admin}
 
 
-@router.post("", summary="Sign in with an API key: sets the session cookie")
+@router.post(
+    "",
+    response_model=SessionPublic,
+    summary="Sign in with an API key: sets the session cookie",
+    responses=problems(*WRITE, 413),
+)
 def sign_in(body: SessionCreate, request: Request, response: Response, runtime: RuntimeDep) -> dict[str, Any]:
     cookie, caller = runtime.sessions.open(body.key)
     response.set_cookie(
@@ -55,7 +67,13 @@ def sign_in(body: SessionCreate, request: Request, response: Response, runtime: 
     }
 
 
-@router.delete("", status_code=204, summary="Sign out: clears the session cookie")
+@router.delete(
+    "",
+    status_code=204,
+    response_class=Response,
+    summary="Sign out: clears the session cookie",
+    responses=problems(403, 421),
+)
 def sign_out(request: Request) -> Response:
     response = Response(status_code=204)
     response.delete_cookie(

@@ -14,11 +14,19 @@ from framecast.domain.errors import PayloadTooLarge, Unavailable
 from framecast.services.access import writer
 from framecast.web.deps import CallerDep, RuntimeDep, UploadsDep
 from framecast.web.limits import limit_message
+from framecast.web.openapi import WRITE, problems
+from framecast.web.schemas import UploadPublic
 
 router = APIRouter(prefix="/api/uploads", tags=["uploads"])
 
 
-@router.post("", status_code=201, summary="Upload an image or audio file for use in timelines")
+@router.post(
+    "",
+    status_code=201,
+    response_model=UploadPublic,
+    summary="Upload an image or audio file for use in timelines",
+    responses=problems(*WRITE, 413, 415),
+)
 async def upload(
     file: Annotated[UploadFile, File(description="An image or audio file")],
     runtime: RuntimeDep,

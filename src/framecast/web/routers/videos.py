@@ -8,12 +8,21 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from framecast.web.deps import CallerDep, ServiceDep
+from framecast.web.openapi import READ, problems
+from framecast.web.schemas import VideoList
 
 router = APIRouter(prefix="/api/videos", tags=["videos"])
 
 
 @router.head("", include_in_schema=False)
-@router.get("", summary="Finished videos, newest first")
+@router.get(
+    "",
+    response_model=VideoList,
+    summary="Finished videos, newest first",
+    responses=problems(
+        *READ, 422, s422="invalid_input: limit out of 1..100, or a cursor not given out here."
+    ),
+)
 async def list_videos(
     service: ServiceDep,
     caller: CallerDep,

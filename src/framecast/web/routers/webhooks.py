@@ -13,10 +13,16 @@ from framecast.domain.webhooks import (
     DEFAULT_ROTATION_GRACE_S,
     MAX_DESCRIPTION_CHARS,
     MAX_ROTATION_GRACE_S,
-    WebhookEndpoint,
     WebhookEvent,
 )
 from framecast.web.deps import CallerDep, WebhooksDep
+from framecast.web.openapi import READ, WRITE, problems
+from framecast.web.schemas import (
+    WebhookEndpointCreated,
+    WebhookEndpointList,
+    WebhookEndpointPublic,
+    WebhookEndpointRotated,
+)
 
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 
@@ -34,41 +40,36 @@ class WebhookCreate(BaseModel):
     description: str | None = Field(None, max_length=MAX_DESCRIPTION_CHARS)
 
 
-class WebhookPublic(BaseModel):
-    id: str
-    url: str
-    events: list[str]
-    description: str | None
-    created_at: str | None
-    disabled_at: str | None
-    disabled_reason: str | None
-
-    @classmethod
-    def of(cls, endpoint: WebhookEndpoint) -> WebhookPublic:
-        return cls.model_validate(endpoint.public())
-
-
-class WebhookCreated(WebhookPublic):
-    secret: str = Field(description="whsec_…: verifies this endpoint's deliveries. Shown this once.")
-
-
-class WebhookList(BaseModel):
-    items: list[WebhookPublic]
-
-
-@router.post("", status_code=201, response_model=WebhookCreated, summary="Add a webhook endpoint")
-def create_webhook(body: WebhookCreate, webhooks: WebhooksDep, caller: CallerDep) -> WebhookCreated:
+@router.post(
+    "",
+    status_code=201,
+    response_model=WebhookEndpointCreated,
+    summary="Add a webhook endpoint",
+    responses=problems(*WRITE, 413, s422="webhook_url_not_allowed, or invalid_input for another field."),
+)
+def create_webhook(body: WebhookCreate, webhooks: WebhooksDep, caller: CallerDep) -> WebhookEndpointCreated:
     events = None if body.events is None else [e.value for e in body.events]
     endpoint = webhooks.create_endpoint(caller, body.url, events, body.description)
-    return WebhookCreated(**endpoint.public(), secret=endpoint.secret or "")
+    return WebhookEndpointCreated(**endpoint.public(), secret=endpoint.secret or "")
 
 
-@router.get("", response_model=WebhookList, summary="Your webhook endpoints (without their secrets)")
-def list_webhooks(webhooks: WebhooksDep, caller: CallerDep) -> WebhookList:
-    return WebhookList(items=[WebhookPublic.of(e) for e in webhooks.list_endpoints(caller)])
+@router.get(
+    "",
+    response_model=WebhookEndpointList,
+    summary="Your webhook endpoints (without their secrets)",
+    responses=problems(*READ),
+)
+def list_webhooks(webhooks: WebhooksDep, caller: CallerDep) -> WebhookEndpointList:
+    return WebhookEndpointList(items=[WebhookEndpointPublic.of(e) for e in webhooks.list_endpoints(caller)])
 
 
-@router.delete("/{endpoint_id}", status_code=204, summary="Remove a webhook endpoint")
+@router.delete(
+    "/{endpoint_id}",
+    status_code=204,
+    response_class=Response,
+    summary="Remove a webhook endpoint",
+    responses=problems(*WRITE, 404),
+)
 def delete_webhook(endpoint_id: EndpointId, webhooks: WebhooksDep, caller: CallerDep) -> Response:
     webhooks.delete_endpoint(caller, endpoint_id)
     return Response(status_code=204)
@@ -87,27 +88,21 @@ class WebhookRotate(BaseModel):
     )
 
 
-class WebhookRotated(WebhookPublic):
-    secret: str = Field(description="The new whsec_…: verifies this endpoint's deliveries. Shown this once.")
-    previous_secret_until: str | None = Field(
-        description="Until when deliveries are signed with the old secret too (null: no longer)."
-    )
-
-
 @router.post(
     "/{endpoint_id}/rotate",
-    response_model=WebhookRotated,
+    response_model=WebhookEndpointRotated,
     summary="Give a webhook endpoint a new secret (the old one still signs during a grace period)",
+    responses=problems(*WRITE, 404, s422="invalid_input: grace_s out of 0..604800."),
 )
 def rotate_webhook_secret(
     endpoint_id: EndpointId,
     webhooks: WebhooksDep,
     caller: CallerDep,
     body: WebhookRotate | None = None,
-) -> WebhookRotated:
+) -> WebhookEndpointRotated:
     grace_s = DEFAULT_ROTATION_GRACE_S if body is None else body.grace_s
     endpoint = webhooks.rotate_endpoint_secret(caller, endpoint_id, grace_s)
-    return WebhookRotated(
+    return WebhookEndpointRotated(
         **endpoint.public(),
         secret=endpoint.secret or "",
         previous_secret_until=iso(endpoint.previous_secret_until),

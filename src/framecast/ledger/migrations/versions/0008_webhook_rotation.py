@@ -2,8 +2,8 @@
 one until ``previous_secret_until``), and a service secret may be kept only until ``expires_at`` (the
 ledger-kept webhook secret that ``framecast webhooks rotate-secret`` replaced).
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-03
 """
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
