@@ -62,6 +62,8 @@ class Task:
     heartbeat_at: datetime | None = None
     message_id: str | None = None
     sent_at: datetime | None = None
+    #: What earlier attempts recorded for the next (an engine's provider job id); not in ``public()``.
+    checkpoint: dict[str, str] = field(default_factory=dict)
 
     def public(self) -> JSON:
         return {

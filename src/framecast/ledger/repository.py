@@ -100,6 +100,7 @@ def _task(row: RowMapping) -> Task:
         heartbeat_at=_utc(row["heartbeat_at"]),
         message_id=row["message_id"],
         sent_at=_utc(row["sent_at"]),
+        checkpoint=dict(row["checkpoint"] or {}),
     )
 
 

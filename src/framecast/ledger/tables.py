@@ -72,6 +72,8 @@ tasks = Table(
     Column("heartbeat_at", DateTime(timezone=True), nullable=True),
     Column("message_id", String(64), nullable=True),
     Column("sent_at", DateTime(timezone=True), nullable=True),
+    # What an attempt recorded for the next (EngineRun.record: a provider's job id); kept across re-queues.
+    Column("checkpoint", JSON, nullable=True),
 )
 Index("ix_tasks_status", tasks.c.status)
 
