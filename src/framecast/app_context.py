@@ -14,6 +14,7 @@ import os
 import dramatiq
 import redis
 
+from framecast.engines.registry import build_registry
 from framecast.events.local import LocalEventHub
 from framecast.events.redis_streams import RedisEventHub, RedisEventLog, RedisEventPublisher
 from framecast.jobs.handlers import TASKS
@@ -108,7 +109,8 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
     broker = make_broker(settings)
     dramatiq.set_broker(broker)
     queue = DramatiqQueue(broker, TASKS)
-    runner = TaskRunner(ledger, media, queue, settings, TASKS)
+    engines = build_registry(settings)
+    runner = TaskRunner(ledger, media, queue, settings, TASKS, engines=engines)
     declare_actors(broker, runner.run, TASKS, time_limit_s=settings.task_time_limit_s)
     polling = PollingPolicy(running_ms=settings.poll_interval_ms, queued_ms=settings.queued_poll_interval_ms)
     quotas = Quotas(
@@ -139,6 +141,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         quotas=quotas,
         retention_days=settings.retention_days,
         webhooks=webhooks,
+        engines=engines,
     )
     keys = KeyService(ledger)
     return Runtime(
@@ -156,5 +159,6 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> Runtime:
         hub=hub,
         broker=broker,
         stats=SqlStats(engine, kinds=tuple(TASKS)),
+        engines=engines,
         closers=(broker.close, sender.close, engine.dispose),
     )

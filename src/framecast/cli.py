@@ -208,6 +208,9 @@ def generate(
     seed: Annotated[int | None, typer.Option(help="Same seed, same video.")] = None,
     style: Annotated[str | None, typer.Option(help="cinematic, minimal, neon, retro or documentary.")] = None,
     voiceover: Annotated[bool, typer.Option(help="Narrate the scenes with espeak-ng.")] = False,
+    engine: Annotated[
+        str, typer.Option(help="Which engine makes it (`framecast engines` lists them).")
+    ] = "procedural",
     server: Annotated[
         str | None,
         typer.Option(envvar="FRAMECAST_SERVER", help="A running Framecast to use (default: run locally)."),
@@ -231,6 +234,7 @@ def generate(
             seed=seed,
             style=style,
             voiceover=voiceover,
+            engine=engine,
         )
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -270,6 +274,43 @@ def _generate_with(client: Any, request: Any, output: Path) -> None:
         result = client.wait(project["id"], on_progress=show)
     client.download(result["url"], output)
     typer.echo(f"Wrote {output} ({result['duration_s']} s, {result['width']}x{result['height']})")
+
+
+@app.command()
+def engines(
+    server: Annotated[
+        str | None,
+        typer.Option(
+            envvar="FRAMECAST_SERVER", help="Ask a running Framecast (default: this machine's settings)."
+        ),
+    ] = None,
+) -> None:
+    """List the engines (the --engine of `generate`) and what each accepts."""
+    if server:
+        from framecast.client.errors import ClientError
+        from framecast.client.sync import Client
+
+        try:
+            with Client(server) as client:
+                infos = client.engines()["engines"]
+        except ClientError as exc:
+            typer.echo(f"Error: {exc.message}", err=True)
+            raise typer.Exit(1) from None
+    else:
+        from framecast.engines.registry import build_registry
+
+        infos = [info.model_dump(mode="json") for info in build_registry(_settings()).infos()]
+    for info in infos:
+        durations = (
+            ", ".join(f"{d:g}" for d in info["durations_s"])
+            if info.get("durations_s")
+            else f"{info['min_duration_s']:g}-{info['max_duration_s']:g}"
+        )
+        typer.echo(
+            f"{info['name']}\t{info['label']}: {durations} s; {', '.join(info['resolutions'])}; "
+            f"fps {', '.join(str(f) for f in info['fps'])}; aspects {', '.join(info['aspects'])}"
+            f"{'; timelines' if info['accepts_timeline'] else ''}{'; voiceover' if info['voiceover'] else ''}"
+        )
 
 
 @db_app.command("upgrade")

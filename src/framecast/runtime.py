@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from framecast.engines.registry import EngineRegistry
 from framecast.services.identity import DeliveryTokens, KeyService, Sessions
 from framecast.services.ports import EventLog, JobQueue, Ledger, MediaStore, RunningEventHub, StatsSource
 from framecast.services.projects import ProjectService
@@ -51,6 +52,8 @@ class Runtime:
     broker: dramatiq.Broker
     #: Counts over the ledger for ``GET /metrics`` (the same from every process).
     stats: StatsSource
+    #: The engines this service has configured (``GET /api/engines``, the create check, the workers).
+    engines: EngineRegistry
     #: Releases what the root opened (broker connections, the database pool), in order.
     closers: tuple[Callable[[], Any], ...] = ()
 

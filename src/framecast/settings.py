@@ -184,9 +184,25 @@ class Settings(BaseSettings):
     )
     chunk_seconds: float = Field(2.0, gt=0, description="Target length of one render chunk (GOP-aligned).")
 
+    # Engines (docs/engines.md): each one but the procedural is there only when configured.
+    diffusers_model: Path | None = Field(
+        None,
+        description="A local directory with a text-to-video pipeline in diffusers format (the `diffusers` "
+        "extra); enables the diffusers engine. Nothing is downloaded.",
+    )
+    diffusers_steps: int = Field(25, ge=1, le=500, description="Denoising steps per video (diffusers).")
+    diffusers_max_duration_s: float = Field(
+        5.0, gt=0, le=60, description="The longest video the diffusers engine accepts, in seconds."
+    )
+    diffusers_device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="Where the pipeline runs: auto is CUDA when present, else the CPU."
+    )
+
     # Fault injection for tests and drills, e.g. "render_chunk:1" fails the first attempt of every render chunk.
     fail_tasks: str = Field("", description="Comma list of kind:attempt to fail on purpose (testing only).")
-    debug_frame_delay_ms: float = Field(0.0, ge=0, description="Sleep per rendered frame (testing only).")
+    debug_frame_delay_ms: float = Field(
+        0.0, ge=0, description="Sleep per rendered frame or denoising step (testing only)."
+    )
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = Field(
         "text",

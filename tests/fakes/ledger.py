@@ -281,6 +281,8 @@ class FakeLedgerSession:
         for name, value in fields.items():
             if name == "status":
                 value = Status(value)
+            elif name == "checkpoint":
+                value = _json(value or {})  # a NULL column reads as an empty checkpoint
             elif name in _TASK_JSON:
                 value = _json(value)
             setattr(task, name, value)

@@ -78,7 +78,18 @@ class AsyncClient:
     async def __aexit__(self, *_: object) -> None:
         await self.aclose()
 
-    async def create_project(self, *, idempotency_key: str | None = None, **body: Any) -> dict[str, Any]:
+    async def engines(self) -> dict[str, Any]:
+        """The engines the server has, with what each accepts: ``{default, engines: [EngineInfo…]}``."""
+        data: dict[str, Any] = check(await self._http.get("/api/engines")).json()
+        return data
+
+    async def create_project(
+        self, *, idempotency_key: str | None = None, engine: str | None = None, **body: Any
+    ) -> dict[str, Any]:
+        """Create a project from ``prompt=`` or ``timeline=`` and the video options; ``engine`` picks one of
+        :meth:`engines` (default: the server's, procedural)."""
+        if engine is not None:
+            body["engine"] = engine
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         data: dict[str, Any] = check(
             await self._http.post("/api/projects", json=body, headers=headers)

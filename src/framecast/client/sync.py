@@ -78,7 +78,18 @@ class Client:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    def create_project(self, *, idempotency_key: str | None = None, **body: Any) -> dict[str, Any]:
+    def engines(self) -> dict[str, Any]:
+        """The engines the server has, with what each accepts: ``{default, engines: [EngineInfo…]}``."""
+        data: dict[str, Any] = check(self._http.get("/api/engines")).json()
+        return data
+
+    def create_project(
+        self, *, idempotency_key: str | None = None, engine: str | None = None, **body: Any
+    ) -> dict[str, Any]:
+        """Create a project from ``prompt=`` or ``timeline=`` and the video options; ``engine`` picks one of
+        :meth:`engines` (default: the server's, procedural)."""
+        if engine is not None:
+            body["engine"] = engine
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         data: dict[str, Any] = check(self._http.post("/api/projects", json=body, headers=headers)).json()
         return data

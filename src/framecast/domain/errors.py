@@ -4,6 +4,7 @@ FramecastError                 any error Framecast raises on purpose
 ├── InvalidInput               a request body, parameter or file is wrong (422)
 │   ├── PayloadTooLarge        a body or upload is over the limit (413)
 │   ├── UnsupportedMedia       an upload's content is not an accepted type (415)
+│   ├── EngineNotAvailable     the project's engine is not configured here, or cannot do an option (422)
 │   ├── WebhookUrlNotAllowed   a webhook URL is not http(s) or leads to a non-public address (422)
 │   └── UnusableMessage        a stream client sent a message the server cannot use (WebSocket close 1008)
 ├── Unauthenticated            no valid credentials: key, session, proxy header or token (401)
@@ -45,6 +46,13 @@ class InvalidInput(FramecastError):
     """Raised when a request body, parameter or uploaded file is not acceptable."""
 
     code = "invalid_input"
+
+
+class EngineNotAvailable(InvalidInput):
+    """A project asked for an engine this service has not configured, or for an option it cannot do (422).
+    The message says what is available (``engines.base`` re-exports it for engines)."""
+
+    code = "engine_not_available"
 
 
 class PayloadTooLarge(InvalidInput):

@@ -64,6 +64,8 @@ class Task:
     sent_at: datetime | None = None
     #: The worker process that started it last (``host:pid``); None before it ever ran.
     worker: str | None = None
+    #: What earlier attempts recorded for the next (an engine's provider job id); not in ``public()``.
+    checkpoint: dict[str, str] = field(default_factory=dict)
 
     def public(self) -> JSON:
         return {

@@ -21,6 +21,9 @@ Style = Literal["cinematic", "minimal", "neon", "retro", "documentary"]
 MAX_PROMPT_CHARS = 2000
 MAX_DURATION_S = 600
 
+#: The engine every Framecast has: the procedural renderer, which runs anywhere.
+DEFAULT_ENGINE = "procedural"
+
 _SHORT_SIDE = {"360p": 360, "480p": 480, "720p": 720, "1080p": 1080}
 
 
@@ -53,6 +56,13 @@ class VideoOptions(BaseModel):
     seed: int | None = Field(None, ge=0, le=2**53, description="Same seed and input give the same frames.")
     style: Style | None = None
     voiceover: bool = False
+    engine: str = Field(
+        DEFAULT_ENGINE,
+        min_length=1,
+        max_length=40,
+        pattern=r"^[a-z0-9][a-z0-9_-]*$",
+        description="Which engine makes the video (GET /api/engines lists this server's; default procedural).",
+    )
 
     @property
     def size(self) -> tuple[int, int]:

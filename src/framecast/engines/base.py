@@ -24,15 +24,21 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import BaseModel, ConfigDict, Field
 
-from framecast.domain.errors import FramecastError, InvalidInput
+from framecast.domain.errors import EngineNotAvailable, FramecastError
 from framecast.domain.options import Aspect, Fps, Resolution, VideoOptions
 
-
-class EngineNotAvailable(InvalidInput):
-    """A project asked for an engine this service has not configured, or for an option it cannot do (422).
-    The message says what is available."""
-
-    code = "engine_not_available"
+__all__ = [
+    "Engine",
+    "EngineInfo",
+    "EngineNotAvailable",
+    "EngineRun",
+    "Generated",
+    "GeneratedFile",
+    "GeneratedFrames",
+    "GenerationRequest",
+    "ProviderError",
+    "check_against_info",
+]
 
 
 class ProviderError(FramecastError):

@@ -15,6 +15,7 @@ from pathlib import Path
 from framecast.domain.errors import Cancelled, NotFound, TaskFailed, Unavailable
 from framecast.domain.models import JSON, Asset, Project, Task
 from framecast.domain.status import Status
+from framecast.engines.registry import EngineRegistry
 from framecast.services import pipeline
 from framecast.services.ports import Ledger, MediaStore
 from framecast.settings import Settings
@@ -46,6 +47,8 @@ class TaskContext:
     ledger: Ledger
     media: MediaStore
     settings: Settings
+    #: The engines a generate task calls (the runner's; None where only procedural projects run).
+    engines: EngineRegistry | None = None
     after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:

@@ -1,11 +1,21 @@
-"""One handler per task kind: plan, narration, render_chunk, compose, poster, spritesheet.
+"""One handler per task kind: plan, narration, render_chunk, compose, poster, spritesheet, generate.
 
-The task graph after planning:
+The task graph after planning, for the procedural engine:
 
     plan ─> [narration] ─┬─> poster
                          ├─> render_chunk × N ─────┬─> compose (join without re-encoding, copy the AAC)
                          ├─> [audio] (music, AAC) ─┘
                          └─> spritesheet
+
+and for every other engine (docs/engines.md), where one ``generate`` task stands for the chunks:
+
+    plan ─> generate ─┬─> poster ──────┬─> compose (its one chunk: the generated video, and its sound)
+                      └─> spritesheet ─┘
+
+``generate`` calls the engine with an ``EngineRun`` (progress, cancellation, a durable checkpoint), encodes
+the frames it returns with the renderer's encoder (or normalises the file it returns to H.264), and stores
+the result as chunk 0; poster and spritesheet take their pictures from that video, and compose (after them:
+it removes the chunk) stores it as the project's video, exactly as for a procedural project.
 
 Everything that is not frame synthesis (music, AAC encoding, poster, thumbnails) runs beside the chunks,
 so the serial steps before and after them stay short.
@@ -17,14 +27,17 @@ import logging
 from pathlib import Path
 from typing import Literal
 
+from framecast.domain.errors import Cancelled, EngineNotAvailable, NotFound, TaskFailed
 from framecast.domain.models import PLAN_KIND, AssetKind, Task
-from framecast.domain.options import VideoOptions
-from framecast.domain.timeline import Timeline, parse_timeline
+from framecast.domain.options import DEFAULT_ENGINE, VideoOptions
+from framecast.domain.timeline import Timeline, derive_seed, parse_timeline
+from framecast.engines.base import Engine, GeneratedFrames, GenerationRequest
 from framecast.jobs.context import TaskContext
+from framecast.jobs.engine_run import TaskEngineRun
 from framecast.jobs.registry import NoParams, TaskParams, TaskRegistry, TaskSpec
 from framecast.render import audio, planner, video
 from framecast.render.encoding.chunks import chunk_ranges
-from framecast.render.encoding.encode import encode_audio, join_chunks
+from framecast.render.encoding.encode import encode_audio, encode_rgb_frames, join_chunks, normalize_video
 from framecast.services.pipeline import TaskOutcome
 
 log = logging.getLogger(__name__)
@@ -94,8 +107,28 @@ def render_graph(ctx: TaskContext, timeline: Timeline, *, audio_source: AudioSou
     ]
 
 
+def _generated(options: VideoOptions) -> bool:
+    """The project's video comes from an engine's ``generate`` (not from the procedural renderer)."""
+    return options.engine != DEFAULT_ENGINE
+
+
+def prompt_timeline(prompt: str, options: VideoOptions) -> Timeline:
+    """What the snapshot shows of a generated video: one scene with the prompt, at the project's size."""
+    data = {
+        "title": prompt[:200],
+        "seed": options.seed if options.seed is not None else derive_seed(prompt),
+        "scenes": [{"duration_s": options.duration_s, "layers": [{"type": "caption", "text": prompt[:500]}]}],
+        "audio": {"music": "none"},
+    }
+    return parse_timeline(data, options)
+
+
 def plan(ctx: TaskContext, _params: NoParams) -> TaskOutcome:
     options = _options(ctx)
+    if _generated(options):
+        timeline = prompt_timeline(ctx.project.prompt or "", options)
+        step = GENERATE.task(ctx.project.id, depends_on=[ctx.task.id])
+        return TaskOutcome(timeline=timeline.model_dump(mode="json"), new_tasks=[step])
     if ctx.project.timeline is not None:
         timeline = parse_timeline(ctx.project.timeline, options)
     else:
@@ -106,6 +139,80 @@ def plan(ctx: TaskContext, _params: NoParams) -> TaskOutcome:
         return TaskOutcome(timeline=data, new_tasks=[narrate])
     source: AudioSource | None = "music" if timeline.audio.music != "none" else None
     return TaskOutcome(timeline=data, new_tasks=render_graph(ctx, timeline, audio_source=source))
+
+
+def _engine(ctx: TaskContext, name: str) -> Engine:
+    if ctx.engines is None:
+        raise TaskFailed("This worker runs no engines but the procedural one.", code="engine_not_available")
+    try:
+        return ctx.engines.get(name)
+    except EngineNotAvailable as exc:  # configured in the API process, not in this worker's
+        raise TaskFailed(
+            f"This worker has no {name!r} engine (check its FRAMECAST_ settings); retry once it has.",
+            code="engine_not_available",
+        ) from exc
+
+
+def generate(ctx: TaskContext, _params: NoParams) -> TaskOutcome:
+    """Have the project's engine make the video, as chunk 0 (and its sound as the soundtrack)."""
+    options = _options(ctx)
+    timeline = _timeline(ctx)
+    engine = _engine(ctx, options.engine)
+    canvas = timeline.canvas
+    request = GenerationRequest(
+        project_id=ctx.project.id,
+        prompt=ctx.project.prompt or "",
+        options=options,
+        width=canvas.width,
+        height=canvas.height,
+        fps=canvas.fps,
+        frames=timeline.total_frames,
+        seed=timeline.seed,
+    )
+    run = TaskEngineRun(ctx)
+    out = ctx.tmp / "generated.mp4"
+    sound = None
+    try:
+        generated = engine.generate(request, run)
+        if isinstance(generated, GeneratedFrames):
+            info = encode_rgb_frames(generated.frames, out, canvas.width, canvas.height, generated.fps)
+        else:
+            normalized = normalize_video(generated.path, out)
+            info = normalized.info
+            sound = generated.path if normalized.audio else None
+        ctx.check_cancelled()
+    except Cancelled:
+        _cancel_engine(ctx, engine, run)
+        raise
+    ctx.put_internal(out, _chunk_key(0))
+    if sound is not None:
+        ctx.put_internal(sound, AAC_KEY)  # compose copies its AAC (or encodes another codec) beside the video
+    pid, after = ctx.project.id, [ctx.task.id]
+    still = POSTER.task(pid, depends_on=after)
+    sheet = SPRITESHEET.task(pid, depends_on=after)
+    # After the stills: compose removes the chunk they read.
+    join = COMPOSE.task(
+        pid,
+        depends_on=[ctx.task.id, still.id, sheet.id],
+        params=ComposeParams(chunks=1, audio=sound is not None),
+    )
+    return TaskOutcome(new_tasks=[still, sheet, join], frames=info.frames)
+
+
+def _cancel_engine(ctx: TaskContext, engine: Engine, run: TaskEngineRun) -> None:
+    """The project was cancelled or deleted (not: this attempt went stale, when a new attempt resumes the
+    engine's work): tell the engine, so a provider stops its job."""
+    try:
+        with ctx.ledger.read() as tx:
+            ended = tx.project(ctx.project.id).status.terminal
+    except NotFound:
+        ended = True
+    if not ended:
+        return
+    try:
+        engine.cancel(run.checkpoint())
+    except Exception:  # noqa: BLE001 - the project is cancelled either way; the provider's job may run on
+        log.exception("the %s engine could not cancel %s", engine.info.name, ctx.project.id)
 
 
 def narration(ctx: TaskContext, _params: NoParams) -> TaskOutcome:
@@ -186,9 +293,11 @@ def compose(ctx: TaskContext, params: ComposeParams) -> TaskOutcome:
 
 
 def poster(ctx: TaskContext, _params: NoParams) -> TaskOutcome:
-    timeline = _timeline(ctx)
     out = ctx.tmp / "poster.jpg"
-    width, height = video.render_poster(timeline, out, asset_path=ctx.asset_path)
+    if _generated(_options(ctx)):
+        width, height = video.poster_from_video(ctx.internal_path(_chunk_key(0)), out)
+    else:
+        width, height = video.render_poster(_timeline(ctx), out, asset_path=ctx.asset_path)
     asset = ctx.store(
         out,
         kind=AssetKind.POSTER,
@@ -200,9 +309,11 @@ def poster(ctx: TaskContext, _params: NoParams) -> TaskOutcome:
 
 
 def spritesheet(ctx: TaskContext, _params: NoParams) -> TaskOutcome:
-    timeline = _timeline(ctx)
     out = ctx.tmp / "sprites.jpg"
-    meta = video.render_spritesheet(timeline, out, asset_path=ctx.asset_path)
+    if _generated(_options(ctx)):
+        meta = video.spritesheet_from_video(ctx.internal_path(_chunk_key(0)), out)
+    else:
+        meta = video.render_spritesheet(_timeline(ctx), out, asset_path=ctx.asset_path)
     asset = ctx.store(
         out, kind=AssetKind.SPRITESHEET, filename="sprites.jpg", mime="image/jpeg", meta=dict(meta)
     )
@@ -216,6 +327,7 @@ RENDER_CHUNK = TaskSpec("render_chunk", render_chunk, ChunkParams, progress_weig
 COMPOSE = TaskSpec("compose", compose, ComposeParams, progress_weight=1.0)
 POSTER = TaskSpec("poster", poster, NoParams)
 SPRITESHEET = TaskSpec("spritesheet", spritesheet, NoParams)
+GENERATE = TaskSpec("generate", generate, NoParams, progress_weight=8.0)
 
 #: Every task kind; one entry each (see jobs/registry.py).
-TASKS = TaskRegistry([PLAN, NARRATION, SOUNDTRACK, RENDER_CHUNK, COMPOSE, POSTER, SPRITESHEET])
+TASKS = TaskRegistry([PLAN, NARRATION, SOUNDTRACK, RENDER_CHUNK, COMPOSE, POSTER, SPRITESHEET, GENERATE])

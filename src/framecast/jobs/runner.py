@@ -10,6 +10,7 @@ from dramatiq.middleware import TimeLimitExceeded
 from framecast.domain.errors import Cancelled, FramecastError, NotFound, TaskFailed, Unavailable
 from framecast.domain.models import JSON, Project, Task
 from framecast.domain.status import Status
+from framecast.engines.registry import EngineRegistry
 from framecast.jobs.context import HandBack, TaskContext
 from framecast.jobs.identity import worker_name
 from framecast.jobs.registry import TaskRegistry
@@ -31,13 +32,22 @@ class TaskRunner:
     """
 
     def __init__(
-        self, ledger: Ledger, media: MediaStore, queue: JobQueue, settings: Settings, tasks: TaskRegistry
+        self,
+        ledger: Ledger,
+        media: MediaStore,
+        queue: JobQueue,
+        settings: Settings,
+        tasks: TaskRegistry,
+        *,
+        engines: EngineRegistry | None = None,
     ) -> None:
         self.ledger = ledger
         self.media = media
         self.queue = queue
         self.settings = settings
         self.tasks = tasks
+        #: The engines generate tasks call (None: only procedural projects can run).
+        self.engines = engines
 
     def run(self, task_id: str, attempt: int) -> None:
         # Every record of this task (here, in the handler, the renderer) carries its ids.
@@ -61,7 +71,12 @@ class TaskRunner:
 
     def _execute(self, project: Project, task: Task) -> None:
         ctx = TaskContext(
-            project=project, task=task, ledger=self.ledger, media=self.media, settings=self.settings
+            project=project,
+            task=task,
+            ledger=self.ledger,
+            media=self.media,
+            settings=self.settings,
+            engines=self.engines,
         )
         try:
             outcome = self._call_handler(ctx)

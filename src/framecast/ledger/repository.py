@@ -101,6 +101,7 @@ def _task(row: RowMapping) -> Task:
         message_id=row["message_id"],
         sent_at=_utc(row["sent_at"]),
         worker=row["worker"],
+        checkpoint=dict(row["checkpoint"] or {}),
     )
 
 

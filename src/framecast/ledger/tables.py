@@ -74,6 +74,8 @@ tasks = Table(
     Column("sent_at", DateTime(timezone=True), nullable=True),
     #: The worker process running it (``host:pid``, see jobs.identity); kept after it ends, for the record.
     Column("worker", String(128), nullable=True),
+    # What an attempt recorded for the next (EngineRun.record: a provider's job id); kept across re-queues.
+    Column("checkpoint", JSON, nullable=True),
 )
 Index("ix_tasks_status", tasks.c.status)
 

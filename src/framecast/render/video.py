@@ -17,11 +17,18 @@ from framecast.domain.errors import Cancelled, InvalidInput
 from framecast.domain.timeline import Timeline
 from framecast.render.assets import AssetPath
 from framecast.render.drawing.planes import Planes
-from framecast.render.encoding.encode import VideoWriter, yuv420p_to_rgb
+from framecast.render.encoding.encode import VideoWriter, probe, rgb_frames_at, yuv420p_to_rgb
 from framecast.render.encoding.info import VideoInfo
 from framecast.render.frames import SCENE_POOL, FrameSource
 
-__all__ = ["VideoInfo", "render_poster", "render_spritesheet", "render_video"]
+__all__ = [
+    "VideoInfo",
+    "poster_from_video",
+    "render_poster",
+    "render_spritesheet",
+    "render_video",
+    "spritesheet_from_video",
+]
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +142,48 @@ def render_spritesheet(
     for k in range(count):
         index = min(timeline.total_frames - 1, int(round(k * every_s * timeline.canvas.fps)))
         tile = rgb_image(source.frame(index)).resize((tw, th), Image.Resampling.LANCZOS)
+        sheet.paste(tile, ((k % columns) * tw, (k // columns) * th))
+    sheet.save(out_path, format="JPEG", quality=80, optimize=True)
+    return {
+        "columns": columns,
+        "rows": rows,
+        "count": count,
+        "tile_width": tw,
+        "tile_height": th,
+        "interval_s": every_s,
+    }
+
+
+def _sheet_layout(duration_s: float, fps: int, every_s: float) -> tuple[float, int, int, int]:
+    """(interval, count, columns, rows) of a spritesheet of a video ``duration_s`` long."""
+    every_s = max(every_s, 1 / fps)
+    count = max(1, int(math.floor((duration_s - 1e-9) / every_s)) + 1)
+    columns = min(10, count)
+    return every_s, count, columns, math.ceil(count / columns)
+
+
+def poster_from_video(video_path: Path, out_path: Path) -> tuple[int, int]:
+    """A JPEG still from a finished video (an engine's): its middle frame; returns (width, height)."""
+    info = probe(video_path)
+    (frame,) = rgb_frames_at(video_path, [max(0, info.frames // 2)])
+    img = Image.fromarray(frame)
+    img.save(out_path, format="JPEG", quality=88, optimize=True, progressive=True)
+    return img.width, img.height
+
+
+def spritesheet_from_video(
+    video_path: Path, out_path: Path, every_s: float = 2.0, *, tile_width: int = 160
+) -> dict[str, float | int]:
+    """The seek-preview grid of :func:`render_spritesheet`, with the same layout and metadata, taken from
+    the frames of a finished video (an engine's) instead of drawn from a timeline."""
+    info = probe(video_path)
+    every_s, count, columns, rows = _sheet_layout(info.duration_s, info.fps, every_s)
+    tw = tile_width
+    th = max(2, int(round(info.height * tw / info.width)))
+    indexes = [min(info.frames - 1, int(round(k * every_s * info.fps))) for k in range(count)]
+    sheet = Image.new("RGB", (columns * tw, rows * th), (0, 0, 0))
+    for k, frame in enumerate(rgb_frames_at(video_path, indexes)):
+        tile = Image.fromarray(frame).resize((tw, th), Image.Resampling.LANCZOS)
         sheet.paste(tile, ((k % columns) * tw, (k // columns) * th))
     sheet.save(out_path, format="JPEG", quality=80, optimize=True)
     return {

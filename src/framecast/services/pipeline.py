@@ -170,6 +170,18 @@ def report_progress(
     return True
 
 
+def record_checkpoint(tx: LedgerSession, task_id: str, attempt: int, key: str, value: str) -> bool:
+    """Add ``key`` to the task's checkpoint; False when the task is no longer this attempt's to run."""
+    task = tx.task(task_id)
+    project = tx.project(task.project_id, lock=True)
+    task = tx.task(task_id)
+    if task.attempt != attempt or task.status is not Status.RUNNING or project.status.terminal:
+        return False
+    checkpoint = {**task.checkpoint, key: value}
+    tx.update_task(task_id, checkpoint=checkpoint)
+    return True
+
+
 def complete_task(tx: LedgerSession, task_id: str, attempt: int, outcome: TaskOutcome) -> list[Task] | None:
     """Finish a task: store its outputs, announce files, send what became ready, and finish the project
     when nothing is left. Returns the tasks to send, or None when this delivery was stale."""
@@ -246,9 +258,15 @@ def cancel_project(tx: LedgerSession, project: Project) -> bool:
     return True
 
 
-def _fresh_attempt(tx: LedgerSession, task: Task) -> Task:
+def _fresh_attempt(tx: LedgerSession, task: Task, *, keep_checkpoint: bool = True) -> Task:
     """Queue the next attempt of a task, with nothing of the last one: its error, times, heartbeat, and its
-    message (gone or stale, so not a sign that this attempt's message was lost). ``ready_to_send`` sends it."""
+    message (gone or stale, so not a sign that this attempt's message was lost). ``ready_to_send`` sends it.
+
+    The checkpoint stays (a re-delivered generation resumes its provider's job) unless a person retries:
+    then the job it names failed or was cancelled, and the new attempt starts afresh."""
+    if not keep_checkpoint and task.checkpoint:
+        tx.update_task(task.id, checkpoint=None)
+        task.checkpoint = {}
     return _set_task(
         tx,
         task,
@@ -281,7 +299,7 @@ def retry_project(tx: LedgerSession, project: Project) -> list[Task]:
             rerun.update(d for d in task.depends_on if d in completed)
     for task in tasks:
         if task.id in rerun:
-            _fresh_attempt(tx, task)
+            _fresh_attempt(tx, task, keep_checkpoint=False)
     _move_project(tx, project, Status.QUEUED, error=None)
     return ready_to_send(tx, project.id)
 

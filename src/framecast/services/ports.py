@@ -12,7 +12,16 @@ from typing import Any, Protocol
 
 from framecast.domain.identity import ApiKey
 from framecast.domain.models import JSON, Asset, Event, OwnerUsage, Project, Task
+from framecast.domain.options import VideoOptions
 from framecast.domain.webhooks import Attempt, Delivery, WebhookEndpoint
+
+
+class EngineCatalog(Protocol):
+    """The engines this service has (``engines.registry.EngineRegistry``), as the create check needs them."""
+
+    def check(self, name: str, options: VideoOptions, *, has_timeline: bool) -> None:
+        """Raise ``EngineNotAvailable`` (422) for an engine not configured here, or an option it cannot do."""
+        ...
 
 
 class WebhookStore(Protocol):

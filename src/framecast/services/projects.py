@@ -13,6 +13,7 @@ from typing import Protocol
 from framecast.domain.errors import (
     AlreadyExists,
     Conflict,
+    EngineNotAvailable,
     IdempotencyConflict,
     InvalidInput,
     NotFound,
@@ -21,14 +22,14 @@ from framecast.domain.errors import (
 )
 from framecast.domain.identity import Caller
 from framecast.domain.models import JSON, PLAN_KIND, Asset, Project, Task, iso, new_id, utcnow
-from framecast.domain.options import ProjectRequest
+from framecast.domain.options import DEFAULT_ENGINE, ProjectRequest, VideoOptions
 from framecast.domain.status import Status
 from framecast.domain.timeline import parse_timeline
 from framecast.domain.webhooks import WebhookEndpoint
 from framecast.services import pipeline
 from framecast.services.access import may_read_asset, owned_project, visible_project, writer
 from framecast.services.dispatch import send_tasks
-from framecast.services.ports import JobQueue, Ledger, LedgerSession, MediaStore
+from framecast.services.ports import EngineCatalog, JobQueue, Ledger, LedgerSession, MediaStore
 from framecast.services.quotas import Quotas
 from framecast.services.snapshots import PollingPolicy, SnapshotView
 
@@ -43,6 +44,8 @@ def request_hash(request: ProjectRequest) -> str:
         if body.get(name) is None:
             # Left out when unset: a request made before webhooks existed keeps its hash (Idempotency-Key).
             body.pop(name, None)
+    if body.get("engine") == DEFAULT_ENGINE:
+        body.pop("engine")  # likewise for a request made before engines existed
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -73,6 +76,7 @@ class ProjectService:
         quotas: Quotas | None = None,
         retention_days: float | None = None,
         webhooks: ProjectWebhooks | None = None,
+        engines: EngineCatalog | None = None,
     ) -> None:
         self.ledger = ledger
         self.queue = queue
@@ -86,6 +90,8 @@ class ProjectService:
         self.snapshots = SnapshotView(self.polling, self.progress_weights, retention_days)
         #: Projects' own webhooks (``ProjectRequest.webhook``); None: a request with one is refused.
         self.webhooks = webhooks
+        #: The engines this service has; None: only the procedural one.
+        self.engines = engines
 
     # -- commands -------------------------------------------------------------------------------------
 
@@ -95,6 +101,7 @@ class ProjectService:
         """Create a project (or return the one this Idempotency-Key made); True when it is new."""
         owner = writer(caller)
         options = request.options()
+        self._check_engine(options, has_timeline=request.timeline is not None)
         timeline: JSON | None = None
         seconds = float(options.duration_s)
         if request.timeline is not None:
@@ -144,6 +151,14 @@ class ProjectService:
             )
         self._send(to_send)
         return project, True
+
+    def _check_engine(self, options: VideoOptions, *, has_timeline: bool) -> None:
+        if self.engines is not None:
+            self.engines.check(options.engine, options, has_timeline=has_timeline)
+        elif options.engine != DEFAULT_ENGINE:
+            raise EngineNotAvailable(
+                f"This server has no {options.engine!r} engine; available: {DEFAULT_ENGINE}.", field="engine"
+            )
 
     def _project_webhook(
         self, request: ProjectRequest, owner: str, project_id: str

@@ -21,6 +21,7 @@ from framecast.web.metrics import Metrics
 from framecast.web.request_id import RequestIdMiddleware
 from framecast.web.routers import (
     deliveries,
+    engines,
     events,
     health,
     media,
@@ -94,6 +95,7 @@ def create_app(runtime: Runtime) -> FastAPI:
     for router in (
         session.router,
         projects.router,
+        engines.router,
         deliveries.router,
         webhooks.router,
         events.router,

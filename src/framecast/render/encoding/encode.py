@@ -27,6 +27,7 @@ import logging
 import queue
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -479,3 +480,127 @@ class _AudioFeed:
         for packet in self._stream.encode(None):
             self._out.mux(packet)
         self._src.close()
+
+
+# -- generated video (engines other than the procedural one) ---------------------------------------------
+
+
+def rgb_to_yuv420p(rgb: npt.NDArray[np.uint8], width: int, height: int) -> npt.NDArray[np.uint8]:
+    """An RGB frame ``(h, w, 3)`` as a BT.709 limited-range yuv420p frame of ``width`` x ``height`` (scaled
+    when the sizes differ), in the planar layout the writer takes: ``(height * 3 // 2, width)``."""
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb[..., :3]), format="rgb24")
+    yuv = frame.reformat(
+        width=width,
+        height=height,
+        format="yuv420p",
+        src_colorspace="ITU709",
+        dst_colorspace="ITU709",
+        src_color_range="JPEG",
+        dst_color_range="MPEG",
+        interpolation="BICUBIC",
+        threads=1,
+    )
+    out: npt.NDArray[np.uint8] = np.asarray(yuv.to_ndarray(), dtype=np.uint8)
+    return out
+
+
+def encode_rgb_frames(
+    frames: Iterator[npt.NDArray[np.uint8]],
+    out_path: Path,
+    width: int,
+    height: int,
+    fps: int,
+) -> VideoInfo:
+    """Encode RGB frames (an engine's) with the renderer's own H.264 settings into a faststart MP4."""
+    with VideoWriter(out_path, width, height, fps) as writer:
+        for rgb in frames:
+            writer.write(rgb_to_yuv420p(rgb, width, height))
+        count = writer.frames
+    if count == 0:
+        raise TaskFailed("The engine produced no frames.", code="engine_failed")
+    return VideoInfo(width, height, fps, count, count / fps)
+
+
+@dataclass(frozen=True)
+class GeneratedVideo:
+    """What :func:`normalize_video` made of an engine's file."""
+
+    info: VideoInfo
+    #: The source file has an audio stream (compose muxes it from there).
+    audio: bool
+    #: The video stream was copied (already H.264 yuv420p), not re-encoded.
+    remuxed: bool
+
+
+def normalize_video(src: Path, out_path: Path) -> GeneratedVideo:
+    """An engine's video file (a provider's download) as an H.264 yuv420p faststart MP4 without audio.
+
+    An H.264 yuv420p stream is copied packet by packet; anything else (VP9, HEVC, 10-bit, a WebM) is decoded
+    and encoded with the renderer's settings. A file PyAV cannot read, or without video, is the engine's
+    failure (``engine_bad_output``)."""
+    try:
+        container = av.open(str(src))
+    except av.FFmpegError as exc:
+        raise TaskFailed(f"The engine's video cannot be read: {exc}", code="engine_bad_output") from exc
+    with container:
+        if not container.streams.video:
+            raise TaskFailed("The engine's file holds no video.", code="engine_bad_output")
+        stream = container.streams.video[0]
+        has_audio = bool(container.streams.audio)
+        codec = stream.codec_context.name
+        pix_fmt = stream.codec_context.pix_fmt
+        width, height = stream.width, stream.height
+        fps = int(round(float(stream.average_rate or stream.guessed_rate or 24)))
+    try:
+        if codec == "h264" and pix_fmt == "yuv420p" and width % 2 == 0 and height % 2 == 0:
+            info = _remux_video(src, out_path, fps)
+            return GeneratedVideo(info, has_audio, remuxed=True)
+        even_w, even_h = width // 2 * 2, height // 2 * 2
+
+        def rgb_frames() -> Iterator[npt.NDArray[np.uint8]]:
+            with av.open(str(src)) as source:
+                for frame in source.decode(video=0):
+                    yield np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8)
+
+        info = encode_rgb_frames(rgb_frames(), out_path, even_w, even_h, fps)
+    except av.FFmpegError as exc:
+        raise TaskFailed(f"The engine's video cannot be decoded: {exc}", code="engine_bad_output") from exc
+    return GeneratedVideo(info, has_audio, remuxed=False)
+
+
+def _remux_video(src: Path, out_path: Path, fps: int) -> VideoInfo:
+    with av.open(str(src)) as source, av.open(str(out_path), "w", format="mp4", options=_FASTSTART) as out:
+        template = source.streams.video[0]
+        vstream = out.add_stream_from_template(template)
+        frames = 0
+        for packet in source.demux(template):
+            if packet.dts is None or not packet.size:
+                continue
+            packet.stream = vstream
+            out.mux(packet)
+            frames += 1
+        width, height = template.width, template.height
+    if frames == 0:
+        raise TaskFailed("The engine's video has no frames.", code="engine_bad_output")
+    return VideoInfo(width, height, fps, frames, frames / fps)
+
+
+def rgb_frames_at(path: Path, indexes: list[int]) -> list[npt.NDArray[np.uint8]]:
+    """The frames of a video at ``indexes`` as RGB arrays (an index past the end: the last frame), decoding
+    the file once (posters and spritesheets of a generated video)."""
+    wanted = set(indexes)
+    found: dict[int, npt.NDArray[np.uint8]] = {}
+    last: Any = None
+    count = 0
+    with av.open(str(path)) as container:
+        for n, frame in enumerate(container.decode(video=0)):
+            count = n + 1
+            last = frame
+            if n in wanted:
+                found[n] = np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8)
+            if n >= max(wanted):
+                break
+        if last is None:
+            raise TaskFailed("The generated video has no frames.", code="engine_bad_output")
+        final: npt.NDArray[np.uint8] = np.asarray(last.to_ndarray(format="rgb24"), dtype=np.uint8)
+    return [found[i] if i in found and i < count else final for i in indexes]

@@ -202,6 +202,9 @@ export function listVideos(limit, cursor) {
   return api(`/api/videos?${q}`);
 }
 
+/** The engines this server has, with what each accepts: `{default, engines}`. */
+export const listEngines = () => api("/api/engines");
+
 // --- the page's sign-in (FRAMECAST_AUTH=keys) --------------------------------------------------------------
 
 /**

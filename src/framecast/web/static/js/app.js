@@ -100,6 +100,7 @@ function startPerson(forget) {
     form.reset();
   }
   gallery.refresh();
+  form.loadEngines();
   for (const id of loadActive().reverse()) open(id);
   updateEmpty();
 }

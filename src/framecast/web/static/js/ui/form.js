@@ -1,12 +1,14 @@
 // The generate form: counter, seed, validation messages and a submit that never makes two projects.
 
-import { ApiError, createProject, randomKey } from "../api.js";
+import { ApiError, createProject, listEngines, randomKey } from "../api.js";
 import { announce } from "./dom.js";
+import { allowedOptions, fitDuration, keepOrFirst, showPicker } from "./engines.js";
 
 const MAX_PROMPT = 2000;
-const FIELDS = ["prompt", "duration_s", "aspect", "resolution", "fps", "style", "seed", "voiceover"];
+const FIELDS = ["prompt", "engine", "duration_s", "aspect", "resolution", "fps", "style", "seed", "voiceover"];
 const LABELS = /** @type {Object<string, string>} */ ({
   prompt: "Prompt",
+  engine: "Engine",
   duration_s: "Duration",
   aspect: "Aspect",
   resolution: "Resolution",
@@ -22,7 +24,8 @@ function randomSeed() {
 
 /**
  * @param {{onCreated: (project: any) => void}} opts
- * @returns {{reset: () => void}} reset: back to a blank form (the next person must not find this one's prompt)
+ * @returns {{reset: () => void, loadEngines: () => Promise<void>}} reset: back to a blank form (the next person
+ *   must not find this one's prompt); loadEngines: ask the server which engines it has (after sign-in)
  */
 export function setupForm({ onCreated }) {
   const form = /** @type {HTMLFormElement} */ (document.getElementById("generate-form"));
@@ -37,6 +40,58 @@ export function setupForm({ onCreated }) {
   let key = randomKey();
   let busy = false;
   seed.value = String(randomSeed());
+
+  // The engine picker: shown only when the server has more than one engine; each engine's limits narrow
+  // the other fields to what it accepts (GET /api/engines).
+  const engineField = /** @type {HTMLElement} */ (document.getElementById("engine-field"));
+  const engineSelect = /** @type {HTMLSelectElement} */ (form.elements.namedItem("engine"));
+  const engineHelp = /** @type {HTMLElement} */ (document.getElementById("engine-help"));
+  const voiceToggle = /** @type {HTMLElement} */ (document.getElementById("voiceover-toggle"));
+  /** @type {import("./engines.js").EngineInfo[]} */
+  let engines = [];
+
+  function currentEngine() {
+    return engines.find((e) => e.name === engineSelect.value) ?? null;
+  }
+
+  function applyEngine() {
+    const info = currentEngine();
+    const allowed = allowedOptions(info);
+    for (const name of /** @type {const} */ (["aspect", "resolution", "fps"])) {
+      const select = /** @type {HTMLSelectElement} */ (form.elements.namedItem(name));
+      const values = allowed[name];
+      for (const option of Array.from(select.options)) {
+        const ok = !values || values.includes(option.value);
+        option.hidden = !ok;
+        option.disabled = !ok;
+      }
+      select.value = keepOrFirst(select.value, values);
+    }
+    const duration = /** @type {HTMLInputElement} */ (form.elements.namedItem("duration_s"));
+    duration.min = String(allowed.minDuration);
+    duration.max = String(allowed.maxDuration);
+    duration.value = String(fitDuration(Number(duration.value), allowed));
+    const voice = /** @type {HTMLInputElement} */ (form.elements.namedItem("voiceover"));
+    voiceToggle.hidden = !allowed.voiceover;
+    if (!allowed.voiceover) voice.checked = false;
+    engineHelp.textContent = info ? info.description : "";
+  }
+
+  engineSelect.addEventListener("change", applyEngine);
+
+  async function loadEngines() {
+    try {
+      const answer = await listEngines();
+      engines = answer.engines ?? [];
+      engineSelect.replaceChildren(
+        ...engines.map((e) => new Option(e.label, e.name, e.name === answer.default, e.name === answer.default)),
+      );
+    } catch {
+      engines = []; // the procedural default works without the list
+    }
+    engineField.hidden = !showPicker(engines);
+    applyEngine();
+  }
 
   const updateCount = () => {
     const n = prompt.value.length;
@@ -116,8 +171,9 @@ export function setupForm({ onCreated }) {
       ok = false;
     }
     const duration = Number(/** @type {HTMLInputElement} */ (form.elements.namedItem("duration_s")).value);
-    if (!Number.isFinite(duration) || duration < 1 || duration > 600) {
-      setFieldError("duration_s", "Duration must be between 1 and 600 seconds.");
+    const limits = allowedOptions(currentEngine());
+    if (!Number.isFinite(duration) || duration < limits.minDuration || duration > limits.maxDuration) {
+      setFieldError("duration_s", `Duration must be between ${limits.minDuration} and ${limits.maxDuration} seconds.`);
       ok = false;
     }
     const seedText = seed.value.trim();
@@ -137,6 +193,7 @@ export function setupForm({ onCreated }) {
       voiceover: /** @type {HTMLInputElement} */ (form.elements.namedItem("voiceover")).checked,
     };
     if (seedText) body.seed = Number(seedText);
+    if (currentEngine()) body.engine = engineSelect.value;
     if (value("style")) body.style = value("style");
     return body;
   }
@@ -190,7 +247,9 @@ export function setupForm({ onCreated }) {
       updateCount();
       seed.value = String(randomSeed());
       key = randomKey();
+      applyEngine();
     },
+    loadEngines,
   };
 }
 
