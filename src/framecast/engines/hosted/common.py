@@ -159,6 +159,8 @@ class HostedSettings:
     request_timeout_s: float = 60.0
     max_download_bytes: int = 1 << 30
     download_timeout_s: float = 300.0
+    #: The SDK's own retries of one request (where it has a setting: OpenAI's max_retries).
+    sdk_max_retries: int = 2
     #: Failed polls in a row before the task fails with provider_unavailable.
     max_poll_errors: int = 5
     #: The longest wait between two tries of a failed poll, whatever Retry-After asks.

@@ -88,6 +88,7 @@ class OpenAIVideos:
             api_key=settings.api_key,
             base_url=settings.base_url,
             timeout=settings.request_timeout_s,
+            max_retries=settings.sdk_max_retries,
         )
 
     def create(self, request: GenerationRequest) -> str:
