@@ -14,7 +14,7 @@ from framecast.domain.errors import Cancelled
 from framecast.engines.base import Engine, EngineNotAvailable, GeneratedFile, ProviderError
 from framecast.engines.hosted.common import JOB_KEY, STARTED_KEY
 from tests.engines.hosted.conftest import Crash, FakeRun, Harness
-from tests.support.providers import RETRY_AFTER_S
+from tests.support.providers import RETRY_AFTER_S, StandIn
 
 
 def _cancels(provider: Harness) -> list[str]:
@@ -253,3 +253,48 @@ def test_info_says_what_the_model_accepts_and_check_refuses_the_rest(provider: H
         assert info.durations_s == (4, 8, 12)
         with pytest.raises(EngineNotAvailable):
             engine.check(provider.options.model_copy(update={"aspect": "1:1"}), has_timeline=False)
+
+
+def test_a_result_over_the_size_limit_is_not_stored(provider: Harness, run: FakeRun) -> None:
+    with pytest.raises(ProviderError) as caught:
+        provider.engine(max_download_bytes=len(provider.stand_in.video) - 1).generate(provider.request(), run)
+    assert caught.value.code == "provider_unavailable"
+    assert "not stored" in caught.value.message
+    assert list(run.tmp.iterdir()) == []
+
+
+def test_the_time_limit_counts_from_the_jobs_creation_across_attempts(
+    provider: Harness, run: FakeRun
+) -> None:
+    provider.stand_in.reset("slow")
+
+    def crash(r: FakeRun) -> None:
+        raise Crash("worker killed")
+
+    run.on_progress = crash
+    with pytest.raises(Crash):
+        provider.engine().generate(provider.request(), run)
+    # The next attempt comes an hour after the job was created: past a 30-minute limit at once.
+    run.saved[STARTED_KEY] = f"{float(run.saved[STARTED_KEY]) - 3600:.3f}"
+    run.on_progress = None
+    with pytest.raises(ProviderError) as caught:
+        provider.engine(timeout_s=1800).generate(provider.request(), run)
+    assert caught.value.code == "provider_timeout"
+    assert provider.stand_in.creations == 1
+    assert _cancels(provider) == [run.saved[JOB_KEY]]
+
+
+def test_a_replicate_model_version_creates_through_the_predictions_endpoint(
+    stand_ins: dict[str, object], run: FakeRun
+) -> None:
+    from framecast.engines.hosted.replicate_video import replicate_engine
+    from tests.engines.hosted.conftest import KEYS, OPTIONS
+
+    server = stand_ins["replicate"]
+    assert isinstance(server, StandIn)
+    server.reset()
+    harness = Harness("replicate", server, KEYS["replicate"], replicate_engine, OPTIONS["replicate"])
+    harness.engine(model="wan-video/wan-2.7-t2v:6c53841e185b").generate(harness.request(), run)
+    assert server.requests[0] == ("POST", "/v1/predictions")
+    (job,) = server.jobs.values()
+    assert job.body["version"] == "6c53841e185b"
