@@ -119,6 +119,7 @@ def test_a_rate_limited_create_carries_the_providers_retry_after(
         provider.engine().generate(provider.request(), run)
     assert caught.value.code == "provider_rate_limited"
     assert caught.value.retry_after_s == RETRY_AFTER_S
+    assert f"wait {RETRY_AFTER_S} s" in caught.value.message  # the wait survives into the project error
     assert provider.stand_in.creations == 0
 
 

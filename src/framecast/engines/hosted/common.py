@@ -68,6 +68,24 @@ def scrub(text: object, secrets: Iterable[str] = ()) -> str:
     return out if len(out) <= _MAX_MESSAGE else out[: _MAX_MESSAGE - 1] + "…"
 
 
+def rate_limited(provider: str, retry_after_s: float | None) -> ProviderError:
+    """``provider_rate_limited``, with the provider's wait in ``retry_after_s`` and in the message.
+
+    >>> rate_limited("fal", 17).message
+    'The fal provider is rate limiting Framecast; it asks to wait 17 s before trying again.'
+    """
+    wait = (
+        f"it asks to wait {retry_after_s:.0f} s before trying again"
+        if retry_after_s is not None
+        else "try again later"
+    )
+    return ProviderError(
+        f"The {provider} provider is rate limiting Framecast; {wait}.",
+        code=RATE_LIMITED,
+        retry_after_s=retry_after_s,
+    )
+
+
 def retry_after_seconds(headers: Mapping[str, str] | None, *, now: float | None = None) -> float | None:
     """The wait a ``Retry-After`` (seconds or an HTTP date) or ``retry-after-ms`` header asks for.
 
@@ -213,6 +231,7 @@ class HostedEngine:
             run.record(STARTED_KEY, f"{started:.3f}")
             log.info("%s: created provider job %s for project %s", name, job_id, request.project_id)
         status = self._wait(job_id, started, run)
+        self._stop_if_cancelled(job_id, run)
         dest = run.tmp / f"{name}-{request.project_id}.mp4"
         self._retrying(lambda: self._provider.fetch(job_id, status, dest), run, what="download")
         if not dest.is_file() or dest.stat().st_size == 0:
@@ -264,12 +283,11 @@ class HostedEngine:
                     exc.reason,
                 )
                 if failures >= self._settings.max_poll_errors:
-                    message = (
-                        f"The {self._info.name} provider is rate limiting Framecast; try again later."
-                        if exc.code == RATE_LIMITED
-                        else f"The {self._info.name} provider is not answering ({exc.reason})."
-                    )
-                    raise ProviderError(message, code=exc.code, retry_after_s=exc.retry_after_s) from None
+                    if exc.code == RATE_LIMITED:
+                        raise rate_limited(self._info.name, exc.retry_after_s) from None
+                    raise ProviderError(
+                        f"The {self._info.name} provider is not answering ({exc.reason}).", code=exc.code
+                    ) from None
                 backoff = exc.retry_after_s if exc.retry_after_s is not None else 0.5 * 2 ** (failures - 1)
                 self._pause(min(backoff, self._settings.max_backoff_s), run, job_id)
 

@@ -30,6 +30,7 @@ from framecast.engines.hosted.common import (
     JobStatus,
     TransientProviderError,
     download,
+    rate_limited,
     retry_after_seconds,
     scrub,
 )
@@ -151,11 +152,7 @@ class FalVideo:
         message = scrub(exc.message, self._secrets)
         log.warning("%s: HTTP %s: %s", NAME, status, message)
         if status == 429:
-            return ProviderError(
-                f"The {NAME} provider is rate limiting Framecast; try again later.",
-                code=RATE_LIMITED,
-                retry_after_s=retry_after_seconds(exc.response_headers),
-            )
+            return rate_limited(NAME, retry_after_seconds(exc.response_headers))
         if status in (400, 422) or _rejection(exc.error_type):
             return ProviderError(f"The {NAME} provider refused this prompt: {message}", code=REJECTED)
         if status in (401, 403):

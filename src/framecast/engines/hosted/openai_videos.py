@@ -25,6 +25,7 @@ from framecast.engines.hosted.common import (
     JobState,
     JobStatus,
     TransientProviderError,
+    rate_limited,
     retry_after_seconds,
     scrub,
     write_limited,
@@ -161,11 +162,7 @@ class OpenAIVideos:
         openai = self._openai
         log.warning("%s: %s: %s", NAME, type(exc).__name__, scrub(exc, self._secrets))
         if isinstance(exc, openai.RateLimitError):
-            return ProviderError(
-                f"The {NAME} provider is rate limiting Framecast; try again later.",
-                code=RATE_LIMITED,
-                retry_after_s=retry_after_seconds(dict(exc.response.headers)),
-            )
+            return rate_limited(NAME, retry_after_seconds(dict(exc.response.headers)))
         if isinstance(exc, openai.BadRequestError | openai.UnprocessableEntityError):
             return ProviderError(
                 f"The {NAME} provider refused this prompt: {_message(exc, self._secrets)}", code=REJECTED

@@ -30,6 +30,7 @@ from framecast.engines.hosted.common import (
     JobStatus,
     TransientProviderError,
     download,
+    rate_limited,
     retry_after_seconds,
     scrub,
 )
@@ -169,11 +170,7 @@ class ReplicateVideo:
         status = exc.status or 0
         log.warning("%s: HTTP %s: %s", NAME, status, self._detail(exc))
         if status == 429:
-            return ProviderError(
-                f"The {NAME} provider is rate limiting Framecast; try again later.",
-                code=RATE_LIMITED,
-                retry_after_s=self._retry_after(),
-            )
+            return rate_limited(NAME, self._retry_after())
         if status in (400, 422):
             return ProviderError(
                 f"The {NAME} provider refused this prompt: {self._detail(exc)}", code=REJECTED
