@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 OPENAPI_CLIENT_GENERATOR := openapi-python-client==0.29.1
 
 $(TEST_STAMP): pyproject.toml Makefile | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,hosted]'
 	$(BIN)/pip install --quiet --no-deps '$(OPENAPI_CLIENT_GENERATOR)'
 	touch $(STAMP) $@
 

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from framecast.domain.identity import AuthMode
@@ -213,6 +213,49 @@ class Settings(BaseSettings):
         None,
         description="A Bearer token that may read GET /metrics (besides admin keys) when sign-in is on; "
         "give it to Prometheus.",
+    )
+
+    # Hosted video APIs (docs/engines.md): each engine is there only when its provider key is set. The keys
+    # keep the providers' own variable names and are SecretStr: never shown in a repr, log or error.
+    openai_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("openai_api_key", "OPENAI_API_KEY"),
+        description="OPENAI_API_KEY: enables the openai engine (OpenAI Videos).",
+    )
+    openai_video_model: str = Field("sora-2", description="The OpenAI video model (sora-2 or sora-2-pro).")
+    openai_base_url: str | None = Field(
+        None, description="The OpenAI SDK's base_url (default https://api.openai.com/v1)."
+    )
+    replicate_api_token: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("replicate_api_token", "REPLICATE_API_TOKEN"),
+        description="REPLICATE_API_TOKEN: enables the replicate engine.",
+    )
+    replicate_video_model: str = Field(
+        "wan-video/wan-2.7-t2v", description="The Replicate model, owner/name or owner/name:version."
+    )
+    replicate_base_url: str | None = Field(
+        None, description="The Replicate SDK's base_url (default https://api.replicate.com)."
+    )
+    fal_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("fal_key", "FAL_KEY"),
+        description="FAL_KEY: enables the fal engine. fal-client reads its queue host from FAL_QUEUE_RUN_HOST.",
+    )
+    fal_video_model: str = Field(
+        "fal-ai/wan-25-preview/text-to-video", description="The fal app (endpoint id) that makes the video."
+    )
+    hosted_poll_interval_s: float = Field(
+        2.0, gt=0, description="How often a hosted engine asks its provider about a running job."
+    )
+    hosted_timeout_s: float = Field(
+        1800.0, gt=0, description="A provider job not finished this long after its creation is cancelled."
+    )
+    hosted_max_download_mb: float = Field(
+        1024.0, gt=0, description="The largest provider video Framecast downloads, in megabytes."
+    )
+    hosted_download_timeout_s: float = Field(
+        300.0, gt=0, description="The longest a provider video's download may take."
     )
 
     @property
