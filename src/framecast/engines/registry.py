@@ -17,6 +17,11 @@ from dataclasses import dataclass
 from framecast.domain.errors import EngineNotAvailable
 from framecast.domain.options import DEFAULT_ENGINE, VideoOptions
 from framecast.engines.base import Engine, EngineInfo
+from framecast.engines.hosted.configured import (
+    fal_from_settings,
+    openai_from_settings,
+    replicate_from_settings,
+)
 from framecast.engines.procedural import ProceduralEngine
 from framecast.settings import Settings
 
@@ -43,10 +48,13 @@ def _diffusers(settings: Settings) -> Engine | None:
 
 
 #: Every engine Framecast knows, in the order ``GET /api/engines`` lists them. One entry per engine;
-#: hosted engines (OpenAI, Replicate, fal) add theirs here, each built only when its key is set.
+#: the hosted engines (OpenAI, Replicate, fal) are built only when their provider's key is set.
 FACTORIES: list[EngineFactory] = [
     EngineFactory("procedural", _procedural),
     EngineFactory("diffusers", _diffusers),
+    EngineFactory("openai", openai_from_settings),
+    EngineFactory("replicate", replicate_from_settings),
+    EngineFactory("fal", fal_from_settings),
 ]
 
 
