@@ -232,7 +232,10 @@ def test_auto_falls_back_to_polling_when_sse_keeps_failing() -> None:
 
 def test_sse_alone_does_not_fall_back() -> None:
     proxy = BufferingProxy()
-    with Client("http://fc", transport=httpx.MockTransport(proxy)) as client, pytest.raises(ClientError) as caught:
+    with (
+        Client("http://fc", transport=httpx.MockTransport(proxy)) as client,
+        pytest.raises(ClientError) as caught,
+    ):
         client.wait("prj_1", transport="sse", max_reconnects=4)
     assert caught.value.code == "stream_unavailable" and proxy.polls == []
     with Client("http://fc", transport=httpx.MockTransport(proxy)) as client, pytest.raises(ValueError):

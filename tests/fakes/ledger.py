@@ -82,6 +82,8 @@ class _State:
     secrets: dict[str, str] = field(default_factory=dict)
     #: Until when a secret is kept (the service_secrets.expires_at column); absent: for good.
     secrets_until: dict[str, datetime] = field(default_factory=dict)
+    #: The page's sessions: cookie hash -> (key id, expires at).
+    sessions: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     webhooks: WebhookTables = field(default_factory=WebhookTables)
     #: The metric counters: (metric, label, le) -> [count, total].
     counters: dict[tuple[str, str, str], list[float]] = field(default_factory=dict)
@@ -101,6 +103,7 @@ class _State:
             api_keys=copy.deepcopy(self.api_keys),
             secrets=dict(self.secrets),
             secrets_until=dict(self.secrets_until),
+            sessions=dict(self.sessions),
             webhooks=self.webhooks.copy(),
             counters={key: list(value) for key, value in self.counters.items()},
         )
@@ -535,6 +538,27 @@ class FakeLedger:
             key = tx._state.api_keys.get(key_id)
             if key is not None and key.revoked_at is None:
                 key.revoked_at = at
+            for token_hash, (owner_key, _) in list(tx._state.sessions.items()):
+                if owner_key == key_id:
+                    del tx._state.sessions[token_hash]
+
+    def add_session(self, token_hash: str, key_id: str, created_at: datetime, expires_at: datetime) -> None:
+        with self.transaction() as tx:
+            for old, (_, expires) in list(tx._state.sessions.items()):
+                if expires <= created_at:
+                    del tx._state.sessions[old]
+            if token_hash in tx._state.sessions:
+                raise IntegrityViolation("session exists already")
+            tx._state.sessions[token_hash] = (key_id, expires_at)
+
+    def session_key_id(self, token_hash: str, now: datetime) -> str | None:
+        with self._lock:
+            found = self._state.sessions.get(token_hash)
+        return found[0] if found is not None and found[1] > now else None
+
+    def end_session(self, token_hash: str) -> None:
+        with self.transaction() as tx:
+            tx._state.sessions.pop(token_hash, None)
 
     def service_secret(self, name: str, make: Callable[[], str]) -> str:
         with self.transaction() as tx:

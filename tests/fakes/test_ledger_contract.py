@@ -477,6 +477,35 @@ def test_api_keys_are_stored_listed_and_revoked_once(any_ledger: FakeLedger | Sq
     assert revoked is not None and revoked.revoked_at == T0 + timedelta(seconds=5) and not revoked.active
 
 
+def test_sessions_are_found_until_they_end_expire_or_their_key_is_revoked(
+    any_ledger: FakeLedger | SqlLedger,
+) -> None:
+    day = timedelta(days=1)
+    any_ledger.add_api_key(ApiKey(id="key_a", owner="ana", secret_hash="h" * 64, created_at=T0))
+    any_ledger.add_api_key(ApiKey(id="key_b", owner="bo", secret_hash="g" * 64, created_at=T0))
+    any_ledger.add_session("1" * 64, "key_a", T0, T0 + day)
+    any_ledger.add_session("2" * 64, "key_a", T0, T0 + day)
+    any_ledger.add_session("3" * 64, "key_b", T0, T0 + day)
+    any_ledger.add_session("4" * 64, "key_b", T0, T0 + timedelta(seconds=1))
+    assert any_ledger.session_key_id("1" * 64, T0) == "key_a"
+    assert any_ledger.session_key_id("3" * 64, T0) == "key_b"
+    assert any_ledger.session_key_id("4" * 64, T0 + timedelta(seconds=1)) is None  # expired
+    assert any_ledger.session_key_id("f" * 64, T0) is None
+    # Signing out ends that session only.
+    any_ledger.end_session("1" * 64)
+    any_ledger.end_session("f" * 64)  # unknown: nothing happens
+    assert any_ledger.session_key_id("1" * 64, T0) is None
+    assert any_ledger.session_key_id("2" * 64, T0) == "key_a"
+    # Revoking a key ends every session opened with it, and no other.
+    any_ledger.revoke_api_key("key_a", T0 + timedelta(seconds=5))
+    assert any_ledger.session_key_id("2" * 64, T0) is None
+    assert any_ledger.session_key_id("3" * 64, T0) == "key_b"
+    # Opening a session removes the expired ones, so ended sessions do not pile up.
+    any_ledger.add_session("5" * 64, "key_b", T0 + day, T0 + 2 * day)
+    assert any_ledger.session_key_id("3" * 64, T0) is None
+    assert any_ledger.session_key_id("5" * 64, T0 + day) == "key_b"
+
+
 def test_a_service_secret_is_made_once_and_then_the_same(any_ledger: FakeLedger | SqlLedger) -> None:
     made: list[str] = []
 

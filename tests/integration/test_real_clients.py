@@ -64,7 +64,12 @@ def proxy(slow_server: Server) -> Iterator[TcpProxy]:
 
 def _new_project(server: Server) -> str:
     with httpx.Client(base_url=server.url, timeout=30) as client:
-        body = {"prompt": "Lanterns drifting on a night river", "duration_s": 2, "resolution": "360p", "fps": 24}
+        body = {
+            "prompt": "Lanterns drifting on a night river",
+            "duration_s": 2,
+            "resolution": "360p",
+            "fps": 24,
+        }
         return str(create(client, **body)["id"])
 
 
@@ -188,7 +193,9 @@ def test_sseclient_py_reads_hello_with_its_retry_and_every_event(slow_server: Se
     with httpx.Client(base_url=slow_server.url, timeout=httpx.Timeout(10, read=60)) as http:
         wait_terminal(http, project_id)
         url = f"/api/projects/{project_id}/events"
-        with http.stream("GET", url, params={"after": 0}, headers={"Accept": "text/event-stream"}) as response:
+        with http.stream(
+            "GET", url, params={"after": 0}, headers={"Accept": "text/event-stream"}
+        ) as response:
             events = list(sseclient.SSEClient(response.iter_bytes()).events())
         ended = http.get(url, params={"after": events[-1].id}, headers={"Accept": "text/event-stream"})
     hello, *rest = events

@@ -30,7 +30,9 @@ def s3_served(tmp_path: Path, s3_server: S3Server) -> Iterator[tuple[Server, S3S
 def test_a_project_renders_through_the_bucket(s3_served: tuple[Server, S3Server], tmp_path: Path) -> None:
     server, s3 = s3_served
     with httpx.Client(base_url=server.url, timeout=30) as client:
-        upload = client.post("/api/uploads", files={"file": ("logo.png", png_bytes((64, 32), (250, 200, 20)), "image/png")})
+        upload = client.post(
+            "/api/uploads", files={"file": ("logo.png", png_bytes((64, 32), (250, 200, 20)), "image/png")}
+        )
         assert upload.status_code == 201, upload.text
         logo = upload.json()
         uploaded = [k for k in s3.objects("media") if k.startswith(f"fc/uploads/{logo['asset_id']}/")]
@@ -103,7 +105,9 @@ def test_a_storage_outage_mid_render_loses_nothing(tmp_path: Path, s3_server: S3
     server = Server(tmp_path / "data", workers=2, env=env).start()
     try:
         with httpx.Client(base_url=server.url, timeout=30) as client:
-            project = create(client, prompt="Storage goes away and comes back", duration_s=4, resolution="360p")
+            project = create(
+                client, prompt="Storage goes away and comes back", duration_s=4, resolution="360p"
+            )
 
             wait_chunk_progress(client, project["id"], 0.3)
             s3_server.stop()
@@ -114,9 +118,10 @@ def test_a_storage_outage_mid_render_loses_nothing(tmp_path: Path, s3_server: S3
             assert snap["status"] == "completed", (snap.get("error"), server.log_tail())
             assert "Retrying" in server.log_tail(1_000_000), "an upload met the outage and was retried"
             video = next(a for a in snap["assets"] if a["kind"] == "video")
-            assert client.get(video["url"]).content == (
-                s3_server.root / "media" / f"fc/{project['id']}/{video['id']}/video.mp4"
-            ).read_bytes()
+            assert (
+                client.get(video["url"]).content
+                == (s3_server.root / "media" / f"fc/{project['id']}/{video['id']}/video.mp4").read_bytes()
+            )
     finally:
         server.stop()
 

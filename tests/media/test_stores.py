@@ -127,10 +127,10 @@ def test_s3_ping_names_a_missing_bucket(s3_server: S3Server, tmp_path: Path) -> 
         store.ping()
 
 
-def test_s3_wrong_credentials_and_a_dead_endpoint_are_unavailable(s3_server: S3Server, tmp_path: Path) -> None:
-    wrong = make_media_store(
-        s3_server.settings(tmp_path / "a", "s3://media", s3_secret_key="not-the-secret")
-    )
+def test_s3_wrong_credentials_and_a_dead_endpoint_are_unavailable(
+    s3_server: S3Server, tmp_path: Path
+) -> None:
+    wrong = make_media_store(s3_server.settings(tmp_path / "a", "s3://media", s3_secret_key="not-the-secret"))
     with pytest.raises(Unavailable, match="storage"):
         wrong.ping()
     s3_server.stop()

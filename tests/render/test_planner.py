@@ -74,7 +74,18 @@ def test_varied_prompts_give_varied_videos() -> None:
         kinds.update(s.background.kind for s in tl.scenes)
         styles.add(tl.style)
     assert len(looks) >= 12
-    settings = {"sea", "beach", "city", "forest", "desert", "mountains", "meadow", "snowfield", "space", "room"}
+    settings = {
+        "sea",
+        "beach",
+        "city",
+        "forest",
+        "desert",
+        "mountains",
+        "meadow",
+        "snowfield",
+        "space",
+        "room",
+    }
     assert len(kinds & settings) >= 8, kinds  # prompts that name places are drawn there
     assert len(kinds - settings) >= 3, kinds  # the others keep the abstract backgrounds
     assert len(styles) == 5

@@ -149,7 +149,10 @@ caption_layer = st.fixed_dictionaries(
     optional={"start_s": number, "end_s": number},
 )
 illustration_layer = st.fixed_dictionaries(
-    {"type": st.just("illustration"), "subject": st.sampled_from(["boat", "cat", "🚗", "zzqx", "", "red apple"])},
+    {
+        "type": st.just("illustration"),
+        "subject": st.sampled_from(["boat", "cat", "🚗", "zzqx", "", "red apple"]),
+    },
     optional={
         "x": number,
         "y": number,
@@ -157,7 +160,9 @@ illustration_layer = st.fixed_dictionaries(
         "motion": st.fixed_dictionaries(
             {},
             optional={
-                "kind": st.sampled_from(["drift", "rise", "spin", "bloom", "orbit", "pour", "fly", "teleport"]),
+                "kind": st.sampled_from(
+                    ["drift", "rise", "spin", "bloom", "orbit", "pour", "fly", "teleport"]
+                ),
                 "speed": number,
                 "direction": st.sampled_from(["left", "right", "up"]),
             },
@@ -179,7 +184,19 @@ background = st.fixed_dictionaries(
     {},
     optional={
         "kind": st.sampled_from(
-            ["gradient", "noise", "particles", "starfield", "waves", "bokeh", "solid", "plasma", "city", "sea", "room"]
+            [
+                "gradient",
+                "noise",
+                "particles",
+                "starfield",
+                "waves",
+                "bokeh",
+                "solid",
+                "plasma",
+                "city",
+                "sea",
+                "room",
+            ]
         ),
         "palette": st.lists(colour, min_size=0, max_size=7),
         "motion": number,
@@ -197,7 +214,8 @@ scene = st.fixed_dictionaries(
             st.one_of(text_layer, shape_layer, caption_layer, illustration_layer, effect_layer), max_size=4
         ),
         "camera": st.fixed_dictionaries(
-            {}, optional={"kind": st.sampled_from(["still", "push_in", "pan_left", "dolly"]), "amount": number}
+            {},
+            optional={"kind": st.sampled_from(["still", "push_in", "pan_left", "dolly"]), "amount": number},
         ),
         "transition": st.fixed_dictionaries(
             {},

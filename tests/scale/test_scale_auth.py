@@ -194,3 +194,78 @@ def _framecast(cluster: Cluster, *args: str) -> subprocess.CompletedProcess[str]
     if done.returncode != 0:
         pytest.fail(f"framecast {' '.join(args)}: {done.stderr}")
     return done
+
+
+def _cookie(value: str) -> dict[str, str]:
+    return {"Cookie": f"framecast_session={value}"}
+
+
+def _session_on(server: Server, pid: str, media: str, cookie: str) -> dict[str, Any]:
+    """What a session cookie gets from one replica on every transport (a stream that opens is closed at
+    once: the project is queued, so nothing would end it)."""
+    jar = _cookie(cookie)
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        got: dict[str, Any] = {
+            "rest": c.get(f"/api/projects/{pid}", headers=jar).status_code,
+            "gallery": c.get("/api/videos", headers=jar).status_code,
+            "media": c.get(media, headers=jar).status_code,
+        }
+        with c.stream(
+            "GET",
+            f"/api/projects/{pid}/events",
+            params={"after": 0},
+            headers={**jar, "Accept": "text/event-stream"},
+        ) as stream:
+            got["sse"] = stream.status_code
+    uri = server.url.replace("http", "ws") + f"/api/projects/{pid}/ws?after=0"
+    with connect(uri, additional_headers=jar, open_timeout=10) as ws:
+        first = json.loads(ws.recv(timeout=30))
+    got["ws"] = first["type"] if first["type"] == "hello" else first["data"]["code"]
+    return got
+
+
+SIGNED_IN = {"rest": 200, "gallery": 200, "media": 200, "sse": 200, "ws": "hello"}
+SIGNED_OUT = {"rest": 401, "gallery": 401, "media": 401, "sse": 401, "ws": "unauthenticated"}
+
+
+def _refused_within_cache_time(server: Server, pid: str, cookie: str, since: float) -> None:
+    with httpx.Client(base_url=server.url, timeout=30, headers=_cookie(cookie)) as c:
+        while (status := c.get(f"/api/projects/{pid}").status_code) == 200:
+            assert time.monotonic() - since <= CACHE_S + 1.0, "the replica still believes the session"
+            time.sleep(0.1)
+    assert status == 401
+
+
+def test_signing_out_or_revoking_the_key_ends_a_session_on_every_replica(cluster: Cluster) -> None:
+    from tests.support.images import png_bytes
+
+    cluster.extra_env["FRAMECAST_AUTH"] = "keys"
+    r1, r2 = cluster.api(), cluster.api()
+    made = _framecast(cluster, "keys", "create", "--owner", "alice")
+    key = made.stdout.strip().splitlines()[-1]
+    with httpx.Client(base_url=r1.url, timeout=30, headers=_bearer(key)) as c1:
+        pid = create(c1, prompt="Sign me out", duration_s=1)["id"]  # no workers: it stays queued
+        upload = c1.post("/api/uploads", files={"file": ("a.png", png_bytes(), "image/png")})
+        assert upload.status_code == 201, upload.text
+        media = upload.json()["url"]
+
+        # Signed in on replica 1, used on both (so both remember it), signed out on replica 1: a copy of
+        # the cookie is refused at once there and within CACHE_S on replica 2, on every transport.
+        signed = c1.post("/api/session", json={"key": key})
+        cookie = signed.cookies["framecast_session"]
+        assert _session_on(r2, pid, media, cookie) == _session_on(r1, pid, media, cookie) == SIGNED_IN
+        out = c1.delete("/api/session", headers=_cookie(cookie))
+        assert out.status_code == 204
+        signed_out_at = time.monotonic()
+        assert _session_on(r1, pid, media, cookie) == SIGNED_OUT
+        _refused_within_cache_time(r2, pid, cookie, signed_out_at)
+        assert _session_on(r2, pid, media, cookie) == SIGNED_OUT
+
+        # Revoking the key (as an operator does, from the CLI) ends its other sessions on every replica.
+        second = c1.post("/api/session", json={"key": key}).cookies["framecast_session"]
+        assert _session_on(r1, pid, media, second) == _session_on(r2, pid, media, second) == SIGNED_IN
+        _framecast(cluster, "keys", "revoke", "key_" + key.split("_")[1])
+        revoked_at = time.monotonic()
+        for server in (r1, r2):
+            _refused_within_cache_time(server, pid, second, revoked_at)
+            assert _session_on(server, pid, media, second) == SIGNED_OUT

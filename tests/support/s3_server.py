@@ -71,9 +71,7 @@ class S3Server:
     def objects(self, bucket: str) -> dict[str, int]:
         """Every object in ``bucket`` (read from the served directory) and its size."""
         base = self.root / bucket
-        return {
-            str(p.relative_to(base)): p.stat().st_size for p in sorted(base.rglob("*")) if p.is_file()
-        }
+        return {str(p.relative_to(base)): p.stat().st_size for p in sorted(base.rglob("*")) if p.is_file()}
 
     def start(self, timeout_s: float = 20.0) -> S3Server:
         import socket

@@ -69,6 +69,31 @@ def test_concurrent_misses_share_one_lookup() -> None:
     assert memo.get("key:k", lookup) == Caller("ana") and lookup.calls == 1  # then remembered
 
 
+def test_a_forgotten_entry_is_asked_again_even_when_its_lookup_was_running() -> None:
+    memo = _Recent(5.0)
+    lookup = SlowLookup(lambda: Caller("ana"))
+    memo.get("session:s", lookup)
+    memo.forget("session:s")  # signed out: the remembered answer goes
+    assert memo.get("session:s", lookup) == Caller("ana") and lookup.calls == 2
+    # Forgotten while a check runs (a request came just before the sign-out): that request gets the
+    # answer it asked for, but the answer is not remembered for the requests after the sign-out.
+    started, release = threading.Event(), threading.Event()
+
+    def blocked() -> Caller:
+        started.set()
+        release.wait(10)
+        return Caller("ana")
+
+    memo.forget("session:s")
+    worker = threading.Thread(target=lambda: memo.get("session:s", blocked))
+    worker.start()
+    assert started.wait(10)
+    memo.forget("session:s")
+    release.set()
+    worker.join(10)
+    assert memo.get("session:s", lookup) == Caller("ana") and lookup.calls == 3
+
+
 def test_a_failed_lookup_reaches_every_waiter_and_is_not_remembered() -> None:
     def refuse() -> Any:
         raise Unauthenticated("The API key is not valid (unknown, revoked or mistyped).")

@@ -238,6 +238,77 @@ def test_the_page_signs_in_with_a_cookie_and_signs_out(tenants: Tenants) -> None
     assert_problem(c.get(f"/api/projects/{tenants.project}"), 401, "unauthenticated")
 
 
+def _replayed(t: Tenants, cookie: str, *, sse: bool = True) -> dict[str, Any]:
+    """What a copy of a session cookie gets on every transport: REST, polling, SSE, WebSocket, /media.
+    (SSE only when it is refused: TestClient reads a stream to its end, and a queued project's never ends;
+    the streams of a signed-in session are tested on a real server in tests/scale/test_scale_auth.py.)"""
+    c, p, jar = t.client, t.project, {"Cookie": f"framecast_session={cookie}"}
+    c.cookies.clear()
+    with c.websocket_connect(f"/api/projects/{p}/ws", headers=jar) as ws:
+        first = ws.receive_json()
+    polling = c.get(f"/api/projects/{p}/events?after=0", headers={**jar, "Accept": "application/json"})
+    got: dict[str, Any] = {
+        "rest": c.get(f"/api/projects/{p}", headers=jar).status_code,
+        "polling": polling.status_code,
+        "gallery": c.get("/api/videos", headers=jar).status_code,
+        "media": c.get(t.upload["url"], headers=jar).status_code,
+        "ws": first["type"] if first["type"] == "hello" else first["data"]["code"],
+    }
+    if sse:
+        stream = c.get(f"/api/projects/{p}/events?after=0", headers={**jar, "Accept": "text/event-stream"})
+        got["sse"] = (stream.status_code, stream.json()["code"])
+    return got
+
+
+SIGNED_OUT = {
+    "rest": 401,
+    "polling": 401,
+    "gallery": 401,
+    "media": 401,
+    "sse": (401, "unauthenticated"),
+    "ws": "unauthenticated",
+}
+
+
+def _sign_in(t: Tenants, key: str) -> str:
+    signed = t.client.post("/api/session", json={"key": key})
+    assert signed.status_code == 200, signed.text
+    cookie: str = signed.cookies["framecast_session"]
+    return cookie
+
+
+def test_a_copied_cookie_stops_working_when_its_session_signs_out(tenants: Tenants) -> None:
+    key = tenants.a["Authorization"].removeprefix("Bearer ")
+    cookie, other = _sign_in(tenants, key), _sign_in(tenants, key)
+    assert cookie != other and key not in cookie
+    # Checked once (and so remembered by the auth cache) before signing out.
+    assert _replayed(tenants, cookie, sse=False)["rest"] == 200
+    out = tenants.client.delete("/api/session", headers={"Cookie": f"framecast_session={cookie}"})
+    assert out.status_code == 204 and 'framecast_session=""' in out.headers["set-cookie"]
+    assert _replayed(tenants, cookie) == SIGNED_OUT
+    # The same key's other session (another browser) is still signed in; the key itself still works.
+    assert _replayed(tenants, other, sse=False)["rest"] == 200
+    assert tenants.client.get("/api/videos", headers=tenants.a).status_code == 200
+    # Signing out twice, or with a forged cookie, or with none, is no error.
+    for jar in (f"framecast_session={cookie}", "framecast_session=fcs_forged", ""):
+        assert (
+            tenants.client.delete("/api/session", headers={"Cookie": jar} if jar else {}).status_code == 204
+        )
+
+
+def test_revoking_a_key_ends_its_sessions_on_every_transport(tenants: Tenants) -> None:
+    c = tenants.client
+    c.app.state.auth._recent.ttl_s = 0.0  # type: ignore[attr-defined]  (another process revokes: no cache)
+    runtime = c.app.state.runtime  # type: ignore[attr-defined]
+    record, key = runtime.keys.create("alice", label="the page's")
+    cookie = _sign_in(tenants, key)
+    opened = _replayed(tenants, cookie, sse=False)
+    assert opened["rest"] == opened["media"] == opened["polling"] == 200 and opened["ws"] == "hello"
+    runtime.keys.revoke(record.id)
+    assert _replayed(tenants, cookie) == SIGNED_OUT
+    assert_problem(c.post("/api/session", json={"key": key}), 401, "unauthenticated")
+
+
 def test_the_session_answer_is_503_during_an_outage_not_signed_out(
     tenants: Tenants, monkeypatch: pytest.MonkeyPatch
 ) -> None:

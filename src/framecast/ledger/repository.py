@@ -41,6 +41,7 @@ from framecast.ledger.tables import (
     outbox,
     projects,
     service_secrets,
+    sessions,
     tasks,
 )
 from framecast.ledger.webhooks import SqlWebhookStore
@@ -630,6 +631,28 @@ class SqlLedger:
                 .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
                 .values(revoked_at=at)
             )
+            tx.execute(delete(sessions).where(sessions.c.key_id == key_id))
+
+    def add_session(self, token_hash: str, key_id: str, created_at: datetime, expires_at: datetime) -> None:
+        with self.transaction() as tx:
+            tx.execute(delete(sessions).where(sessions.c.expires_at <= created_at))
+            tx.execute(
+                insert(sessions).values(
+                    token_hash=token_hash, key_id=key_id, created_at=created_at, expires_at=expires_at
+                )
+            )
+
+    def session_key_id(self, token_hash: str, now: datetime) -> str | None:
+        query = select(sessions.c.key_id).where(
+            sessions.c.token_hash == token_hash, sessions.c.expires_at > now
+        )
+        with self.read() as tx:
+            value = tx.execute(query).scalar()
+        return None if value is None else str(value)
+
+    def end_session(self, token_hash: str) -> None:
+        with self.transaction() as tx:
+            tx.execute(delete(sessions).where(sessions.c.token_hash == token_hash))
 
     def service_secret(self, name: str, make: Callable[[], str]) -> str:
         query = select(service_secrets.c.value).where(service_secrets.c.name == name)

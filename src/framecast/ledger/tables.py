@@ -137,6 +137,17 @@ api_keys = Table(
     Column("last_used_at", DateTime(timezone=True), nullable=True),
 )
 
+#: The page's sessions (``POST /api/session``): a SHA-256 of each cookie, the key it was opened with and
+#: when it expires. Signing out deletes the row, revoking the key deletes its rows.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("key_id", String(40), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
 #: Secrets the service makes for itself (the delivery-token signing key), shared by every replica.
 service_secrets = Table(
     "service_secrets",

@@ -4,7 +4,8 @@ A key is ``fc_<20 hex: its id>_<secret>``: the id finds the row, the secret (32 
 against its SHA-256 in constant time. A secret of that entropy needs no slow hash: a slow hash defends
 guessable passwords, and nothing about 256 random bits is guessable. A delivery token is signed with a
 service secret that the ledger keeps (so every replica shares it without configuration) by
-``itsdangerous``; it names one project, its owner and an expiry.
+``itsdangerous``; it names one project, its owner and an expiry. A page session is a random cookie whose
+hash the ledger keeps, so it can be ended (``Sessions``).
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Generic, TypeVar
 
-from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from framecast.domain.errors import InvalidInput, NotFound, Unauthenticated
 from framecast.domain.identity import ApiKey, Caller
@@ -32,7 +32,8 @@ TOKEN_PREFIX = "fct_"
 DEFAULT_TOKEN_TTL_S = 3600
 MAX_TOKEN_TTL_S = 24 * 3600
 TOKEN_SECRET_NAME = "delivery-token-signing-key"
-SESSION_SECRET_NAME = "session-signing-key"
+SESSION_PREFIX = "fcs_"
+_SESSION = re.compile(r"^fcs_[A-Za-z0-9_-]{43}$")
 SESSION_MAX_AGE_S = 30 * 24 * 3600
 
 
@@ -103,24 +104,20 @@ class KeyService:
         return Caller(owner=key.owner, admin=key.admin)
 
 
-S = TypeVar("S", URLSafeSerializer, URLSafeTimedSerializer)
-
-
-class _StoredSigner(Generic[S]):
+class _StoredSigner:
     """An itsdangerous serializer over a secret the ledger keeps (made on first use, shared by replicas);
     call it for the serializer."""
 
-    def __init__(self, store: KeyStore, name: str, salt: str, kind: type[S]) -> None:
+    def __init__(self, store: KeyStore, name: str, salt: str) -> None:
         self.store = store
         self.name = name
         self.salt = salt
-        self.kind: type[S] = kind
-        self._serializer: S | None = None
+        self._serializer: URLSafeSerializer | None = None
 
-    def __call__(self) -> S:
+    def __call__(self) -> URLSafeSerializer:
         if self._serializer is None:
             secret = self.store.service_secret(self.name, lambda: secrets.token_hex(32))
-            self._serializer = self.kind(secret, salt=self.salt)
+            self._serializer = URLSafeSerializer(secret, salt=self.salt)
         return self._serializer
 
 
@@ -134,9 +131,7 @@ class DeliveryTokens:
     """Short-lived signed tokens that read one project (for a browser that cannot send headers)."""
 
     def __init__(self, store: KeyStore) -> None:
-        self._signer = _StoredSigner(
-            store, TOKEN_SECRET_NAME, "framecast.delivery-token.v1", URLSafeSerializer
-        )
+        self._signer = _StoredSigner(store, TOKEN_SECRET_NAME, "framecast.delivery-token.v1")
 
     def issue(self, project_id: str, owner: str, *, ttl_s: int | None = None) -> IssuedToken:
         ttl = DEFAULT_TOKEN_TTL_S if ttl_s is None else ttl_s
@@ -165,25 +160,40 @@ class DeliveryTokens:
 
 
 class Sessions:
-    """The page's sign-in: a key typed once becomes a signed cookie naming the key (never the key itself),
-    checked against the key's record on use, so revoking the key ends its sessions."""
+    """The page's sign-in: a key typed once becomes a session cookie (``fcs_`` and 32 random bytes; never
+    the key itself). The ledger keeps a SHA-256 of each cookie with the key it was opened with, so signing
+    out ends the session on every process (a copied cookie stops working too), and so does revoking the
+    key (its sessions are deleted with it, and a session is believed only while its key is active)."""
 
     def __init__(self, store: KeyStore, keys: KeyService) -> None:
+        self.store = store
         self.keys = keys
-        self._signer = _StoredSigner(
-            store, SESSION_SECRET_NAME, "framecast.session.v1", URLSafeTimedSerializer
-        )
 
     def open(self, presented_key: str) -> tuple[str, Caller]:
         """The cookie value for a valid key, and who it signs in."""
         caller = self.keys.authenticate(presented_key)
         key_id = "key_" + presented_key.strip()[len(KEY_PREFIX) :].split("_", 1)[0]
-        return self._signer().dumps({"k": key_id}), caller
+        cookie = SESSION_PREFIX + secrets.token_urlsafe(32)
+        now = utcnow()
+        self.store.add_session(_hash(cookie), key_id, now, now + timedelta(seconds=SESSION_MAX_AGE_S))
+        return cookie, caller
 
     def key_id(self, cookie: str) -> str:
-        """The key a session cookie names; Unauthenticated when it is tampered with or too old."""
-        try:
-            payload = self._signer().loads(cookie, max_age=SESSION_MAX_AGE_S)
-            return str(payload["k"])
-        except (BadSignature, KeyError, TypeError):
-            raise Unauthenticated("The session is not valid; sign in again.") from None
+        """The key an open session was made with; Unauthenticated when the session is unknown (malformed,
+        forged, ended by signing out) or too old."""
+        if not _SESSION.fullmatch(cookie):
+            raise Unauthenticated("The session is not valid; sign in again.")
+        key_id = self.store.session_key_id(_hash(cookie), utcnow())
+        if key_id is None:
+            raise Unauthenticated("The session has ended; sign in again.")
+        return key_id
+
+    def caller(self, cookie: str) -> Caller:
+        """Who an open session signs in (its key must still be active); Unauthenticated otherwise."""
+        key = self.keys.active_key(self.key_id(cookie))
+        return Caller(owner=key.owner, admin=key.admin)
+
+    def close(self, cookie: str) -> None:
+        """Sign out: this session stops working everywhere (a malformed or unknown one: nothing to do)."""
+        if _SESSION.fullmatch(cookie):
+            self.store.end_session(_hash(cookie))

@@ -14,7 +14,7 @@ from framecast import __version__
 from framecast.runtime import Runtime
 from framecast.services.shared_reads import SharedReads
 from framecast.web import errors, openapi, stream_route
-from framecast.web.auth import Authenticator
+from framecast.web.auth import AuthenticateBeforeTheBody, Authenticator
 from framecast.web.guards import BrowserGuard, allowed_hosts
 from framecast.web.limits import BodyLimitMiddleware
 from framecast.web.metrics import Metrics
@@ -81,6 +81,10 @@ def create_app(runtime: Runtime) -> FastAPI:
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         upload_max_bytes=settings.max_upload_bytes,
+    )
+    # Who is asking, before any body is read (keys and proxy mode): the anonymous get 401 for nothing.
+    app.add_middleware(
+        AuthenticateBeforeTheBody, authenticator=app.state.auth, public=frozenset({"/api/session"})
     )
     # A foreign Host or a cross-site change is refused before anything else reads the request.
     app.add_middleware(

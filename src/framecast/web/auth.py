@@ -8,13 +8,15 @@ transport (REST, SSE, polling, WebSocket, /media).
 * In every mode, routes that read one project also take a delivery token (``?token=fct_…`` or a Bearer
   token): it reads that project and nothing else.
 
-Checked keys and sessions are remembered for a few seconds, so a thousand streams opening at once cost one
-database read, not a thousand (the requests that miss together share one read); a revoked key stops
-working within that time.
+Checked keys and sessions are remembered for ``CACHE_S`` seconds, so a thousand streams opening at once
+cost one database read, not a thousand (the requests that miss together share one read). A revoked key,
+and a session signed out on another replica, stop working within that time; a session signed out on this
+process stops at once (``signed_out`` forgets it, and a check still running for it is not remembered).
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import ipaddress
 import threading
@@ -23,12 +25,14 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from framecast.domain.errors import InvalidInput, Unauthenticated
+from framecast.domain.errors import FramecastError, InvalidInput, Unauthenticated
 from framecast.domain.identity import AuthMode, Caller
 from framecast.logs import annotate
 from framecast.services.identity import TOKEN_PREFIX, DeliveryTokens, KeyService, Sessions, check_owner_name
 from framecast.settings import Settings
+from framecast.web.errors import error_response
 
 SESSION_COOKIE = "framecast_session"
 #: How long a checked key or session is believed without asking the ledger again.
@@ -51,12 +55,15 @@ class _Flight:
     """One lookup in progress: the requests that miss while it runs wait for its answer instead of asking
     the ledger themselves."""
 
-    __slots__ = ("done", "error", "value")
+    __slots__ = ("done", "error", "forgotten", "value")
 
     def __init__(self) -> None:
         self.done = threading.Event()
         self.value: object = None
         self.error: BaseException | None = None
+        #: ``forget`` ran while this lookup did: its answer goes to the requests that wait for it (they
+        #: came before the forgetting) but is not remembered.
+        self.forgotten = False
 
 
 class _Recent:
@@ -112,11 +119,19 @@ class _Recent:
         finally:
             with self._lock:
                 del self._flights[key]
-                if flight.error is None:
+                if flight.error is None and not flight.forgotten:
                     if len(self._items) >= _CACHE_LIMIT:
                         self._items.clear()
                     self._items[key] = (started, flight.value)
             flight.done.set()
+
+    def forget(self, key: str) -> None:
+        """Believe ``key`` no longer: the next request for it asks again."""
+        with self._lock:
+            self._items.pop(key, None)
+            flight = self._flights.get(key)
+            if flight is not None:
+                flight.forgotten = True
 
 
 class Authenticator:
@@ -185,11 +200,13 @@ class Authenticator:
         return lookup("token:" + token, lambda: self.tokens.verify(token))
 
     def _session(self, cookie: str, lookup: _Lookup) -> Caller:
-        def check() -> Caller:
-            key = self.keys.active_key(self.sessions.key_id(cookie))
-            return Caller(owner=key.owner, admin=key.admin)
+        return lookup("session:" + cookie, lambda: self.sessions.caller(cookie))
 
-        return lookup("session:" + cookie, check)
+    def sign_out(self, cookie: str) -> None:
+        """End the session on every process (the ledger forgets it) and stop believing it here at once;
+        other processes stop within ``CACHE_S``."""
+        self.sessions.close(cookie)
+        self._recent.forget("session:" + cookie)
 
     def _proxied(self, conn: HTTPConnection) -> Caller:
         # Exactly one: a proxy that adds its header instead of replacing the client's sends two, and the
@@ -231,3 +248,38 @@ def _bearer(conn: HTTPConnection, *, strict: bool) -> str | None:
             return None
         raise Unauthenticated("The Authorization header must be 'Bearer <API key>'.")
     return value.strip()
+
+
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class AuthenticateBeforeTheBody:
+    """ASGI middleware (keys and proxy mode): a request that may carry a body (any method but GET, HEAD and
+    OPTIONS) is authenticated from its head alone, before a byte of the body is read. Without it the
+    framework reads and parses the whole body (and spools an upload to disk, up to 25 MB) before the
+    route's dependency says 401, so anyone who reaches the port could make the server take in bodies, or
+    hold a connection with one sent a byte at a time, for nothing. The route checks the caller again
+    (from the cache) and decides what that caller may do; a delivery token passes here, and the route
+    answers it. ``POST /api/session`` (signing in) is the one change made without a credential."""
+
+    def __init__(self, app: ASGIApp, *, authenticator: Authenticator, public: frozenset[str]) -> None:
+        self.app = app
+        self.auth = authenticator
+        self.public = public
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and self.auth.mode is not AuthMode.NONE
+            and scope["method"] not in _READS
+            and scope["path"] not in self.public
+        ):
+            conn = HTTPConnection(scope)
+            try:
+                await asyncio.to_thread(self.auth.caller, conn, allow_token=True)
+            except Unauthenticated as exc:
+                await error_response(exc, f"{scope['method']} {scope['path']}")(scope, receive, send)
+                return
+            except FramecastError:
+                pass  # an outage: the route meets it too, and answers it
+        await self.app(scope, receive, send)

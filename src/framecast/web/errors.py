@@ -166,20 +166,25 @@ def _sentence(err: dict[str, Any]) -> tuple[str, str]:
     return field, f"'{field}': {msg}." if field else msg
 
 
+def error_response(exc: FramecastError, where: str) -> JSONResponse:
+    """The answer to a FramecastError, with the headers its kind needs (``where``: for the outage log)."""
+    response = problem(status_for(exc), **public_error(exc))
+    if isinstance(exc, RangeNotSatisfiable):
+        response.headers["Content-Range"] = f"bytes */{exc.size}"
+    if isinstance(exc, Unauthenticated):
+        response.headers["WWW-Authenticate"] = 'Bearer realm="framecast"'
+    if isinstance(exc, QuotaExceeded):
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+    if isinstance(exc, Unavailable):
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        log_unavailable(where, exc)
+    return response
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(FramecastError)
     async def _framecast(request: Request, exc: FramecastError) -> JSONResponse:
-        response = problem(status_for(exc), **public_error(exc))
-        if isinstance(exc, RangeNotSatisfiable):
-            response.headers["Content-Range"] = f"bytes */{exc.size}"
-        if isinstance(exc, Unauthenticated):
-            response.headers["WWW-Authenticate"] = 'Bearer realm="framecast"'
-        if isinstance(exc, QuotaExceeded):
-            response.headers["Retry-After"] = str(exc.retry_after_s)
-        if isinstance(exc, Unavailable):
-            response.headers["Retry-After"] = str(RETRY_AFTER_S)
-            log_unavailable(f"{request.method} {request.url.path}", exc)
-        return response
+        return error_response(exc, f"{request.method} {request.url.path}")
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

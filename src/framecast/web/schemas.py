@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
+from framecast.domain.engines import EngineInfo
 from framecast.domain.identity import AuthMode
 from framecast.domain.options import Aspect, Fps, Resolution, Style
 from framecast.domain.status import Status
@@ -81,11 +82,12 @@ class OptionsPublic(Public):
     seed: int | None
     style: Style | None
     voiceover: bool
+    engine: str = Field(description="The engine that makes the video (GET /api/engines lists them).")
 
 
 class TaskPublic(Public):
     id: str
-    kind: str = Field(description="plan, narration, render, render_chunk, compose, poster, …")
+    kind: str = Field(description="plan, narration, render, render_chunk, compose, poster, generate, …")
     status: Status
     terminal: bool
     progress: float = Field(ge=0, le=1)
@@ -324,6 +326,13 @@ class SessionPublic(Public):
     signed_in: bool
     owner: str | None
     admin: bool
+
+
+class EngineList(Public):
+    """The engines this service has configured (``GET /api/engines``)."""
+
+    default: str = Field(description="The engine a project gets when it names none.")
+    engines: list[EngineInfo]
 
 
 class Health(Public):

@@ -1,5 +1,6 @@
 """The page's sign-in (FRAMECAST_AUTH=keys): a key typed once becomes an HttpOnly, SameSite=Lax session
-cookie that SSE, WebSocket and /media requests carry; ``DELETE`` signs out. ``GET`` says who is signed in
+cookie that SSE, WebSocket and /media requests carry; ``DELETE`` signs out (the session ends on the server,
+so a copied cookie stops working too). ``GET`` says who is signed in
 (and which auth mode the server runs), so the page knows whether to ask for a key."""
 
 from __future__ import annotations
@@ -71,10 +72,14 @@ def sign_in(body: SessionCreate, request: Request, response: Response, runtime: 
     "",
     status_code=204,
     response_class=Response,
-    summary="Sign out: clears the session cookie",
+    summary="Sign out: ends the session and clears its cookie",
     responses=problems(403, 421),
 )
 def sign_out(request: Request) -> Response:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        # Ended in the ledger, not only forgotten by this browser: a copy of the cookie stops working too.
+        get_authenticator(request).sign_out(cookie)
     response = Response(status_code=204)
     response.delete_cookie(
         SESSION_COOKIE,
