@@ -105,15 +105,7 @@ def test_a_job_refused_by_the_safety_check_is_provider_rejected_prompt(
     assert caught.value.code == "provider_rejected_prompt"
 
 
-def test_a_rate_limited_create_carries_the_providers_retry_after(
-    provider: Harness, run: FakeRun, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if provider.name == "fal":
-        # fal-client retries a 429 on submit ten times with backoff of up to 30 s before it gives up; the
-        # test shortens that budget of the SDK's, not the behaviour under test.
-        import fal_client.client
-
-        monkeypatch.setattr(fal_client.client, "MAX_ATTEMPTS", 2)
+def test_a_rate_limited_create_carries_the_providers_retry_after(provider: Harness, run: FakeRun) -> None:
     provider.stand_in.reset("rate_limited")
     with pytest.raises(ProviderError) as caught:
         provider.engine().generate(provider.request(), run)
@@ -121,6 +113,20 @@ def test_a_rate_limited_create_carries_the_providers_retry_after(
     assert caught.value.retry_after_s == RETRY_AFTER_S
     assert f"wait {RETRY_AFTER_S} s" in caught.value.message  # the wait survives into the project error
     assert provider.stand_in.creations == 0
+    # Asked once: the worker is not held by an SDK's own retries (fal-client's would wait ~50 s, and ignore
+    # the provider's Retry-After).
+    assert [method for method, _ in provider.stand_in.requests] == ["POST"]
+
+
+def test_a_create_whose_answer_is_lost_is_not_sent_again(provider: Harness, run: FakeRun) -> None:
+    # The provider made the job, and the answer never came: sending the create again would make (and
+    # bill) a second job. The project fails instead, as provider_unavailable.
+    provider.stand_in.reset("drop_create")
+    with pytest.raises(ProviderError) as caught:
+        provider.engine().generate(provider.request(), run)
+    assert caught.value.code == "provider_unavailable"
+    assert provider.stand_in.dropped == 1
+    assert provider.stand_in.creations == 1
 
 
 def test_a_slow_job_times_out_and_is_cancelled(provider: Harness, run: FakeRun) -> None:

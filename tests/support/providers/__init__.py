@@ -10,7 +10,8 @@ depends on a clock.
 Scenarios: ``succeed``; ``fail`` (the job fails); ``reject`` (the create is refused as a policy or validation
 violation); ``reject_job`` (the job ends refused by the provider's safety check); ``rate_limited`` (the create
 answers 429 with ``Retry-After: 17``); ``slow`` (the job runs forever); ``drop`` (the second poll's connection
-is closed without an answer, once); ``down`` (every poll answers 500).
+is closed without an answer, once); ``drop_create`` (the first create makes its job, then its connection is
+closed without an answer: the answer was lost, the job is paid for); ``down`` (every poll answers 500).
 """
 
 from __future__ import annotations
@@ -170,7 +171,13 @@ class StandIn:
         return any(k.lower() == "authorization" and v == wanted for k, v in headers.items())
 
     def dispatch(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Reply:
-        return self.route(method, path, headers, body)
+        made = self.creations
+        reply = self.route(method, path, headers, body)
+        with self.lock:
+            if self.scenario == "drop_create" and self.creations > made and self.dropped == 0:
+                self.dropped += 1
+                return DROP
+        return reply
 
     def route(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Reply:
         raise NotImplementedError

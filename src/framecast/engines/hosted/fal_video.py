@@ -84,13 +84,24 @@ class FalVideo:
             "seed": request.seed % 2_147_483_648,
         }
         try:
-            handle = self._client.submit(self._app, arguments)
+            return self._submit_once(arguments)
         except self._fal.FalClientHTTPError as exc:
             raise self._final(exc) from None
-        except (httpx.TransportError, self._fal.FalClientError) as exc:
+        except (httpx.TransportError, self._fal.FalClientError, KeyError, ValueError) as exc:
             log.warning("%s: submit failed: %s", NAME, type(exc).__name__)
             raise ProviderError(f"The {NAME} provider could not be reached.", code=UNAVAILABLE) from None
-        return str(handle.request_id)
+
+    def _submit_once(self, arguments: dict[str, Any]) -> str:
+        """``SyncClient.submit`` without its retries: it sends the create again after a 429, 408, 409 or any
+        transport error, up to ten times (backoff up to 30 s, Retry-After ignored), so a create whose answer
+        was lost would make, and bill, a second job, and a rate limit would hold the worker about a minute.
+        One POST over the SDK's own client (its key, queue host and transport) and its error type."""
+        client = self._fal.client
+        response = self._client._client.post(
+            client.QUEUE_URL_FORMAT + self._app, json=arguments, timeout=self._client.default_timeout
+        )
+        client._raise_for_status(response)
+        return str(response.json()["request_id"])
 
     def status(self, job_id: str) -> JobStatus:
         fal = self._fal
