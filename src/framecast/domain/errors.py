@@ -22,6 +22,8 @@ FramecastError                 any error Framecast raises on purpose
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class FramecastError(Exception):
     """Raised for every error Framecast means to raise; carries a stable ``code`` and a human message."""
@@ -40,6 +42,11 @@ class FramecastError(Exception):
         if self.field:
             out["field"] = self.field
         return out
+
+    def as_record(self) -> dict[str, Any]:
+        """What a failed task (and its project) records of this error: ``as_dict`` and any member of the
+        error's own that a client can act on (a provider's ``retry_after_s``)."""
+        return dict(self.as_dict())
 
 
 class InvalidInput(FramecastError):

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -51,6 +51,17 @@ class ProviderError(FramecastError):
     def __init__(self, message: str, *, code: str, retry_after_s: float | None = None) -> None:
         super().__init__(message, code=code)
         self.retry_after_s = retry_after_s
+
+    def as_record(self) -> dict[str, Any]:
+        """The project error: with ``retry_after_s`` (the provider's wait) when the provider said one.
+
+        >>> ProviderError("slow down", code="provider_rate_limited", retry_after_s=17).as_record()
+        {'code': 'provider_rate_limited', 'message': 'slow down', 'retry_after_s': 17}
+        """
+        out = super().as_record()
+        if self.retry_after_s is not None:
+            out["retry_after_s"] = self.retry_after_s
+        return out
 
 
 @dataclass(frozen=True)

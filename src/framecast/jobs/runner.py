@@ -106,7 +106,7 @@ class TaskRunner:
             return
         except FramecastError as exc:
             log.warning("task %s failed: %s", task.id, exc.message)
-            self._fail(task, exc.as_dict())
+            self._fail(task, exc.as_record())
             return
         except Exception as exc:  # noqa: BLE001 - any bug becomes a recorded failure, never a silent hang
             log.exception("task %s crashed", task.id)

@@ -61,7 +61,7 @@ class Problem(BaseModel):
 
 class ErrorPublic(BaseModel):
     """Why a project or a task failed or was cancelled (``{code, message}``; ``field`` when an input was
-    at fault)."""
+    at fault; ``retry_after_s`` when a hosted provider said how long to wait: ``provider_rate_limited``)."""
 
     model_config = ConfigDict(extra="allow")
 

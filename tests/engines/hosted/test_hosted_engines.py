@@ -112,6 +112,7 @@ def test_a_rate_limited_create_carries_the_providers_retry_after(provider: Harne
     assert caught.value.code == "provider_rate_limited"
     assert caught.value.retry_after_s == RETRY_AFTER_S
     assert f"wait {RETRY_AFTER_S} s" in caught.value.message  # the wait survives into the project error
+    assert caught.value.as_record()["retry_after_s"] == RETRY_AFTER_S
     assert provider.stand_in.creations == 0
     # Asked once: the worker is not held by an SDK's own retries (fal-client's would wait ~50 s, and ignore
     # the provider's Retry-After).
