@@ -193,8 +193,12 @@ class DiffusersEngine:
         }
         accepted = inspect.signature(pipe.__call__).parameters
 
+        last_step = 0
+
         def step_done(step: int) -> bool:
             """After step ``step`` (1-based): report it; True when the run must stop."""
+            nonlocal last_step
+            last_step = step
             if self.step_delay_s > 0:
                 time.sleep(self.step_delay_s)
             run.progress(step, total)
@@ -224,6 +228,7 @@ class DiffusersEngine:
             with torch.inference_mode():
                 output = pipe(**kwargs)
         except _Stop:
+            log.info("stopped %s after step %d of %d", request.project_id, last_step, total)
             run.check_cancelled()
             raise Cancelled("The project was cancelled.") from None
         finally:
