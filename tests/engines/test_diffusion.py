@@ -12,9 +12,11 @@ The diffusers extra is optional, so without it these tests skip; ``make test`` i
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -37,7 +39,7 @@ else:
 from framecast.domain.errors import Cancelled
 from framecast.domain.options import VideoOptions
 from framecast.engines.base import GeneratedFrames, GenerationRequest
-from framecast.engines.diffusion import DiffusersEngine
+from framecast.engines.diffusion import DiffusersEngine, load_pipeline
 from framecast.jobs.identity import worker_name
 from tests.support.server import Server, all_events, create, wait_for, wait_terminal
 from tests.support.tiny_pipeline import build_ltx, build_text_to_video_sd
@@ -280,6 +282,12 @@ def test_a_worker_sigkilled_mid_steps_runs_the_task_again_with_the_same_seed(
     events = all_events(client, project["id"])
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     assert [e["type"] for e in events].count("render_result") == 1
+    # The first attempt recorded its seed on the task before its first step; the second read it from there.
+    with sqlite3.connect(server.data_dir / "framecast.db") as db:
+        (checkpoint,) = db.execute(
+            "SELECT checkpoint FROM tasks WHERE id = ?", (_generate_task(done)["id"],)
+        ).fetchone()
+    assert json.loads(checkpoint) == {"seed": str(OPTIONS["seed"])}
     # The same prompt, options and seed as the first project: the re-run made the same video.
     again, first = _decode(_video(client, done)), _decode(_video(client, completed))
     assert len(again) == len(first) == 24
@@ -343,11 +351,20 @@ def test_the_engine_reports_steps_fits_frames_and_records_its_seed(
 
 @pytest.mark.parametrize("kind", ["ltx", "sd"])
 def test_a_cancel_between_steps_stops_the_pipeline_at_once(
-    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     model: Path = request.getfixturevalue(f"{kind}_model")
     engine = DiffusersEngine(model, steps=6, device="cpu", max_pixels=MAX_PIXELS)
+    pipe, _torch = load_pipeline(model, "cpu")
+    decoded: list[object] = []
+    decode = pipe.vae.decode
+    monkeypatch.setattr(pipe.vae, "decode", lambda *a, **k: decoded.append(a) or decode(*a, **k))
     run = _Run(tmp_path, cancel_at=2)
     with pytest.raises(Cancelled):
         engine.generate(_request(), run)
     assert run.steps == [(1, 6), (2, 6)], "no step ran after the one that saw the cancel"
+    # Stopped, not interrupted: an interrupted pipeline would still decode its latents with the VAE,
+    # which on a real model takes longer than the steps.
+    assert decoded == []
+    list(engine.generate(_request(), _Run(tmp_path)).frames)
+    assert decoded, "the VAE decodes a run that is not cancelled"
