@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 OPENAPI_CLIENT_GENERATOR := openapi-python-client==0.29.1
 
 # The diffusers extra (torch, diffusers, transformers) is installed for the tests of the local diffusion
-# engine (tests/engines/test_diffusion.py, on a tiny pipeline they build): about 1.1 GB and 35 s more.
+# engine (tests/engines/test_diffusion.py, on a tiny pipeline they build): 1.1 GB and 34 s more (docs/engines.md).
 $(TEST_STAMP): pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test,hosted,diffusers]'
 	$(BIN)/pip install --quiet --no-deps '$(OPENAPI_CLIENT_GENERATOR)'
