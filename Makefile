@@ -23,8 +23,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 # it runs fine with it, so it is installed without its dependencies (pinned in the test extra instead).
 OPENAPI_CLIENT_GENERATOR := openapi-python-client==0.29.1
 
+# The diffusers extra (torch, diffusers, transformers) is installed for the tests of the local diffusion
+# engine (tests/engines/test_diffusion.py, on a tiny pipeline they build): 1.1 GB and 34 s more (docs/engines.md).
 $(TEST_STAMP): pyproject.toml Makefile | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test,hosted]'
+	$(BIN)/pip install --quiet -e '.[test,hosted,diffusers]'
 	$(BIN)/pip install --quiet --no-deps '$(OPENAPI_CLIENT_GENERATOR)'
 	touch $(STAMP) $@
 

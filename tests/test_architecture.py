@@ -4,6 +4,7 @@ render/encoding/encode.py only; errors map to HTTP in one place."""
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -192,3 +193,36 @@ def test_the_encoding_room_sits_at_the_end_of_the_render_pipeline() -> None:
     assert reached, "the scan found no import in render/encoding"
     outside = sorted(m for m in reached if not m.startswith("framecast.render.encoding") and m not in allowed)
     assert not outside, outside
+
+
+HEAVY_ML = ("torch", "diffusers", "transformers", "tokenizers", "accelerate")
+
+
+def test_torch_and_diffusers_are_loaded_only_by_the_diffusion_engine_when_it_generates(
+    tmp_path: Path,
+) -> None:
+    # No module imports them at its top; engines/diffusion.py imports them inside load_pipeline.
+    static = sorted(str(p.relative_to(SRC)) for p in SRC.rglob("*.py") if imported_modules(p) & set(HEAVY_ML))
+    assert static == [], static
+    dynamic = sorted(
+        str(p.relative_to(SRC)) for p in SRC.rglob("*.py") if 'import_module("torch")' in p.read_text()
+    )
+    assert dynamic == ["engines/diffusion.py"], dynamic
+    # The API's side of a service with the engine configured: the registry lists it and checks options,
+    # and never loads torch.
+    (tmp_path / "model").mkdir()
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from framecast.engines.registry import build_registry\n"
+        "from framecast.domain.options import VideoOptions\n"
+        "from framecast.settings import Settings\n"
+        f"settings = Settings(data_dir=Path({str(tmp_path / 'data')!r}), diffusers_model=Path({str(tmp_path / 'model')!r}))\n"
+        "registry = build_registry(settings)\n"
+        "registry.check('diffusers', VideoOptions(duration_s=2), has_timeline=False)\n"
+        "import json\n"
+        f"print(json.dumps([registry.names, sorted(m for m in {HEAVY_ML!r} if m in sys.modules)]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    names, loaded = json.loads(out)
+    assert names == ["procedural", "diffusers"] and loaded == [], out

@@ -194,6 +194,12 @@ class Settings(BaseSettings):
     diffusers_max_duration_s: float = Field(
         5.0, gt=0, le=60, description="The longest video the diffusers engine accepts, in seconds."
     )
+    diffusers_max_pixels: int = Field(
+        832 * 480,
+        ge=256,
+        description="The most pixels a frame is generated at (diffusers), at the project's aspect; the frames "
+        "are resized to the project's size. A model makes its best video at the size it was trained for.",
+    )
     diffusers_device: Literal["auto", "cpu", "cuda"] = Field(
         "auto", description="Where the pipeline runs: auto is CUDA when present, else the CPU."
     )

@@ -5,9 +5,15 @@ say, LTX-Video, Wan 2.x or CogVideoX). The pipeline is loaded once per worker pr
 generation, with ``local_files_only`` and the hub offline: nothing is downloaded, ever. It runs on CUDA
 when torch sees a GPU (``FRAMECAST_DIFFUSERS_DEVICE``), else on the CPU.
 
-Each denoising step is reported as progress and is a point where a cancel stops the run: pipelines with
-``callback_on_step_end`` (the current ones) are interrupted through ``pipe._interrupt``; older ones with
-the per-step ``callback`` are stopped by raising from it. Either way the run ends within one step.
+Each denoising step is reported as progress and is a point where a cancel stops the run: the step callback
+(``callback_on_step_end`` of the current pipelines, the per-step ``callback`` of older ones) raises, so the
+run ends within one step. (Not ``pipe._interrupt``: an interrupted pipeline skips the remaining steps but
+still decodes its latents with the VAE, which takes longer than the steps on a real model.)
+
+A model makes video at the size it was trained for, not at 1080p: the pipeline generates at the project's
+aspect within ``FRAMECAST_DIFFUSERS_MAX_PIXELS`` (default about 832 x 480, what Wan 2.x and LTX-Video make),
+and the frames are resized to the project's size. One pipeline runs one video at a time (its scheduler
+holds the state of the run): a worker's other threads wait for it.
 
 torch, diffusers and transformers come with the ``diffusers`` extra (``pip install 'framecast[diffusers]'``)
 and are imported only here, only when a generation starts: the API process never loads them.
@@ -43,13 +49,15 @@ from framecast.settings import Settings
 
 log = logging.getLogger(__name__)
 
-#: Width and height are generated at a multiple of this (VAEs scale by 8, transformers patch by 2 or 4),
-#: then resized to the project's exact size.
-SIZE_MULTIPLE = 16
+#: Width and height are generated at a multiple of this (Wan's and CogVideoX's VAEs scale by 8 and their
+#: transformers patch by 2: 16; LTX-Video's VAE scales by 32), then resized to the project's exact size.
+SIZE_MULTIPLE = 32
 
 _LOCK = threading.Lock()
 #: Pipelines of this process by (directory, device): loaded once and kept.
 _PIPELINES: dict[tuple[str, str], tuple[Any, Any]] = {}
+#: One run at a time per pipeline (by id of the pipeline object).
+_RUN_LOCKS: dict[int, threading.Lock] = {}
 
 
 class _Stop(Exception):
@@ -63,6 +71,19 @@ def model_size(width: int, height: int, multiple: int = SIZE_MULTIPLE) -> tuple[
     (640, 352)
     """
     return max(multiple, width // multiple * multiple), max(multiple, height // multiple * multiple)
+
+
+def generation_size(width: int, height: int, max_pixels: int) -> tuple[int, int]:
+    """The size a pipeline generates for a project of ``width`` x ``height``: the same aspect, at most
+    ``max_pixels``, in multiples of ``SIZE_MULTIPLE``.
+
+    >>> generation_size(1280, 720, 832 * 480)
+    (832, 448)
+    >>> generation_size(640, 360, 832 * 480)
+    (640, 352)
+    """
+    scale = min(1.0, (max_pixels / (width * height)) ** 0.5)
+    return model_size(round(width * scale), round(height * scale))
 
 
 def load_pipeline(model_dir: Path, device: str) -> tuple[Any, Any]:
@@ -82,7 +103,7 @@ def load_pipeline(model_dir: Path, device: str) -> tuple[Any, Any]:
             dtype = torch.float16 if where == "cuda" else torch.float32
             began = time.monotonic()
             pipe = diffusers.DiffusionPipeline.from_pretrained(
-                str(model_dir), local_files_only=True, torch_dtype=dtype
+                str(model_dir), local_files_only=True, dtype=dtype
             )
             pipe = pipe.to(where)
             pipe.set_progress_bar_config(disable=True)
@@ -94,6 +115,7 @@ def load_pipeline(model_dir: Path, device: str) -> tuple[Any, Any]:
                 time.monotonic() - began,
             )
             _PIPELINES[key] = (pipe, torch)
+            _RUN_LOCKS[id(pipe)] = threading.Lock()
         return _PIPELINES[key]
 
 
@@ -108,9 +130,11 @@ class DiffusersEngine:
         max_duration_s: float = 5.0,
         device: str = "auto",
         step_delay_s: float = 0.0,
+        max_pixels: int = 832 * 480,
     ) -> None:
         self.model_dir = model_dir
         self.steps = steps
+        self.max_pixels = max_pixels
         self.device = device
         #: A sleep after every step (FRAMECAST_DEBUG_FRAME_DELAY_MS; tests act mid-steps with it).
         self.step_delay_s = step_delay_s
@@ -138,6 +162,7 @@ class DiffusersEngine:
             max_duration_s=settings.diffusers_max_duration_s,
             device=settings.diffusers_device,
             step_delay_s=settings.debug_frame_delay_ms / 1000.0,
+            max_pixels=settings.diffusers_max_pixels,
         )
 
     @property
@@ -154,7 +179,7 @@ class DiffusersEngine:
         seed = int(run.checkpoint().get("seed", request.seed))
         if "seed" not in run.checkpoint():
             run.record("seed", str(seed))
-        width, height = model_size(request.width, request.height)
+        width, height = generation_size(request.width, request.height, self.max_pixels)
         total = self.steps
         generator = torch.Generator(device="cpu").manual_seed(seed)
         kwargs: dict[str, Any] = {
@@ -168,8 +193,12 @@ class DiffusersEngine:
         }
         accepted = inspect.signature(pipe.__call__).parameters
 
+        last_step = 0
+
         def step_done(step: int) -> bool:
             """After step ``step`` (1-based): report it; True when the run must stop."""
+            nonlocal last_step
+            last_step = step
             if self.step_delay_s > 0:
                 time.sleep(self.step_delay_s)
             run.progress(step, total)
@@ -177,9 +206,9 @@ class DiffusersEngine:
 
         if "callback_on_step_end" in accepted:
 
-            def on_step_end(pipeline: Any, index: int, _t: Any, _tensors: dict[str, Any]) -> dict[str, Any]:
+            def on_step_end(_pipe: Any, index: int, _t: Any, _tensors: dict[str, Any]) -> dict[str, Any]:
                 if step_done(index + 1):
-                    pipeline._interrupt = True  # the loop skips the remaining steps
+                    raise _Stop
                 return {}
 
             kwargs["callback_on_step_end"] = on_step_end
@@ -191,15 +220,21 @@ class DiffusersEngine:
 
             kwargs["callback"] = on_step
             kwargs["callback_steps"] = 1
+        lock = _RUN_LOCKS[id(pipe)]
+        while not lock.acquire(timeout=0.2):  # another thread of this worker runs the pipeline
+            run.check_cancelled()
         began = time.monotonic()
         try:
             with torch.inference_mode():
                 output = pipe(**kwargs)
         except _Stop:
+            log.info("stopped %s after step %d of %d", request.project_id, last_step, total)
             run.check_cancelled()
             raise Cancelled("The project was cancelled.") from None
-        run.check_cancelled()  # an interrupted modern pipeline returns what it had
-        log.info("generated %d steps in %.2fs", total, time.monotonic() - began)
+        finally:
+            lock.release()
+        run.check_cancelled()
+        log.info("generated %d steps at %dx%d in %.2fs", total, width, height, time.monotonic() - began)
         frames = _video_frames(output)
         return GeneratedFrames(_fit(frames, request), fps=request.fps)
 
