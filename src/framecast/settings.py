@@ -200,6 +200,13 @@ class Settings(BaseSettings):
         description="The most pixels a frame is generated at (diffusers), at the project's aspect; the frames "
         "are resized to the project's size. A model makes its best video at the size it was trained for.",
     )
+    diffusers_max_frames: int | None = Field(
+        None,
+        ge=1,
+        description="The most frames the diffusers pipeline generates per video (CogVideoX makes at most 49); "
+        "the video keeps the project's frame count, each generated frame held for its share. Unset: as many "
+        "as the project has.",
+    )
     diffusers_device: Literal["auto", "cpu", "cuda"] = Field(
         "auto", description="Where the pipeline runs: auto is CUDA when present, else the CPU."
     )

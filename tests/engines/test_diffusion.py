@@ -11,6 +11,7 @@ The diffusers extra is optional, so without it these tests skip; ``make test`` i
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -368,3 +369,29 @@ def test_a_cancel_between_steps_stops_the_pipeline_at_once(
     assert decoded == []
     list(engine.generate(_request(), _Run(tmp_path)).frames)
     assert decoded, "the VAE decodes a run that is not cancelled"
+
+
+def test_a_models_frame_limit_is_generated_and_spread_over_the_projects_frames(
+    sd_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # CogVideoX makes at most 49 frames: FRAMECAST_DIFFUSERS_MAX_FRAMES asks the pipeline for no more,
+    # and the video keeps the project's count, each generated frame held for its share.
+    engine = DiffusersEngine(sd_model, steps=2, device="cpu", max_pixels=MAX_PIXELS, max_frames=2)
+    pipe, _torch = load_pipeline(sd_model, "cpu")
+    asked: list[int] = []
+    original = type(pipe).__call__
+
+    @functools.wraps(original)
+    def spy(self: Any, *args: Any, **kwargs: Any) -> Any:
+        asked.append(kwargs["num_frames"])
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(pipe), "__call__", spy)
+    frames = list(engine.generate(_request(frames=8), _Run(tmp_path)).frames)
+    assert asked == [2]
+    assert len(frames) == 8 and {f.shape for f in frames} == {(360, 640, 3)}
+    assert all(np.array_equal(frames[0], f) for f in frames[:4])
+    assert all(np.array_equal(frames[4], f) for f in frames[4:])
+    unlimited = DiffusersEngine(sd_model, steps=2, device="cpu", max_pixels=MAX_PIXELS)
+    assert len(list(unlimited.generate(_request(frames=8), _Run(tmp_path)).frames)) == 8
+    assert asked == [2, 8]

@@ -131,10 +131,13 @@ class DiffusersEngine:
         device: str = "auto",
         step_delay_s: float = 0.0,
         max_pixels: int = 832 * 480,
+        max_frames: int | None = None,
     ) -> None:
         self.model_dir = model_dir
         self.steps = steps
         self.max_pixels = max_pixels
+        #: A model's own limit on frames per video (FRAMECAST_DIFFUSERS_MAX_FRAMES); None: the project's.
+        self.max_frames = max_frames
         self.device = device
         #: A sleep after every step (FRAMECAST_DEBUG_FRAME_DELAY_MS; tests act mid-steps with it).
         self.step_delay_s = step_delay_s
@@ -163,6 +166,7 @@ class DiffusersEngine:
             device=settings.diffusers_device,
             step_delay_s=settings.debug_frame_delay_ms / 1000.0,
             max_pixels=settings.diffusers_max_pixels,
+            max_frames=settings.diffusers_max_frames,
         )
 
     @property
@@ -184,7 +188,7 @@ class DiffusersEngine:
         generator = torch.Generator(device="cpu").manual_seed(seed)
         kwargs: dict[str, Any] = {
             "prompt": request.prompt,
-            "num_frames": request.frames,
+            "num_frames": request.frames if self.max_frames is None else min(request.frames, self.max_frames),
             "height": height,
             "width": width,
             "num_inference_steps": total,
