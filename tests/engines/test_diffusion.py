@@ -20,10 +20,8 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +40,7 @@ from framecast.domain.options import VideoOptions
 from framecast.engines.base import GeneratedFrames, GenerationRequest
 from framecast.engines.diffusion import DiffusersEngine, load_pipeline
 from framecast.jobs.identity import worker_name
+from tests.fakes.engine_run import FakeRun, cancel_after
 from tests.support.server import Server, all_events, create, wait_for, wait_terminal
 from tests.support.tiny_pipeline import build_ltx, build_text_to_video_sd
 
@@ -298,33 +297,6 @@ def test_a_worker_sigkilled_mid_steps_runs_the_task_again_with_the_same_seed(
 # -- DiffusersEngine on its own -----------------------------------------------------------------------
 
 
-@dataclass
-class _Run:
-    tmp: Path
-    saved: dict[str, str] = field(default_factory=dict)
-    steps: list[tuple[int, int]] = field(default_factory=list)
-    cancelled: threading.Event = field(default_factory=threading.Event)
-    cancel_at: int | None = None
-
-    def progress(self, done: int, total: int) -> None:
-        self.steps.append((done, total))
-        if done == self.cancel_at:
-            self.cancelled.set()
-
-    def should_stop(self) -> bool:
-        return self.cancelled.is_set()
-
-    def check_cancelled(self) -> None:
-        if self.cancelled.is_set():
-            raise Cancelled("The project was cancelled.")
-
-    def checkpoint(self) -> dict[str, str]:
-        return dict(self.saved)
-
-    def record(self, key: str, value: str) -> None:
-        self.saved[key] = value
-
-
 def _request(frames: int = 8, seed: int = 5) -> GenerationRequest:
     options = VideoOptions(duration_s=1, resolution="360p", fps=24)
     return GenerationRequest("prj_unit", "A cat by the window", options, 640, 360, 24, frames, seed)
@@ -336,15 +308,15 @@ def test_the_engine_reports_steps_fits_frames_and_records_its_seed(
 ) -> None:
     model: Path = request.getfixturevalue(f"{kind}_model")
     engine = DiffusersEngine(model, steps=3, device="cpu", max_pixels=MAX_PIXELS)
-    run = _Run(tmp_path)
+    run = FakeRun(tmp_path)
     generated = engine.generate(_request(), run)
     assert isinstance(generated, GeneratedFrames) and generated.fps == 24
     frames = list(generated.frames)
     assert len(frames) == 8 and {f.shape for f in frames} == {(360, 640, 3)}
-    assert run.steps == [(1, 3), (2, 3), (3, 3)]
+    assert run.progressed == [(1, 3), (2, 3), (3, 3)]
     assert run.saved == {"seed": "5"}
     # A later attempt uses the recorded seed, not the request's.
-    rerun = _Run(tmp_path, saved={"seed": "5"})
+    rerun = FakeRun(tmp_path, saved={"seed": "5"})
     same = list(engine.generate(_request(seed=99), rerun).frames)
     assert rerun.saved == {"seed": "5"}
     assert np.array_equal(same[0], frames[0])
@@ -360,14 +332,14 @@ def test_a_cancel_between_steps_stops_the_pipeline_at_once(
     decoded: list[object] = []
     decode = pipe.vae.decode
     monkeypatch.setattr(pipe.vae, "decode", lambda *a, **k: decoded.append(a) or decode(*a, **k))
-    run = _Run(tmp_path, cancel_at=2)
+    run = FakeRun(tmp_path, on_progress=cancel_after(2))
     with pytest.raises(Cancelled):
         engine.generate(_request(), run)
-    assert run.steps == [(1, 6), (2, 6)], "no step ran after the one that saw the cancel"
+    assert run.progressed == [(1, 6), (2, 6)], "no step ran after the one that saw the cancel"
     # Stopped, not interrupted: an interrupted pipeline would still decode its latents with the VAE,
     # which on a real model takes longer than the steps.
     assert decoded == []
-    list(engine.generate(_request(), _Run(tmp_path)).frames)
+    list(engine.generate(_request(), FakeRun(tmp_path)).frames)
     assert decoded, "the VAE decodes a run that is not cancelled"
 
 
@@ -387,11 +359,11 @@ def test_a_models_frame_limit_is_generated_and_spread_over_the_projects_frames(
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(type(pipe), "__call__", spy)
-    frames = list(engine.generate(_request(frames=8), _Run(tmp_path)).frames)
+    frames = list(engine.generate(_request(frames=8), FakeRun(tmp_path)).frames)
     assert asked == [2]
     assert len(frames) == 8 and {f.shape for f in frames} == {(360, 640, 3)}
     assert all(np.array_equal(frames[0], f) for f in frames[:4])
     assert all(np.array_equal(frames[4], f) for f in frames[4:])
     unlimited = DiffusersEngine(sd_model, steps=2, device="cpu", max_pixels=MAX_PIXELS)
-    assert len(list(unlimited.generate(_request(frames=8), _Run(tmp_path)).frames)) == 8
+    assert len(list(unlimited.generate(_request(frames=8), FakeRun(tmp_path)).frames)) == 8
     assert asked == [2, 8]

@@ -11,6 +11,7 @@ import pytest
 
 from framecast.domain.errors import InvalidInput
 from framecast.domain.models import Project
+from framecast.engines.base import EngineRun
 from framecast.services.ports import (
     ByteStream,
     ChangeProbe,
@@ -39,6 +40,7 @@ from tests.fakes import (
     FakeSubscription,
     FakeWebhookSender,
 )
+from tests.fakes.engine_run import FakeRun
 
 
 def test_each_fake_is_typed_as_its_port(tmp_path: Path) -> None:
@@ -57,6 +59,8 @@ def test_each_fake_is_typed_as_its_port(tmp_path: Path) -> None:
         store: WebhookStore = fake_session.webhooks
         assert store.endpoints("local") == []
     sender: WebhookSender = FakeWebhookSender()
+    run: EngineRun = FakeRun(tmp_path)
+    assert run.checkpoint() == {} and not run.should_stop()
     queue: JobQueue = FakeJobQueue()
     media: MediaStore = FakeMediaStore(tmp_path)
     probe_port: MediaProbe = FakeMediaProbe()

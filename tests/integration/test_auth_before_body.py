@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import socket
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,26 +16,16 @@ import httpx
 import pytest
 
 from tests.support.images import png_bytes
+from tests.support.keys import make_key
 from tests.support.server import Server
 
 BIG = 20_000_000  # under the upload limit (25 MB) and the JSON limit is 1 MB: declared, never sent
 
 
-def _make_key(data_dir: Path, owner: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "framecast", "keys", "create", "--owner", owner, "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return result.stdout.strip().splitlines()[-1]
-
-
 def _start(tmp: Path, mode: str) -> tuple[Server, str]:
     data = tmp / "data"
     data.mkdir(parents=True)
-    key = _make_key(data, "alice")
+    key = make_key(data, "alice")
     # Proxy mode trusts an address no test connection comes from: every owner header here is forged.
     env = {"FRAMECAST_AUTH": mode, "FRAMECAST_TRUSTED_PROXIES": "192.0.2.1/32"}
     return Server(data, workers=0, env=env).start(), key

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ import websockets
 from framecast.client.local import free_port
 from framecast.client.sse import parse
 from tests.support.auth_proxy import PROXY_ADDRESS, missing, require_proxy_address, straight
+from tests.support.keys import make_key
 from tests.support.nginx import Nginx, nginx_binary
 from tests.support.server import Server, run_async
 
@@ -38,23 +37,12 @@ def _problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]
     return body
 
 
-def _make_key(data_dir: Path, owner: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "framecast", "keys", "create", "--owner", owner, "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    return result.stdout.strip().splitlines()[-1]
-
-
 @pytest.fixture(scope="module")
 def keys_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]]:
     require_proxy_address()
     data = tmp_path_factory.mktemp("keys") / "data"
     data.mkdir(parents=True)
-    key = _make_key(data, "alice")
+    key = make_key(data, "alice")
     srv = Server(
         data, workers=0, env={"FRAMECAST_AUTH": "keys", "FRAMECAST_TRUSTED_PROXIES": f"{PROXY_ADDRESS}/32"}
     ).start()

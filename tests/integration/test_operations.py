@@ -19,15 +19,10 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.keys import make_key
 from tests.support.server import Server, read_sse, wait_for, wait_terminal
 
 METRICS_TOKEN = "ops-test-metrics-token"
-
-
-def _make_key(data_dir: Path, owner: str, *, admin: bool = False) -> str:
-    cmd = [sys.executable, "-m", "framecast", "keys", "create", "--owner", owner, "--data-dir", str(data_dir)]
-    done = subprocess.run([*cmd, *(["--admin"] if admin else [])], capture_output=True, text=True, check=True)
-    return done.stdout.strip().splitlines()[-1]
 
 
 class Ops:
@@ -72,7 +67,7 @@ def sample(scraped: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: 
 def ops(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ops]:
     data = tmp_path_factory.mktemp("ops") / "data"
     data.mkdir()
-    user, admin = _make_key(data, "ana"), _make_key(data, "ops", admin=True)
+    user, admin = make_key(data, "ana"), make_key(data, "ops", admin=True)
     server = Server(
         data,
         workers=2,

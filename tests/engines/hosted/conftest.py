@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import ssl
-import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -15,10 +14,10 @@ import av
 import numpy as np
 import pytest
 
-from framecast.domain.errors import Cancelled
 from framecast.domain.options import VideoOptions
 from framecast.engines.base import GenerationRequest
 from framecast.engines.hosted.common import HostedEngine, HostedSettings
+from tests.fakes.engine_run import FakeRun
 from tests.support.auth_proxy import missing
 from tests.support.providers import StandIn
 from tests.support.providers.fal import FalStandIn, load_fal_client, make_certificate
@@ -45,36 +44,6 @@ OPTIONS = {
 
 class Crash(Exception):
     """What a worker dying mid-wait looks like to the engine: the attempt stops, the checkpoint stays."""
-
-
-@dataclass
-class FakeRun:
-    """An EngineRun: a dict for the checkpoint, a list for progress, an Event for cancel."""
-
-    tmp: Path
-    saved: dict[str, str] = field(default_factory=dict)
-    progressed: list[tuple[int, int]] = field(default_factory=list)
-    cancelled: threading.Event = field(default_factory=threading.Event)
-    #: Called after each progress report (to cancel or crash mid-wait).
-    on_progress: Callable[[FakeRun], None] | None = None
-
-    def progress(self, done: int, total: int) -> None:
-        self.progressed.append((done, total))
-        if self.on_progress is not None:
-            self.on_progress(self)
-
-    def should_stop(self) -> bool:
-        return self.cancelled.is_set()
-
-    def check_cancelled(self) -> None:
-        if self.cancelled.is_set():
-            raise Cancelled("The project was cancelled.")
-
-    def checkpoint(self) -> dict[str, str]:
-        return dict(self.saved)
-
-    def record(self, key: str, value: str) -> None:
-        self.saved[key] = value
 
 
 @dataclass

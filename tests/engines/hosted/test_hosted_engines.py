@@ -13,7 +13,8 @@ import pytest
 from framecast.domain.errors import Cancelled
 from framecast.engines.base import Engine, EngineNotAvailable, GeneratedFile, ProviderError
 from framecast.engines.hosted.common import JOB_KEY, STARTED_KEY
-from tests.engines.hosted.conftest import Crash, FakeRun, Harness
+from tests.engines.hosted.conftest import Crash, Harness
+from tests.fakes.engine_run import FakeRun
 from tests.support.providers import RETRY_AFTER_S, StandIn
 
 
