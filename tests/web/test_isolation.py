@@ -4,6 +4,7 @@ anonymous caller gets 401 with WWW-Authenticate: Bearer."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -294,6 +295,12 @@ def test_a_copied_cookie_stops_working_when_its_session_signs_out(tenants: Tenan
         assert (
             tenants.client.delete("/api/session", headers={"Cookie": jar} if jar else {}).status_code == 204
         )
+
+
+def test_a_well_formed_cookie_the_server_never_made_is_refused_everywhere(tenants: Tenants) -> None:
+    # The shape of a real session (fcs_ and 43 url-safe characters) but never opened: nothing to guess.
+    made_up = "fcs_" + secrets.token_urlsafe(32)
+    assert _replayed(tenants, made_up) == SIGNED_OUT
 
 
 def test_revoking_a_key_ends_its_sessions_on_every_transport(tenants: Tenants) -> None:
